@@ -1,0 +1,410 @@
+//! The typed configuration: what a user writes in `registry-gen.yaml`.
+//!
+//! Every field has a default (see `default.yaml`, embedded and documented in
+//! `docs/config.md`), unknown keys are rejected, and nothing here is derived:
+//! names, labels, paths and endpoints are invented only by `plan.rs`.
+//! Parsing checks syntax and types (an IP address is an [`IpAddr`]); the
+//! semantic rules (ranges, RFC 1123 names, clashes) live in `validate.rs`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The embedded default configuration, as YAML text.
+pub(crate) const DEFAULT_YAML: &str = include_str!("default.yaml");
+
+/// A whole registry-gen configuration.
+///
+/// Read one with [`Config::from_yaml`], start from [`Config::embedded_default`],
+/// or build one in Rust: every section implements [`Default`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Base name of every object (Deployment, Service, Secrets...). RFC 1123 label.
+    pub name: String,
+    /// Namespace the registry runs in. Created by the bundle unless it is built in.
+    pub namespace: String,
+    /// Container image of the CNCF distribution registry (v2.8+ or v3), by tag and/or digest.
+    pub image: String,
+    /// Number of registry pods. More than one needs ReadWriteMany storage.
+    pub replicas: i32,
+    /// CPU and memory requests and limits of the registry container.
+    pub resources: Resources,
+    /// The addresses clients use to reach the registry: they become certificate SANs.
+    pub addresses: Addresses,
+    /// Ports: inside the pod, on the Service, and how the registry is exposed on the nodes.
+    pub ports: Ports,
+    /// Where the registry keeps its images.
+    pub storage: Storage,
+    /// htpasswd authentication; `null` turns authentication off.
+    pub auth: Option<Auth>,
+    /// Certificates: key algorithm, validity, and which CA signs.
+    pub tls: Tls,
+    /// Registry behaviour that is not about networking or storage.
+    pub registry: RegistryOptions,
+}
+
+/// Resource requests and limits, as Kubernetes quantities (`100m`, `100Mi`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    /// Guaranteed CPU and memory.
+    pub requests: CpuMemory,
+    /// Maximum CPU and memory.
+    pub limits: CpuMemory,
+}
+
+/// A CPU and a memory quantity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuMemory {
+    /// CPU, e.g. `100m`.
+    pub cpu: String,
+    /// Memory, e.g. `100Mi`.
+    pub memory: String,
+}
+
+/// The addresses clients use: every one is a SAN of the server certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Addresses {
+    /// IP addresses of the nodes (IPv4 or IPv6).
+    pub node_ips: Vec<IpAddr>,
+    /// DNS names that resolve to the nodes. The first one is the certificate's CN.
+    pub dns_names: Vec<String>,
+    /// The cluster's DNS domain, for the in-cluster Service names.
+    pub cluster_domain: String,
+}
+
+/// Ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ports {
+    /// Port the registry listens on inside the pod.
+    pub container: u16,
+    /// Port of the Service inside the cluster; defaults to the container port.
+    pub service: Option<u16>,
+    /// Port opened on the node running the pod (hostPort), like the first write-up's 5000.
+    pub host: Option<u16>,
+    /// NodePort of the Service (every node), like the second write-up's 30443.
+    pub node: Option<u16>,
+}
+
+/// Where images are stored. Exactly one kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Storage {
+    /// A PersistentVolume on NFS and a PersistentVolumeClaim bound to it.
+    Nfs(NfsStorage),
+    /// A directory on one node, the pod pinned there with a nodeSelector.
+    HostPath(HostPathStorage),
+    /// A PersistentVolumeClaim on an existing StorageClass (dynamic provisioning).
+    Pvc(PvcStorage),
+    /// The pod's own scratch space: every image is lost when the pod goes away.
+    EmptyDir {},
+}
+
+/// NFS storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NfsStorage {
+    /// NFS server, host name or IP.
+    pub server: String,
+    /// Exported path on the server.
+    pub path: String,
+    /// Capacity, a Kubernetes quantity.
+    #[serde(default = "default_size")]
+    pub size: String,
+    /// Access modes of the PV and PVC.
+    #[serde(default = "default_access_modes")]
+    pub access_modes: Vec<AccessMode>,
+    /// storageClassName shared by PV and PVC; empty means none (static binding).
+    #[serde(default)]
+    pub storage_class_name: String,
+}
+
+/// hostPath storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostPathStorage {
+    /// Absolute directory on the node.
+    pub path: String,
+    /// The node's `kubernetes.io/hostname` label; the pod is pinned there.
+    pub node: String,
+}
+
+/// A claim on an existing StorageClass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PvcStorage {
+    /// StorageClass name; absent means the cluster's default class.
+    #[serde(default)]
+    pub storage_class_name: Option<String>,
+    /// Requested size, a Kubernetes quantity.
+    #[serde(default = "default_size")]
+    pub size: String,
+    /// Access modes of the claim.
+    #[serde(default = "default_access_modes")]
+    pub access_modes: Vec<AccessMode>,
+}
+
+/// A Kubernetes volume access mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AccessMode {
+    /// Mounted read-write by one node.
+    ReadWriteOnce,
+    /// Mounted read-write by many nodes.
+    ReadWriteMany,
+    /// Mounted read-write by one pod.
+    ReadWriteOncePod,
+}
+
+impl AccessMode {
+    /// The Kubernetes spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::ReadWriteOnce => "ReadWriteOnce",
+            AccessMode::ReadWriteMany => "ReadWriteMany",
+            AccessMode::ReadWriteOncePod => "ReadWriteOncePod",
+        }
+    }
+}
+
+/// htpasswd authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// The Basic-auth realm the registry announces.
+    pub realm: String,
+    /// Registry users; each password is bcrypt-hashed into `auth/htpasswd`.
+    pub users: Vec<User>,
+    /// bcrypt cost (4-31); the registry pays it on every authenticated request.
+    pub bcrypt_cost: u32,
+}
+
+/// One registry user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// User name (no `:`).
+    pub name: String,
+    /// File holding the password (first line). Absent: one is generated and
+    /// written to `auth/<name>.password`, or taken from there on re-render.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// TLS settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    /// Key algorithm of generated keys.
+    pub key_algorithm: KeyAlgorithm,
+    /// Validity of a generated CA, in days.
+    pub ca_validity_days: i64,
+    /// Validity of the server certificate, in days.
+    pub server_validity_days: i64,
+    /// Sign with an existing CA (e.g. the cluster's `/etc/kubernetes/pki/ca.crt`)
+    /// instead of generating one. Its key is never copied into the bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<CaFiles>,
+}
+
+/// PEM files of an existing CA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaFiles {
+    /// CA certificate, PEM.
+    pub cert_file: PathBuf,
+    /// CA private key, PEM (PKCS#8, PKCS#1 RSA or SEC1 EC).
+    pub key_file: PathBuf,
+}
+
+/// Key algorithm of generated keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyAlgorithm {
+    /// ECDSA on P-256 with SHA-256 (default: small, fast, accepted everywhere).
+    #[default]
+    EcdsaP256,
+    /// ECDSA on P-384 with SHA-384.
+    EcdsaP384,
+    /// RSA 2048 with SHA-256.
+    Rsa2048,
+    /// RSA 3072 with SHA-256.
+    Rsa3072,
+    /// RSA 4096 with SHA-256.
+    Rsa4096,
+}
+
+impl KeyAlgorithm {
+    /// The config and CLI spelling, e.g. `ecdsa-p256`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlgorithm::EcdsaP256 => "ecdsa-p256",
+            KeyAlgorithm::EcdsaP384 => "ecdsa-p384",
+            KeyAlgorithm::Rsa2048 => "rsa-2048",
+            KeyAlgorithm::Rsa3072 => "rsa-3072",
+            KeyAlgorithm::Rsa4096 => "rsa-4096",
+        }
+    }
+
+    /// Every algorithm, in the order the docs list them.
+    pub const ALL: [KeyAlgorithm; 5] = [
+        KeyAlgorithm::EcdsaP256,
+        KeyAlgorithm::EcdsaP384,
+        KeyAlgorithm::Rsa2048,
+        KeyAlgorithm::Rsa3072,
+        KeyAlgorithm::Rsa4096,
+    ];
+}
+
+impl std::str::FromStr for KeyAlgorithm {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        KeyAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
+                format!("expected one of {}", all.join(", "))
+            })
+    }
+}
+
+/// Registry behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryOptions {
+    /// Where the registry stores data inside the pod; the data volume is mounted here.
+    pub data_path: String,
+    /// Enable the delete API (`REGISTRY_STORAGE_DELETE_ENABLED`).
+    pub delete_enabled: bool,
+}
+
+fn default_size() -> String {
+    "10Gi".to_owned()
+}
+
+fn default_access_modes() -> Vec<AccessMode> {
+    vec![AccessMode::ReadWriteOnce]
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: "kube-registry".to_owned(),
+            namespace: "kube-system".to_owned(),
+            image: "registry:3.1.0".to_owned(),
+            replicas: 1,
+            resources: Resources::default(),
+            addresses: Addresses::default(),
+            ports: Ports::default(),
+            storage: Storage::default(),
+            auth: Some(Auth::default()),
+            tls: Tls::default(),
+            registry: RegistryOptions::default(),
+        }
+    }
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            requests: CpuMemory {
+                cpu: "10m".to_owned(),
+                memory: "32Mi".to_owned(),
+            },
+            limits: CpuMemory {
+                cpu: "100m".to_owned(),
+                memory: "100Mi".to_owned(),
+            },
+        }
+    }
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports {
+            container: 5000,
+            service: None,
+            host: None,
+            node: None,
+        }
+    }
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage::EmptyDir {}
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            realm: "Registry Realm".to_owned(),
+            users: Vec::new(),
+            bcrypt_cost: 10,
+        }
+    }
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Tls {
+            key_algorithm: KeyAlgorithm::EcdsaP256,
+            ca_validity_days: 3650,
+            server_validity_days: 825,
+            ca: None,
+        }
+    }
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            data_path: "/var/lib/registry".to_owned(),
+            delete_enabled: false,
+        }
+    }
+}
+
+impl Default for Addresses {
+    fn default() -> Self {
+        Addresses {
+            node_ips: Vec::new(),
+            dns_names: Vec::new(),
+            cluster_domain: "cluster.local".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// The embedded default: renders a working bundle with no input at all
+    /// (a registry on `127.0.0.1`/`localhost` with one generated user).
+    pub fn embedded_default() -> Config {
+        // The embedded text is tested to parse; a failure here is a build defect.
+        Config::from_yaml(DEFAULT_YAML).expect("embedded default.yaml parses")
+    }
+
+    /// Parse a config from YAML text. Missing fields take their defaults;
+    /// unknown keys, wrong types and YAML syntax errors are errors that name
+    /// the field and, where known, the line and column.
+    pub fn from_yaml(text: &str) -> Result<Config> {
+        if text.trim().is_empty() {
+            return Err(Error::Parse {
+                message: "the config is empty; start from one in examples/, or give no --config to use the embedded default".into(),
+            });
+        }
+        crate::yaml::from_str(text)
+    }
+
+    /// The config as YAML, as written to `registry-gen.yaml` in the bundle.
+    pub fn to_yaml(&self) -> Result<String> {
+        crate::yaml::to_string(self)
+    }
+}

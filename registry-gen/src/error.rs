@@ -1,0 +1,102 @@
+//! Typed errors. A validation failure lists every bad field at once, each
+//! with its path in the config, the value found and what is accepted.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in registry-gen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The config text is not valid YAML or does not fit the config's shape.
+    #[error("config: {message}")]
+    Parse {
+        /// serde_yaml's message, with the field path and the line and column.
+        message: String,
+    },
+    /// The config parsed but breaks one or more rules.
+    #[error("invalid config ({} problem{}):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, FieldErrors(.0))]
+    Invalid(Vec<FieldError>),
+    /// An injected input (key, certificate, password) is unusable.
+    #[error("{what}: {problem}")]
+    Input {
+        /// Which input, e.g. `tls.ca.key_file`.
+        what: String,
+        /// What is wrong with it and what is accepted.
+        problem: String,
+    },
+    /// Certificate generation or signing failed.
+    #[error("certificate {what}: {source}")]
+    Cert {
+        /// Which certificate or key.
+        what: &'static str,
+        /// rcgen's error.
+        #[source]
+        source: rcgen::Error,
+    },
+    /// Serialising an output file failed.
+    #[error("serialising {path}: {message}")]
+    Serialize {
+        /// The bundle path being written.
+        path: String,
+        /// The serialiser's message.
+        message: String,
+    },
+    /// Writing the bundle failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing would replace a file that must never be overwritten (a CA).
+    #[error("{path}: {reason}")]
+    Refused {
+        /// The file that would be replaced.
+        path: PathBuf,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+}
+
+/// One broken rule of the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field in the config, e.g. `addresses.node_ips[1]`.
+    pub path: String,
+    /// The value found, as the user wrote it.
+    pub value: String,
+    /// What is accepted instead.
+    pub expected: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.path, self.value, self.expected)
+    }
+}
+
+struct FieldErrors<'a>(&'a [FieldError]);
+
+impl fmt::Display for FieldErrors<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    pub(crate) fn cert(what: &'static str) -> impl FnOnce(rcgen::Error) -> Error {
+        move |source| Error::Cert { what, source }
+    }
+}

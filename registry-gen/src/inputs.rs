@@ -1,0 +1,245 @@
+//! Ambient inputs, injected: the clock, key material, passwords and salts.
+//!
+//! `render` is a pure function of `(Config, Inputs)`. This module is the only
+//! one that reads the operating system's random number generator
+//! ([`Inputs::fill_missing`]); tests inject fixed keys and a fixed clock
+//! instead, and the CLI carries over what an earlier bundle holds
+//! ([`Inputs::reuse_previous`]) before filling the rest.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::config::{Config, KeyAlgorithm};
+use crate::error::{Error, Result};
+use crate::plan::paths;
+
+/// A secret string (password, PEM private key) that never shows in Debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself. Call only where it is written to its destination.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+/// Which CA signs the server certificate.
+#[derive(Debug, Clone)]
+pub enum CaInput {
+    /// Generate a CA certificate for this key; `certs/ca.key` is part of the bundle.
+    New {
+        /// The CA's private key, PEM.
+        key: Secret,
+    },
+    /// The CA an earlier render of this bundle generated: kept as it is.
+    Kept {
+        /// `certs/ca.crt` as it was.
+        cert_pem: String,
+        /// `certs/ca.key` as it was.
+        key: Secret,
+    },
+    /// An existing CA (e.g. the cluster's): signs, but its key never enters the bundle.
+    External {
+        /// The CA certificate, PEM.
+        cert_pem: String,
+        /// The CA private key, PEM (PKCS#8, PKCS#1 or SEC1).
+        key: Secret,
+    },
+}
+
+/// One user's password and the bcrypt salt of its htpasswd line.
+#[derive(Debug, Clone)]
+pub struct Password {
+    /// The password.
+    pub secret: Secret,
+    /// bcrypt salt; `None` until [`Inputs::fill_missing`] draws one.
+    pub salt: Option<[u8; 16]>,
+    /// `true` when registry-gen generated it: it is then kept in
+    /// `auth/<user>.password` so re-renders reuse it.
+    pub generated: bool,
+}
+
+impl Password {
+    /// A password the user gave (stdin, a password file).
+    pub fn given(secret: Secret) -> Password {
+        Password {
+            secret,
+            salt: None,
+            generated: false,
+        }
+    }
+}
+
+/// Everything `render` would otherwise take from the environment.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// The clock: certificates are valid from this instant.
+    pub now: OffsetDateTime,
+    /// The signing CA.
+    pub ca: Option<CaInput>,
+    /// The server's private key, PEM.
+    pub server_key: Option<Secret>,
+    /// `REGISTRY_HTTP_SECRET`, shared by every replica.
+    pub http_secret: Option<Secret>,
+    /// Passwords by user name.
+    pub passwords: BTreeMap<String, Password>,
+}
+
+impl Inputs {
+    /// Inputs with only a clock; everything else still to be injected or filled.
+    pub fn new(now: OffsetDateTime) -> Inputs {
+        Inputs {
+            now,
+            ca: None,
+            server_key: None,
+            http_secret: None,
+            passwords: BTreeMap::new(),
+        }
+    }
+
+    /// Carry over what an earlier bundle holds, so a re-render keeps its CA,
+    /// its generated passwords and its `REGISTRY_HTTP_SECRET`. `read` returns
+    /// the bytes of a bundle path (e.g. `certs/ca.key`) if that file exists;
+    /// the library itself never touches the filesystem.
+    ///
+    /// Values already set (injected) win. An external CA in the config wins
+    /// over a kept one.
+    pub fn reuse_previous(
+        &mut self,
+        config: &Config,
+        read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
+    ) -> Result<()> {
+        let mut text = |path: &str| -> Result<Option<String>> {
+            read(path)
+                .map(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| Error::Input {
+                        what: path.to_owned(),
+                        problem: "is not UTF-8 text; restore it or move the bundle aside".into(),
+                    })
+                })
+                .transpose()
+        };
+        if self.ca.is_none() && config.tls.ca.is_none() {
+            match (text(paths::CA_CERT)?, text(paths::CA_KEY)?) {
+                (Some(cert_pem), Some(key)) => {
+                    self.ca = Some(CaInput::Kept {
+                        cert_pem,
+                        key: Secret(key),
+                    })
+                }
+                (Some(_), None) => {
+                    return Err(Error::Input {
+                        what: paths::CA_KEY.to_owned(),
+                        problem: format!("is missing while {} exists: the CA that clients trust can't sign without its key. Restore the key, or sign with it explicitly via tls.ca / --ca-cert and --ca-key", paths::CA_CERT),
+                    })
+                }
+                _ => {}
+            }
+        }
+        if self.http_secret.is_none() {
+            self.http_secret = text(paths::HTTP_SECRET)?.map(|s| Secret(s.trim().to_owned()));
+        }
+        if let Some(auth) = &config.auth {
+            for user in &auth.users {
+                if self.passwords.contains_key(&user.name) || user.password_file.is_some() {
+                    continue;
+                }
+                if let Some(pw) = text(&paths::password(&user.name))? {
+                    let pw = pw.lines().next().unwrap_or("").to_owned();
+                    self.passwords.insert(
+                        user.name.clone(),
+                        Password {
+                            secret: Secret(pw),
+                            salt: None,
+                            generated: true,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Generate, from the OS CSPRNG, every input the config needs that is
+    /// still missing: CA and server keys of the configured algorithm,
+    /// passwords (128 bits, printable), bcrypt salts and the HTTP secret.
+    pub fn fill_missing(&mut self, config: &Config) -> Result<()> {
+        let alg = config.tls.key_algorithm;
+        if self.ca.is_none() {
+            self.ca = Some(CaInput::New {
+                key: generate_key(alg)?,
+            });
+        }
+        if self.server_key.is_none() {
+            self.server_key = Some(generate_key(alg)?);
+        }
+        if self.http_secret.is_none() {
+            self.http_secret = Some(Secret(random_token(32)?));
+        }
+        if let Some(auth) = &config.auth {
+            for user in &auth.users {
+                if !self.passwords.contains_key(&user.name) {
+                    self.passwords.insert(
+                        user.name.clone(),
+                        Password {
+                            secret: Secret(random_token(24)?),
+                            salt: None,
+                            generated: true,
+                        },
+                    );
+                }
+            }
+        }
+        for pw in self.passwords.values_mut() {
+            if pw.salt.is_none() {
+                let mut salt = [0u8; 16];
+                random_bytes(&mut salt)?;
+                pw.salt = Some(salt);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new private key of `alg`, as PKCS#8 PEM.
+pub(crate) fn generate_key(alg: KeyAlgorithm) -> Result<Secret> {
+    use rcgen::{KeyPair, RsaKeySize};
+    let key = match alg {
+        KeyAlgorithm::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+        KeyAlgorithm::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
+        KeyAlgorithm::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048),
+        KeyAlgorithm::Rsa3072 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_3072),
+        KeyAlgorithm::Rsa4096 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096),
+    }
+    .map_err(Error::cert("key generation"))?;
+    Ok(Secret(key.serialize_pem()))
+}
+
+fn random_bytes(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| Error::Input {
+        what: "operating system random number generator".into(),
+        problem: e.to_string(),
+    })
+}
+
+/// `bytes` random bytes as unpadded URL-safe base64 (no shell or YAML specials).
+fn random_token(bytes: usize) -> Result<String> {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    random_bytes(&mut buf)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}

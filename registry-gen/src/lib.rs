@@ -1,0 +1,53 @@
+//! registry-gen turns one typed [`Config`] (node IPs, DNS names, storage,
+//! ports, users) into a complete bundle for a private, TLS-enabled Docker
+//! registry on Kubernetes: manifests, a CA and server certificate, htpasswd,
+//! trust files for clients and nodes, and scripts.
+//!
+//! The library is pure: [`render`] is a function of the config and the
+//! injected [`Inputs`] (clock, keys, passwords), and returns an in-memory
+//! [`Bundle`]. [`Bundle::write_to`] is the only function that touches the
+//! filesystem; nothing here contacts a network, a cluster or a process.
+//!
+//! ```
+//! use registry_gen::{render, Config, Inputs};
+//!
+//! let config = Config::embedded_default();
+//! let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+//! inputs.fill_missing(&config)?; // keys and passwords from the OS CSPRNG
+//! let bundle = render(&config, &inputs)?;
+//! assert!(bundle.get("manifests/deployment.yaml").is_some());
+//! # Ok::<(), registry_gen::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod bundle;
+mod config;
+mod error;
+mod inputs;
+mod plan;
+mod render;
+mod validate;
+mod yaml;
+
+pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
+pub use config::{
+    AccessMode, Addresses, Auth, CaFiles, Config, CpuMemory, HostPathStorage, KeyAlgorithm,
+    NfsStorage, Ports, PvcStorage, RegistryOptions, Resources, Storage, Tls, User,
+};
+pub use error::{Error, FieldError, Result};
+pub use inputs::{CaInput, Inputs, Password, Secret};
+
+/// Validate `config` (every problem at once), plan it, and render every file
+/// of the bundle from it and `inputs`.
+pub fn render(config: &Config, inputs: &Inputs) -> Result<Bundle> {
+    validate::validate(config)?;
+    let plan = plan::Plan::new(config);
+    render::render_plan(&plan, inputs)
+}
+
+/// Validate `config` without rendering: `Ok(())` or every problem at once.
+pub fn validate(config: &Config) -> Result<()> {
+    validate::validate(config)
+}

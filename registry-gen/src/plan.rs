@@ -1,0 +1,467 @@
+//! The plan: the single place that derives every name, label, selector,
+//! port, path, Secret key, SAN and endpoint from a validated [`Config`].
+//!
+//! Renderers read the plan and never invent a value of their own, so two
+//! files that must agree (the Deployment's mountPath and its
+//! `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY`, a Secret's name and the
+//! volume that mounts it, the certificate's SANs and the trust directories)
+//! always take it from the same field here.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::config::{AccessMode, Config, KeyAlgorithm, Storage};
+use crate::validate::BUILTIN_NAMESPACES;
+
+/// Paths of the bundle, relative to its root. The layout is a contract
+/// (docs, scripts and tests rely on it), so it is spelled out only here.
+pub(crate) mod paths {
+    pub(crate) const README: &str = "README.md";
+    pub(crate) const CONFIG: &str = "registry-gen.yaml";
+    pub(crate) const CA_CERT: &str = "certs/ca.crt";
+    pub(crate) const CA_KEY: &str = "certs/ca.key";
+    pub(crate) const SERVER_CERT: &str = "certs/server.crt";
+    pub(crate) const SERVER_KEY: &str = "certs/server.key";
+    pub(crate) const SERVER_CSR: &str = "certs/server.csr";
+    pub(crate) const OPENSSL_CNF: &str = "certs/openssl.cnf";
+    pub(crate) const HTPASSWD: &str = "auth/htpasswd";
+    pub(crate) const HTTP_SECRET: &str = "auth/http-secret";
+    pub(crate) const KUSTOMIZATION: &str = "manifests/kustomization.yaml";
+    pub(crate) const TRUST_CA: &str = "trust/ca.crt";
+    pub(crate) const SCRIPT_START: &str = "scripts/start.sh";
+    pub(crate) const SCRIPT_DELETE: &str = "scripts/delete.sh";
+    pub(crate) const SCRIPT_VERIFY: &str = "scripts/verify.sh";
+
+    /// Where a generated password of `user` is kept.
+    pub(crate) fn password(user: &str) -> String {
+        format!("auth/{user}.password")
+    }
+
+    /// Docker's (and skopeo's, podman's) per-endpoint CA file.
+    pub(crate) fn docker_ca(endpoint: &str) -> String {
+        format!("trust/docker/certs.d/{endpoint}/ca.crt")
+    }
+}
+
+/// Label keys (the Kubernetes recommended labels).
+const LABEL_NAME: &str = "app.kubernetes.io/name";
+const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
+const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+
+/// The distribution registry's `/` handler answers 200 without credentials
+/// (its `alive` wrapper), so probes work with auth on.
+pub(crate) const PROBE_PATH: &str = "/";
+
+/// Everything derived from the config.
+#[derive(Debug)]
+pub(crate) struct Plan<'c> {
+    pub config: &'c Config,
+    pub name: &'c str,
+    pub namespace: &'c str,
+    pub ports: PortPlan,
+    pub tls: TlsPlan,
+    pub auth: Option<AuthPlan>,
+    pub http_secret: SecretKeyRef,
+    pub data: DataPlan,
+    /// Addresses (host or host:port) that clients put in image references.
+    pub endpoints: Vec<Endpoint>,
+    /// Every manifest, in apply order.
+    pub manifests: Vec<Manifest>,
+    /// Things the user should know before relying on this bundle.
+    pub warnings: Vec<String>,
+}
+
+/// Ports after defaults.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PortPlan {
+    pub container: u16,
+    pub service: u16,
+    pub host: Option<u16>,
+    pub node: Option<u16>,
+    /// The container port's name, the Service's targetPort and the probes' port.
+    pub name: &'static str,
+}
+
+/// A Secret key referenced from the pod (env or volume).
+#[derive(Debug, Clone)]
+pub(crate) struct SecretKeyRef {
+    pub secret: String,
+    pub key: &'static str,
+}
+
+/// The TLS Secret, its mount, and the certificate profile.
+#[derive(Debug)]
+pub(crate) struct TlsPlan {
+    pub secret: String,
+    pub volume: &'static str,
+    pub mount_path: &'static str,
+    /// Keys of a kubernetes.io/tls Secret.
+    pub cert_key: &'static str,
+    pub key_key: &'static str,
+    pub key_algorithm: KeyAlgorithm,
+    pub common_name: String,
+    pub ca_common_name: String,
+    pub organization: &'static str,
+    pub ip_sans: Vec<IpAddr>,
+    /// Configured names first, then the in-cluster Service names.
+    pub dns_sans: Vec<String>,
+    pub ca_validity_days: i64,
+    pub server_validity_days: i64,
+}
+
+impl TlsPlan {
+    pub fn cert_path(&self) -> String {
+        format!("{}/{}", self.mount_path, self.cert_key)
+    }
+    pub fn key_path(&self) -> String {
+        format!("{}/{}", self.mount_path, self.key_key)
+    }
+}
+
+/// htpasswd authentication and the pull Secret that goes with it.
+#[derive(Debug)]
+pub(crate) struct AuthPlan {
+    pub realm: String,
+    pub users: Vec<String>,
+    pub bcrypt_cost: u32,
+    pub secret: String,
+    pub key: &'static str,
+    pub volume: &'static str,
+    pub mount_path: &'static str,
+    /// The kubernetes.io/dockerconfigjson Secret for pods that pull.
+    pub pull_secret: String,
+}
+
+impl AuthPlan {
+    pub fn htpasswd_path(&self) -> String {
+        format!("{}/{}", self.mount_path, self.key)
+    }
+}
+
+/// The data volume.
+#[derive(Debug)]
+pub(crate) struct DataPlan {
+    pub volume: &'static str,
+    /// The registry's root directory and the volume's mountPath: one value.
+    pub mount_path: String,
+    pub source: DataSource,
+}
+
+/// Where the data volume comes from.
+#[derive(Debug)]
+pub(crate) enum DataSource {
+    /// A claim; `pv` is set when the bundle also creates the volume (NFS).
+    Claim {
+        pvc: String,
+        pv: Option<String>,
+        size: String,
+        access_modes: Vec<AccessMode>,
+        storage_class: Option<String>,
+    },
+    HostPath {
+        path: String,
+        node: String,
+    },
+    EmptyDir,
+}
+
+/// How an endpoint reaches the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    HostPort,
+    NodePort,
+    Service,
+}
+
+/// One address clients use, as image references spell it.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    /// Host as it appears in an image reference (IPv6 in brackets).
+    pub host: String,
+    pub port: u16,
+    pub via: Via,
+}
+
+impl Endpoint {
+    /// `host:port`, or `host` alone for 443 (what clients then spell).
+    pub fn authority(&self) -> String {
+        if self.port == 443 {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Which object a manifest file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ManifestKind {
+    Namespace,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    TlsSecret,
+    HtpasswdSecret,
+    HttpSecret,
+    PullSecret,
+    Deployment,
+    Service,
+}
+
+impl ManifestKind {
+    /// Files holding Secret data are written 0600.
+    pub fn is_secret(self) -> bool {
+        matches!(
+            self,
+            ManifestKind::TlsSecret
+                | ManifestKind::HtpasswdSecret
+                | ManifestKind::HttpSecret
+                | ManifestKind::PullSecret
+        )
+    }
+}
+
+/// One manifest file.
+#[derive(Debug, Clone)]
+pub(crate) struct Manifest {
+    pub path: String,
+    pub kind: ManifestKind,
+}
+
+impl<'c> Plan<'c> {
+    /// Derive the plan. The config must have passed `validate`.
+    pub fn new(config: &'c Config) -> Plan<'c> {
+        let name = config.name.as_str();
+        let namespace = config.namespace.as_str();
+        // A Namespace object is rendered only for a namespace that is not built in.
+        let create_namespace = !BUILTIN_NAMESPACES.contains(&namespace);
+        let p = &config.ports;
+        let ports = PortPlan {
+            container: p.container,
+            service: p.service.unwrap_or(p.container),
+            host: p.host,
+            node: p.node,
+            name: "registry",
+        };
+
+        let service_dns = service_names(name, namespace, &config.addresses.cluster_domain);
+        let mut dns_sans = config.addresses.dns_names.clone();
+        dns_sans.extend(service_dns.iter().cloned());
+        let common_name = config
+            .addresses
+            .dns_names
+            .first()
+            .cloned()
+            .or_else(|| config.addresses.node_ips.first().map(IpAddr::to_string))
+            .unwrap_or_else(|| service_dns[2].clone());
+        let tls = TlsPlan {
+            secret: format!("{name}-tls"),
+            volume: "certs",
+            mount_path: "/certs",
+            cert_key: "tls.crt",
+            key_key: "tls.key",
+            key_algorithm: config.tls.key_algorithm,
+            common_name,
+            ca_common_name: format!("registry-gen CA for {name}.{namespace}"),
+            organization: "registry-gen",
+            ip_sans: config.addresses.node_ips.clone(),
+            dns_sans,
+            ca_validity_days: config.tls.ca_validity_days,
+            server_validity_days: config.tls.server_validity_days,
+        };
+
+        let auth = config.auth.as_ref().map(|a| AuthPlan {
+            realm: a.realm.clone(),
+            users: a.users.iter().map(|u| u.name.clone()).collect(),
+            bcrypt_cost: a.bcrypt_cost,
+            secret: format!("{name}-htpasswd"),
+            key: "htpasswd",
+            volume: "auth",
+            mount_path: "/auth",
+            pull_secret: format!("{name}-pull"),
+        });
+
+        let source = match &config.storage {
+            Storage::Nfs(n) => DataSource::Claim {
+                pvc: format!("{name}-data"),
+                pv: Some(format!("{namespace}-{name}-data")),
+                size: n.size.clone(),
+                access_modes: n.access_modes.clone(),
+                storage_class: Some(n.storage_class_name.clone()),
+            },
+            Storage::Pvc(c) => DataSource::Claim {
+                pvc: format!("{name}-data"),
+                pv: None,
+                size: c.size.clone(),
+                access_modes: c.access_modes.clone(),
+                storage_class: c.storage_class_name.clone(),
+            },
+            Storage::HostPath(h) => DataSource::HostPath {
+                path: h.path.clone(),
+                node: h.node.clone(),
+            },
+            Storage::EmptyDir {} => DataSource::EmptyDir,
+        };
+        let data = DataPlan {
+            volume: "data",
+            mount_path: config.registry.data_path.clone(),
+            source,
+        };
+
+        let mut endpoints = Vec::new();
+        let hosts = config
+            .addresses
+            .node_ips
+            .iter()
+            .map(|ip| match ip {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            })
+            .chain(config.addresses.dns_names.iter().cloned());
+        for host in hosts {
+            for (port, via) in [(ports.host, Via::HostPort), (ports.node, Via::NodePort)] {
+                if let Some(port) = port {
+                    endpoints.push(Endpoint {
+                        host: host.clone(),
+                        port,
+                        via,
+                    });
+                }
+            }
+        }
+        endpoints.push(Endpoint {
+            host: service_dns[2].clone(),
+            port: ports.service,
+            via: Via::Service,
+        });
+
+        let mut manifests = Vec::new();
+        let mut add = |file: &str, kind| {
+            manifests.push(Manifest {
+                path: format!("manifests/{file}.yaml"),
+                kind,
+            })
+        };
+        if create_namespace {
+            add("namespace", ManifestKind::Namespace);
+        }
+        if let DataSource::Claim { pv, .. } = &data.source {
+            if pv.is_some() {
+                add("persistentvolume", ManifestKind::PersistentVolume);
+            }
+            add("persistentvolumeclaim", ManifestKind::PersistentVolumeClaim);
+        }
+        add("secret-tls", ManifestKind::TlsSecret);
+        add("secret-http", ManifestKind::HttpSecret);
+        if auth.is_some() {
+            add("secret-htpasswd", ManifestKind::HtpasswdSecret);
+            add("secret-pull", ManifestKind::PullSecret);
+        }
+        add("deployment", ManifestKind::Deployment);
+        add("service", ManifestKind::Service);
+
+        let mut warnings = Vec::new();
+        if matches!(data.source, DataSource::EmptyDir) {
+            warnings.push(
+                "storage is empty_dir: every pushed image is lost when the registry pod is deleted or moved; use nfs, host_path or pvc storage to keep them".to_owned(),
+            );
+        }
+        if ports.host.is_none() && ports.node.is_none() {
+            warnings.push(
+                "neither ports.host nor ports.node is set: the registry is reachable only inside the cluster, and nodes (kubelet, containerd) cannot pull from it by a node address".to_owned(),
+            );
+        }
+        if config.auth.is_none() {
+            warnings.push(
+                "auth is off: anyone who reaches the registry can push and pull".to_owned(),
+            );
+        }
+
+        Plan {
+            config,
+            name,
+            namespace,
+            ports,
+            tls,
+            auth,
+            http_secret: SecretKeyRef {
+                secret: format!("{name}-http"),
+                key: "http-secret",
+            },
+            data,
+            endpoints,
+            manifests,
+            warnings,
+        }
+    }
+
+    /// Labels every object carries.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut l = self.selector();
+        l.insert(LABEL_MANAGED_BY.to_owned(), "registry-gen".to_owned());
+        l
+    }
+
+    /// The Deployment's and the Service's selector: a subset of [`Plan::labels`].
+    pub fn selector(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (LABEL_NAME.to_owned(), "registry".to_owned()),
+            (LABEL_INSTANCE.to_owned(), self.name.to_owned()),
+        ])
+    }
+
+    /// The container's environment: the registry is configured through
+    /// REGISTRY_* variables only, which distribution v2 and v3 both read
+    /// (their config files live at different paths).
+    pub fn env(&self) -> Vec<(&'static str, EnvValue)> {
+        use EnvValue::{Plain, Secret};
+        let mut env = vec![
+            ("REGISTRY_HTTP_ADDR", Plain(format!(":{}", self.ports.container))),
+            ("REGISTRY_HTTP_TLS_CERTIFICATE", Plain(self.tls.cert_path())),
+            ("REGISTRY_HTTP_TLS_KEY", Plain(self.tls.key_path())),
+            ("REGISTRY_HTTP_SECRET", Secret(self.http_secret.clone())),
+            (
+                "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY",
+                Plain(self.data.mount_path.clone()),
+            ),
+            (
+                "REGISTRY_STORAGE_DELETE_ENABLED",
+                Plain(self.config.registry.delete_enabled.to_string()),
+            ),
+        ];
+        if let Some(a) = &self.auth {
+            env.push(("REGISTRY_AUTH", Plain("htpasswd".to_owned())));
+            env.push(("REGISTRY_AUTH_HTPASSWD_REALM", Plain(a.realm.clone())));
+            env.push(("REGISTRY_AUTH_HTPASSWD_PATH", Plain(a.htpasswd_path())));
+        }
+        env
+    }
+
+    /// The endpoints reached from outside the cluster (node addresses).
+    pub fn node_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints.iter().filter(|e| e.via != Via::Service)
+    }
+
+    /// The endpoint a user tries first: the first node address, else the Service.
+    pub fn primary_endpoint(&self) -> &Endpoint {
+        self.node_endpoints()
+            .next()
+            .unwrap_or_else(|| &self.endpoints[self.endpoints.len() - 1])
+    }
+}
+
+/// The value of one environment variable.
+#[derive(Debug, Clone)]
+pub(crate) enum EnvValue {
+    Plain(String),
+    Secret(SecretKeyRef),
+}
+
+/// `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.<domain>`.
+fn service_names(svc: &str, ns: &str, domain: &str) -> [String; 4] {
+    [
+        svc.to_owned(),
+        format!("{svc}.{ns}"),
+        format!("{svc}.{ns}.svc"),
+        format!("{svc}.{ns}.svc.{domain}"),
+    ]
+}

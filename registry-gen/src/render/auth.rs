@@ -1,0 +1,49 @@
+//! Authentication files: `auth/htpasswd` (bcrypt, the only hash the
+//! distribution registry accepts), the generated passwords, and the
+//! registry's HTTP secret, all written 0600.
+
+use crate::bundle::{Bundle, MODE_SECRET};
+use crate::error::{Error, Result};
+use crate::inputs::Inputs;
+use crate::plan::{paths, Plan};
+
+pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
+    let http_secret = inputs.http_secret.as_ref().ok_or_else(|| Error::Input {
+        what: "the HTTP secret (Inputs::http_secret)".into(),
+        problem: "is missing: call Inputs::fill_missing, or inject it".into(),
+    })?;
+    out.add(paths::HTTP_SECRET, format!("{}\n", http_secret.expose()), MODE_SECRET);
+
+    let Some(auth) = &plan.auth else {
+        return Ok(());
+    };
+    let mut htpasswd = String::new();
+    for user in &auth.users {
+        let pw = inputs.passwords.get(user).ok_or_else(|| Error::Input {
+            what: format!("the password of user {user:?}"),
+            problem: "is missing: give it with --password-stdin or auth.users[].password_file, or let registry-gen generate one".into(),
+        })?;
+        if pw.secret.expose().is_empty() {
+            return Err(Error::Input {
+                what: format!("the password of user {user:?}"),
+                problem: "is empty: give a non-empty password".into(),
+            });
+        }
+        let salt = pw.salt.ok_or_else(|| Error::Input {
+            what: format!("the bcrypt salt of user {user:?}"),
+            problem: "is missing: call Inputs::fill_missing".into(),
+        })?;
+        let hash = bcrypt::hash_with_salt(pw.secret.expose(), auth.bcrypt_cost, salt)
+            .map_err(|e| Error::Input {
+                what: format!("the password of user {user:?}"),
+                problem: format!("can't be hashed with bcrypt ({e}); bcrypt takes passwords of 1 to 72 bytes without NUL"),
+            })?
+            .format_for_version(bcrypt::Version::TwoY);
+        htpasswd.push_str(&format!("{user}:{hash}\n"));
+        if pw.generated {
+            out.add(paths::password(user), format!("{}\n", pw.secret.expose()), MODE_SECRET);
+        }
+    }
+    out.add(paths::HTPASSWD, htpasswd, MODE_SECRET);
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! The renderers, called in a fixed order. Each has the same signature and
+//! reads only the plan, the inputs and files that earlier renderers added
+//! (the Secrets carry the bytes of `certs/` and `auth/`, so they agree).
+
+use crate::bundle::Bundle;
+use crate::error::Result;
+use crate::inputs::Inputs;
+use crate::plan::Plan;
+
+mod auth;
+mod certs;
+mod docs;
+mod manifests;
+mod scripts;
+mod trust;
+
+type Renderer = fn(&Plan, &Inputs, &mut Bundle) -> Result<()>;
+
+/// Certificates and auth first: manifests and trust files embed their bytes.
+const ORDER: [Renderer; 6] = [
+    certs::render,
+    auth::render,
+    manifests::render,
+    trust::render,
+    scripts::render,
+    docs::render,
+];
+
+pub(crate) fn render_plan(plan: &Plan, inputs: &Inputs) -> Result<Bundle> {
+    let mut out = Bundle::default();
+    for render in ORDER {
+        render(plan, inputs, &mut out)?;
+    }
+    for w in &plan.warnings {
+        out.warn(w.clone());
+    }
+    Ok(out)
+}
