@@ -108,13 +108,17 @@ impl Bundle {
     pub fn write_to(&self, dir: &Path) -> Result<()> {
         for path in [paths::CA_CERT, paths::CA_KEY] {
             let target = dir.join(path);
-            if let (Some(new), Ok(old)) = (self.files.get(path), std::fs::read(&target)) {
-                if new.contents != old {
+            let Some(new) = self.files.get(path) else { continue };
+            match std::fs::read(&target) {
+                Ok(old) if old == new.contents => {}
+                Ok(_) => {
                     return Err(Error::Refused {
                         path: target,
-                        reason: "an existing CA is never overwritten: clients trust it. Move the old certs/ aside to start a new CA".into(),
-                    });
+                        reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), or move the old certs/ aside to start a new CA".into(),
+                    })
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Io { path: target, source }),
             }
         }
         let io = |path: &Path| {

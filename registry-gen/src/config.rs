@@ -93,9 +93,10 @@ pub struct Ports {
     pub node: Option<u16>,
 }
 
-/// Where images are stored. Exactly one kind.
+/// Where images are stored. Exactly one kind; in YAML a map with one key,
+/// e.g. `storage: {nfs: {server: ..., path: ...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "StorageRepr", into = "StorageRepr")]
 pub enum Storage {
     /// A PersistentVolume on NFS and a PersistentVolumeClaim bound to it.
     Nfs(NfsStorage),
@@ -105,6 +106,55 @@ pub enum Storage {
     Pvc(PvcStorage),
     /// The pod's own scratch space: every image is lost when the pod goes away.
     EmptyDir {},
+}
+
+/// The YAML shape of [`Storage`]: one optional key per kind, exactly one set.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StorageRepr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nfs: Option<NfsStorage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    host_path: Option<HostPathStorage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pvc: Option<PvcStorage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    empty_dir: Option<EmptyDirStorage>,
+}
+
+/// `empty_dir: {}` takes no settings.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EmptyDirStorage {}
+
+impl TryFrom<StorageRepr> for Storage {
+    type Error = String;
+    fn try_from(r: StorageRepr) -> std::result::Result<Storage, String> {
+        let mut kinds = Vec::new();
+        r.nfs.map(|s| kinds.push(Storage::Nfs(s)));
+        r.host_path.map(|s| kinds.push(Storage::HostPath(s)));
+        r.pvc.map(|s| kinds.push(Storage::Pvc(s)));
+        r.empty_dir.map(|_| kinds.push(Storage::EmptyDir {}));
+        match kinds.len() {
+            1 => Ok(kinds.remove(0)),
+            n => Err(format!(
+                "exactly one of `nfs`, `host_path`, `pvc` or `empty_dir` is accepted, found {n}"
+            )),
+        }
+    }
+}
+
+impl From<Storage> for StorageRepr {
+    fn from(s: Storage) -> StorageRepr {
+        let mut r = StorageRepr::default();
+        match s {
+            Storage::Nfs(n) => r.nfs = Some(n),
+            Storage::HostPath(h) => r.host_path = Some(h),
+            Storage::Pvc(p) => r.pvc = Some(p),
+            Storage::EmptyDir {} => r.empty_dir = Some(EmptyDirStorage {}),
+        }
+        r
+    }
 }
 
 /// NFS storage.

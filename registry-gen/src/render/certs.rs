@@ -67,7 +67,11 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     let cert = params
         .signed_by(&server_key, &issuer)
         .map_err(Error::cert("server"))?;
-    let csr = params
+    // The CSR asks for the same subject and extensions; the authority key
+    // id is the issuer's to add, so a CSR can't carry it.
+    let mut csr_params = params.clone();
+    csr_params.use_authority_key_identifier_extension = false;
+    let csr = csr_params
         .serialize_request(&server_key)
         .map_err(Error::cert("server CSR"))?;
 

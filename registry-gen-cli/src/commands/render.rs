@@ -1,0 +1,253 @@
+//! `registry-gen render`: config + flags → inputs → bundle → files or stdout.
+//!
+//! All reading (config, password and CA files, an earlier bundle, stdin) is
+//! done before rendering, and nothing is written unless rendering succeeded.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use registry_gen::{
+    CaFiles, CaInput, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret, Storage, User,
+};
+use time::OffsetDateTime;
+
+use crate::cli::RenderArgs;
+
+pub fn run(args: RenderArgs) -> Result<()> {
+    let config = effective_config(&args)?;
+    registry_gen::validate(&config)?;
+
+    let mut inputs = Inputs::new(now()?);
+    if let Some(ca) = &config.tls.ca {
+        inputs.ca = Some(CaInput::External {
+            cert_pem: read_text(&ca.cert_file, "tls.ca.cert_file")?,
+            key: Secret::new(read_text(&ca.key_file, "tls.ca.key_file")?),
+        });
+    }
+    if let Some(auth) = &config.auth {
+        for user in &auth.users {
+            if let Some(file) = &user.password_file {
+                let text = read_text(file, &format!("password_file of user {:?}", user.name))?;
+                let pw = text.lines().next().unwrap_or("").to_owned();
+                inputs.passwords.insert(user.name.clone(), Password::given(Secret::new(pw)));
+            }
+        }
+    }
+    if args.password_stdin {
+        let user = args.user.clone().unwrap_or_default();
+        inputs.passwords.insert(user, Password::given(read_password_stdin()?));
+    }
+
+    match &args.out {
+        Some(dir) => render_to_dir(&config, inputs, dir),
+        None => render_to_stdout(&config, inputs),
+    }
+}
+
+fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("--out {}: exists and is not a directory", dir.display());
+    }
+    let mut read_error = None;
+    inputs.reuse_previous(config, &mut |rel| match std::fs::read(dir.join(rel)) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            read_error.get_or_insert((dir.join(rel), e));
+            None
+        }
+    })?;
+    if let Some((path, e)) = read_error {
+        return Err(e).with_context(|| format!("reading the earlier bundle's {}", path.display()));
+    }
+    let reused_ca = matches!(inputs.ca, Some(CaInput::Kept { .. }));
+    inputs.fill_missing(config)?;
+    let bundle = registry_gen::render(config, &inputs)?;
+    bundle.write_to(dir)?;
+
+    let mut err = std::io::stderr().lock();
+    for w in bundle.warnings() {
+        writeln!(err, "registry-gen: warning: {w}")?;
+    }
+    writeln!(err, "wrote {} files to {}", bundle.files().count(), dir.display())?;
+    if reused_ca {
+        writeln!(err, "kept the existing CA in {}", dir.join("certs").display())?;
+    }
+    for path in bundle.generated_secrets() {
+        let kind = if path.ends_with(".password") { "password" } else { "CA key" };
+        writeln!(err, "{kind}: {} (mode 0600)", dir.join(path).display())?;
+    }
+    writeln!(err, "next: {}", dir.join("scripts/start.sh").display())?;
+    Ok(())
+}
+
+fn render_to_stdout(config: &Config, mut inputs: Inputs) -> Result<()> {
+    // Nothing generated may be thrown away: a CA key or a password that is
+    // printed nowhere would be lost the moment this command ends.
+    if inputs.ca.is_none() {
+        bail!("without --out there is nowhere to keep a generated CA key: give --out DIR to write the whole bundle, or sign with an existing CA (--ca-cert FILE --ca-key FILE, e.g. /etc/kubernetes/pki/ca.crt and ca.key)");
+    }
+    if let Some(auth) = &config.auth {
+        if let Some(u) = auth.users.iter().find(|u| !inputs.passwords.contains_key(&u.name)) {
+            bail!(
+                "without --out there is nowhere to keep a generated password for user {:?}: give --out DIR, or the password with --user {} --password-stdin or auth.users[].password_file",
+                u.name,
+                u.name
+            );
+        }
+    }
+    inputs.fill_missing(config)?;
+    let bundle = registry_gen::render(config, &inputs)?;
+    for w in bundle.warnings() {
+        eprintln!("registry-gen: warning: {w}");
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(bundle.manifest_stream().as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing to stdout")?;
+    Ok(())
+}
+
+/// The embedded default, overlaid by the --config file, overlaid by flags.
+fn effective_config(args: &RenderArgs) -> Result<Config> {
+    let mut c = match &args.config {
+        Some(path) => {
+            let text = read_text(path, "--config")?;
+            let mut c = Config::from_yaml(&text).with_context(|| format!("{}", path.display()))?;
+            resolve_paths(&mut c, path.parent().unwrap_or(Path::new(".")));
+            c
+        }
+        None => Config::embedded_default(),
+    };
+    if let Some(v) = &args.name {
+        c.name = v.clone();
+    }
+    if let Some(v) = &args.namespace {
+        c.namespace = v.clone();
+    }
+    if let Some(v) = &args.image {
+        c.image = v.clone();
+    }
+    if !args.node_ips.is_empty() {
+        c.addresses.node_ips = args.node_ips.clone();
+    }
+    if !args.dns_names.is_empty() {
+        c.addresses.dns_names = args.dns_names.clone();
+    }
+    if let Some(v) = args.container_port {
+        c.ports.container = v;
+    }
+    if let Some(v) = args.host_port {
+        c.ports.host = Some(v);
+    }
+    if let Some(v) = args.node_port {
+        c.ports.node = Some(v);
+    }
+    if let (Some(server), Some(path)) = (&args.nfs_server, &args.nfs_path) {
+        let mut nfs = match &c.storage {
+            Storage::Nfs(n) => n.clone(),
+            _ => NfsStorage {
+                server: String::new(),
+                path: String::new(),
+                size: "10Gi".to_owned(),
+                access_modes: vec![registry_gen::AccessMode::ReadWriteOnce],
+                storage_class_name: String::new(),
+            },
+        };
+        nfs.server = server.clone();
+        nfs.path = path.clone();
+        c.storage = Storage::Nfs(nfs);
+    }
+    if let Some(path) = &args.host_path {
+        let node = match (&args.host_path_node, &c.storage) {
+            (Some(n), _) => n.clone(),
+            (None, Storage::HostPath(h)) => h.node.clone(),
+            (None, _) => bail!("--host-path needs --host-path-node NODE: the pod must be pinned to the node that holds the directory"),
+        };
+        c.storage = Storage::HostPath(HostPathStorage {
+            path: path.clone(),
+            node,
+        });
+    }
+    if let Some(size) = &args.storage_size {
+        match &mut c.storage {
+            Storage::Nfs(n) => n.size = size.clone(),
+            Storage::Pvc(p) => p.size = size.clone(),
+            _ => bail!("--storage-size applies to nfs or pvc storage only"),
+        }
+    }
+    if let Some(user) = &args.user {
+        let auth = c.auth.get_or_insert_with(Default::default);
+        auth.users = vec![User {
+            name: user.clone(),
+            password_file: None,
+        }];
+    }
+    if let (Some(cert), Some(key)) = (&args.ca_cert, &args.ca_key) {
+        c.tls.ca = Some(CaFiles {
+            cert_file: absolute(cert)?,
+            key_file: absolute(key)?,
+        });
+    }
+    if let Some(alg) = args.key_algorithm {
+        c.tls.key_algorithm = alg;
+    }
+    Ok(c)
+}
+
+/// Paths in a config file are relative to the file's directory.
+fn resolve_paths(c: &mut Config, base: &Path) {
+    let join = |p: &mut PathBuf| {
+        if p.is_relative() && !p.as_os_str().is_empty() {
+            *p = base.join(&*p);
+        }
+    };
+    if let Some(ca) = &mut c.tls.ca {
+        join(&mut ca.cert_file);
+        join(&mut ca.key_file);
+    }
+    if let Some(auth) = &mut c.auth {
+        for u in &mut auth.users {
+            if let Some(f) = &mut u.password_file {
+                join(f);
+            }
+        }
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("{}", p.display()))
+}
+
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("{what}: reading {}", path.display()))
+}
+
+fn read_password_stdin() -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("--password-stdin: reading standard input")?;
+    let pw = line.trim_end_matches(['\n', '\r']);
+    if pw.is_empty() {
+        bail!("--password-stdin: standard input held no password (expected it on the first line)");
+    }
+    Ok(Secret::new(pw))
+}
+
+/// The clock: `SOURCE_DATE_EPOCH` (reproducible builds) when set, else now.
+fn now() -> Result<OffsetDateTime> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => {
+            let secs: i64 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?}: expected seconds since 1970-01-01"))?;
+            OffsetDateTime::from_unix_timestamp(secs)
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?}: out of range"))
+        }
+        Err(_) => Ok(OffsetDateTime::now_utc()),
+    }
+}
