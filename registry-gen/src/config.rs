@@ -283,10 +283,13 @@ pub enum KeyAlgorithm {
     /// ECDSA on P-384 with SHA-384.
     EcdsaP384,
     /// RSA 2048 with SHA-256.
+    #[serde(rename = "rsa-2048")]
     Rsa2048,
     /// RSA 3072 with SHA-256.
+    #[serde(rename = "rsa-3072")]
     Rsa3072,
     /// RSA 4096 with SHA-256.
+    #[serde(rename = "rsa-4096")]
     Rsa4096,
 }
 

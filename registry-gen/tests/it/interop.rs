@@ -1,0 +1,226 @@
+//! Real tools judge the bundle: openssl, kubectl kustomize, the
+//! kubernetes-validate schema validator, shellcheck, Apache's htpasswd and
+//! the CNCF distribution registry (Debian's docker-registry). A missing tool
+//! is a failure, never a skip: the README's test command installs them.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
+use registry_gen::Config;
+
+use crate::common;
+
+/// Run a tool; panic with its output unless it succeeds.
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (the README's test command installs the tools)"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn written(config: &Config) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    common::render(config).write_to(&out).unwrap();
+    (dir, out)
+}
+
+fn all_configs() -> Vec<Config> {
+    let mut v: Vec<Config> = common::examples().iter().map(|p| common::load(p)).collect();
+    v.push(Config::embedded_default());
+    v
+}
+
+#[test]
+fn openssl_accepts_the_certificates_for_every_address() {
+    for config in all_configs() {
+        let (_tmp, b) = written(&config);
+        let certs = b.join("certs");
+        run(Command::new("openssl").args(["req", "-verify", "-noout", "-in"]).arg(certs.join("server.csr")));
+        let mut checks: Vec<(&str, String)> = config.addresses.node_ips.iter().map(|ip| ("-verify_ip", ip.to_string())).collect();
+        checks.extend(config.addresses.dns_names.iter().map(|d| ("-verify_hostname", d.clone())));
+        checks.push(("-verify_hostname", format!("{}.{}.svc", config.name, config.namespace)));
+        for (flag, value) in checks {
+            let out = run(Command::new("openssl")
+                .args(["verify", "-x509_strict", "-purpose", "sslserver", flag, &value, "-CAfile"])
+                .arg(certs.join("ca.crt"))
+                .arg(certs.join("server.crt")));
+            assert!(out.contains(": OK"), "{value}: {out}");
+        }
+        // And a name that is not in the certificate is refused.
+        let out = Command::new("openssl")
+            .args(["verify", "-verify_hostname", "not-in-the-cert.test", "-CAfile"])
+            .arg(certs.join("ca.crt"))
+            .arg(certs.join("server.crt"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "openssl accepted a name outside the SANs");
+        // The key is the certificate's.
+        let from_key = run(Command::new("openssl").args(["pkey", "-pubout", "-in"]).arg(certs.join("server.key")));
+        let from_cert = run(Command::new("openssl").args(["x509", "-noout", "-pubkey", "-in"]).arg(certs.join("server.crt")));
+        assert_eq!(from_key, from_cert, "server.key does not match server.crt");
+    }
+}
+
+#[test]
+fn kubectl_kustomize_builds_and_the_schema_validator_accepts_every_object() {
+    for config in all_configs() {
+        let (_tmp, b) = written(&config);
+        let built = run(Command::new("kubectl").arg("kustomize").arg(b.join("manifests")));
+        let manifests: Vec<PathBuf> = std::fs::read_dir(b.join("manifests"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.ends_with("kustomization.yaml"))
+            .collect();
+        assert_eq!(built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")), manifests.len());
+        let out = run(Command::new("kubernetes-validate")
+            .args(["--strict", "--kubernetes-version", "1.33.0"])
+            .args(&manifests));
+        assert!(!out.contains("ERROR") && !out.contains("WARN"), "{out}");
+    }
+}
+
+#[test]
+fn shellcheck_passes_the_scripts() {
+    for config in all_configs() {
+        let (_tmp, b) = written(&config);
+        run(Command::new("shellcheck")
+            .args(["--severity=warning", "--shell=sh"])
+            .arg(b.join("scripts/start.sh"))
+            .arg(b.join("scripts/delete.sh"))
+            .arg(b.join("scripts/verify.sh")));
+    }
+}
+
+#[test]
+fn apache_htpasswd_verifies_every_user() {
+    for config in all_configs() {
+        let Some(auth) = &config.auth else { continue };
+        let (_tmp, b) = written(&config);
+        for user in &auth.users {
+            let mut child = Command::new("htpasswd")
+                .args(["-v", "-i"])
+                .arg(b.join("auth/htpasswd"))
+                .arg(&user.name)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("htpasswd (apache2-utils)");
+            child.stdin.take().unwrap().write_all(common::password(&user.name).as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}: {}", user.name, String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+/// The registry image's own config file (distribution's
+/// cmd/registry/config-example.yml as the v2 and v3 images ship it): the
+/// bundle configures everything else through REGISTRY_* variables.
+const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  headers:\n    X-Content-Type-Options: [nosniff]\nhealth:\n  storagedriver:\n    enabled: true\n    interval: 10s\n    threshold: 3\n";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Play the pod: Secrets written where their volumes are mounted, env taken
+/// from the rendered Deployment with paths re-rooted into a temp dir, and
+/// the real distribution server started with it.
+#[test]
+fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
+    for auth in [true, false] {
+        let port = free_port();
+        let mut config = Config::embedded_default();
+        config.addresses.node_ips = vec!["127.0.0.1".parse().unwrap()];
+        config.addresses.dns_names = vec!["localhost".into()];
+        config.ports.container = port;
+        config.ports.host = Some(port);
+        if !auth {
+            config.auth = None;
+        }
+        let (tmp, b) = written(&config);
+        let root = tmp.path().join("pod");
+        let d: apps::Deployment = serde_yaml::from_str(&std::fs::read_to_string(b.join("manifests/deployment.yaml")).unwrap()).unwrap();
+        let pod = d.spec.unwrap().template.spec.unwrap();
+        let container = &pod.containers[0];
+        let secret_of = |name: &str| -> core::Secret {
+            std::fs::read_dir(b.join("manifests"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("secret-"))
+                .map(|p| serde_yaml::from_str::<core::Secret>(&std::fs::read_to_string(p).unwrap()).unwrap())
+                .find(|s| s.metadata.name.as_deref() == Some(name))
+                .unwrap_or_else(|| panic!("no Secret {name}"))
+        };
+        let reroot = |p: &str| root.join(p.trim_start_matches('/'));
+        for m in container.volume_mounts.as_ref().unwrap() {
+            let dir = reroot(&m.mount_path);
+            std::fs::create_dir_all(&dir).unwrap();
+            let v = pod.volumes.as_ref().unwrap().iter().find(|v| v.name == m.name).unwrap();
+            if let Some(s) = &v.secret {
+                for (k, data) in secret_of(s.secret_name.as_ref().unwrap()).data.unwrap() {
+                    std::fs::write(dir.join(k), data.0).unwrap();
+                }
+            }
+        }
+        let mut cmd = Command::new("docker-registry");
+        let config_file = root.join("config.yml");
+        std::fs::write(&config_file, IMAGE_CONFIG).unwrap();
+        cmd.arg("serve").arg(&config_file).env_clear().stdout(Stdio::null()).stderr(Stdio::piped());
+        for e in container.env.as_ref().unwrap() {
+            let value = match (&e.value, &e.value_from) {
+                (Some(v), _) => v.clone(),
+                (None, Some(from)) => {
+                    let r = from.secret_key_ref.as_ref().unwrap();
+                    String::from_utf8(secret_of(&r.name).data.unwrap()[&r.key].0.clone()).unwrap()
+                }
+                _ => panic!("env {} has no value", e.name),
+            };
+            let value = if value.starts_with('/') { reroot(&value).display().to_string() } else { value };
+            cmd.env(&e.name, value);
+        }
+        let _server = Killed(cmd.spawn().expect("docker-registry (Debian package)"));
+
+        let url = |path: &str| format!("https://localhost:{port}{path}");
+        let curl = |path: &str, user: Option<&str>| -> String {
+            let mut c = Command::new("curl");
+            c.args(["--silent", "--output", "/dev/null", "--write-out", "%{http_code}", "--cacert"])
+                .arg(b.join("trust/docker/certs.d").join(format!("localhost:{port}")).join("ca.crt"));
+            if let Some(u) = user {
+                c.args(["--config", "-"]).stdin(Stdio::piped());
+                let mut child = c.arg(url(path)).stdout(Stdio::piped()).spawn().unwrap();
+                writeln!(child.stdin.take().unwrap(), "user = \"{u}:{}\"", common::password(u)).unwrap();
+                return String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+            }
+            String::from_utf8(c.arg(url(path)).output().unwrap().stdout).unwrap()
+        };
+        let start = Instant::now();
+        while curl("/", None) != "200" {
+            assert!(start.elapsed() < Duration::from_secs(30), "the registry did not come up on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if auth {
+            assert_eq!(curl("/v2/", None), "401", "without credentials");
+            assert_eq!(curl("/v2/", Some("admin")), "200", "with the generated user's credentials");
+        } else {
+            assert_eq!(curl("/v2/", None), "200");
+        }
+        // TLS verification really happens: the system CAs alone refuse it.
+        let refused = Command::new("curl").args(["--silent", "--output", "/dev/null"]).arg(url("/v2/")).status().unwrap();
+        assert!(!refused.success(), "curl trusted the registry without the bundle's CA");
+    }
+}

@@ -1,0 +1,281 @@
+//! The bundle's files agree with each other: checked on the rendered
+//! objects (parsed back with k8s-openapi), for every example and the
+//! embedded default, so a renderer that invents a value is caught.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use registry_gen::{Bundle, Config};
+
+use crate::common;
+
+fn configs() -> Vec<(String, Config)> {
+    let mut v: Vec<_> = common::examples()
+        .iter()
+        .map(|p| (p.display().to_string(), common::load(p)))
+        .collect();
+    v.push(("embedded default".into(), Config::embedded_default()));
+    v
+}
+
+fn each(check: impl Fn(&str, &Config, &Bundle)) {
+    for (name, config) in configs() {
+        check(&name, &config, &common::render(&config));
+    }
+}
+
+fn deployment(b: &Bundle) -> apps::Deployment {
+    common::yaml(b, "manifests/deployment.yaml")
+}
+
+fn pod(b: &Bundle) -> core::PodSpec {
+    deployment(b).spec.unwrap().template.spec.unwrap()
+}
+
+fn env(b: &Bundle, name: &str) -> Option<String> {
+    pod(b).containers[0]
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.clone())
+}
+
+#[test]
+fn selector_matches_pod_labels_and_service() {
+    each(|name, _, b| {
+        let d = deployment(b);
+        let spec = d.spec.unwrap();
+        let selector = spec.selector.match_labels.unwrap();
+        let labels = spec.template.metadata.unwrap().labels.unwrap();
+        for (k, v) in &selector {
+            assert_eq!(labels.get(k), Some(v), "{name}: pod labels lack selector {k}");
+        }
+        let svc: core::Service = common::yaml(b, "manifests/service.yaml");
+        assert_eq!(svc.spec.unwrap().selector.unwrap(), selector, "{name}: Service selector");
+    });
+}
+
+#[test]
+fn service_targets_the_container_port() {
+    each(|name, config, b| {
+        let c = &pod(b).containers[0];
+        let port = &c.ports.as_ref().unwrap()[0];
+        assert_eq!(port.container_port, i32::from(config.ports.container), "{name}");
+        let listen = env(b, "REGISTRY_HTTP_ADDR").unwrap();
+        assert_eq!(listen, format!(":{}", port.container_port), "{name}: the registry listens where the port points");
+        let svc: core::Service = common::yaml(b, "manifests/service.yaml");
+        let sp = &svc.spec.unwrap().ports.unwrap()[0];
+        assert_eq!(sp.target_port, Some(IntOrString::String(port.name.clone().unwrap())), "{name}");
+        assert_eq!(sp.node_port, config.ports.node.map(i32::from), "{name}");
+        assert_eq!(port.host_port, config.ports.host.map(i32::from), "{name}");
+        for probe in [&c.readiness_probe, &c.liveness_probe] {
+            let get = probe.as_ref().unwrap().http_get.as_ref().unwrap();
+            assert_eq!(get.port, IntOrString::String(port.name.clone().unwrap()), "{name}: probe port");
+            assert_eq!(get.scheme.as_deref(), Some("HTTPS"), "{name}: the registry only speaks TLS");
+        }
+    });
+}
+
+#[test]
+fn every_mount_has_its_volume_and_every_volume_its_object() {
+    each(|name, _, b| {
+        let p = pod(b);
+        let volumes = p.volumes.unwrap();
+        let names: BTreeSet<_> = volumes.iter().map(|v| v.name.as_str()).collect();
+        for m in p.containers[0].volume_mounts.as_ref().unwrap() {
+            assert!(names.contains(m.name.as_str()), "{name}: mount {} has no volume", m.name);
+        }
+        let secrets: BTreeSet<String> = b
+            .files()
+            .filter(|(p, _)| p.starts_with("manifests/secret-"))
+            .map(|(p, _)| common::yaml::<core::Secret>(b, p).metadata.name.unwrap())
+            .collect();
+        for v in &volumes {
+            if let Some(s) = &v.secret {
+                let s = s.secret_name.as_ref().unwrap();
+                assert!(secrets.contains(s), "{name}: volume {} names missing Secret {s}", v.name);
+            }
+            if let Some(c) = &v.persistent_volume_claim {
+                let pvc: core::PersistentVolumeClaim = common::yaml(b, "manifests/persistentvolumeclaim.yaml");
+                assert_eq!(pvc.metadata.name.as_ref(), Some(&c.claim_name), "{name}");
+            }
+        }
+        for e in p.containers[0].env.as_ref().unwrap() {
+            if let Some(r) = e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()) {
+                assert!(secrets.contains(&r.name), "{name}: env {} names missing Secret {}", e.name, r.name);
+            }
+        }
+    });
+}
+
+#[test]
+fn every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file() {
+    each(|name, config, b| {
+        let p = pod(b);
+        let mounts = p.containers[0].volume_mounts.clone().unwrap();
+        let volumes = p.volumes.unwrap();
+        let under = |path: &str| {
+            mounts
+                .iter()
+                .find(|m| Path::new(path).starts_with(&m.mount_path))
+                .unwrap_or_else(|| panic!("{name}: {path} is under no mount"))
+        };
+        // The data directory *is* the data mount: the write-up's /vat/lib/registry can't happen.
+        let root = env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY").unwrap();
+        assert_eq!(root, config.registry.data_path);
+        let m = under(&root);
+        assert_eq!(m.mount_path, root, "{name}");
+        assert_ne!(m.read_only, Some(true), "{name}: data must be writable");
+
+        let mut files = vec![
+            ("REGISTRY_HTTP_TLS_CERTIFICATE", "certs/server.crt"),
+            ("REGISTRY_HTTP_TLS_KEY", "certs/server.key"),
+        ];
+        if config.auth.is_some() {
+            files.push(("REGISTRY_AUTH_HTPASSWD_PATH", "auth/htpasswd"));
+            assert_eq!(env(b, "REGISTRY_AUTH").as_deref(), Some("htpasswd"));
+        } else {
+            assert_eq!(env(b, "REGISTRY_AUTH"), None, "{name}");
+        }
+        for (var, bundle_file) in files {
+            let path = env(b, var).unwrap_or_else(|| panic!("{name}: {var} unset"));
+            let m = under(&path);
+            let key = Path::new(&path).strip_prefix(&m.mount_path).unwrap().to_str().unwrap().to_owned();
+            let v = volumes.iter().find(|v| v.name == m.name).unwrap();
+            let secret_name = v.secret.as_ref().unwrap().secret_name.clone().unwrap();
+            let (_, secret) = b
+                .files()
+                .filter(|(p, _)| p.starts_with("manifests/secret-"))
+                .map(|(p, _)| (p, common::yaml::<core::Secret>(b, p)))
+                .find(|(_, s)| s.metadata.name.as_ref() == Some(&secret_name))
+                .unwrap();
+            let data = secret.data.unwrap();
+            assert_eq!(
+                data.get(&key).map(|d| &d.0),
+                Some(&b.get(bundle_file).unwrap().contents),
+                "{name}: {var}={path} is not the bytes of {bundle_file}"
+            );
+        }
+    });
+}
+
+#[test]
+fn trust_directories_are_covered_by_the_certificate() {
+    each(|name, config, b| {
+        let (_, pem) = x509_parser::pem::parse_x509_pem(b.get("certs/server.crt").unwrap().contents.as_slice()).unwrap();
+        let cert = pem.parse_x509().unwrap();
+        let san = cert.subject_alternative_name().unwrap().unwrap().value;
+        let mut dns = BTreeSet::new();
+        let mut ips = BTreeSet::new();
+        for n in &san.general_names {
+            match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => {
+                    dns.insert(d.to_string());
+                }
+                x509_parser::extensions::GeneralName::IPAddress(ip) => {
+                    ips.insert(ip.to_vec());
+                }
+                _ => {}
+            }
+        }
+        for ip in &config.addresses.node_ips {
+            let bytes = match ip {
+                std::net::IpAddr::V4(v) => v.octets().to_vec(),
+                std::net::IpAddr::V6(v) => v.octets().to_vec(),
+            };
+            assert!(ips.contains(&bytes), "{name}: {ip} not an IP SAN");
+        }
+        let mut dirs = 0;
+        for (p, _) in b.files() {
+            let Some(ep) = p.strip_prefix("trust/docker/certs.d/").and_then(|p| p.strip_suffix("/ca.crt")) else {
+                continue;
+            };
+            dirs += 1;
+            let host = match ep.rsplit_once(':') {
+                Some((h, port)) if port.parse::<u16>().is_ok() && !h.ends_with(':') => h,
+                _ => ep,
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let covered = match host.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(v)) => ips.contains(&v.octets().to_vec()),
+                Ok(std::net::IpAddr::V6(v)) => ips.contains(&v.octets().to_vec()),
+                Err(_) => dns.contains(host),
+            };
+            assert!(covered, "{name}: trust dir {ep} is not covered by the certificate's SANs");
+        }
+        assert!(dirs > config.addresses.node_ips.len(), "{name}: too few trust dirs ({dirs})");
+    });
+}
+
+#[test]
+fn pull_secret_has_an_entry_per_trust_directory() {
+    each(|name, config, b| {
+        let Some(auth) = &config.auth else {
+            assert!(b.get("manifests/secret-pull.yaml").is_none(), "{name}");
+            return;
+        };
+        let s: core::Secret = common::yaml(b, "manifests/secret-pull.yaml");
+        assert_eq!(s.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
+        let json: serde_json::Value = serde_json::from_slice(&s.data.unwrap()[".dockerconfigjson"].0).unwrap();
+        let auths: BTreeSet<String> = json["auths"].as_object().unwrap().keys().cloned().collect();
+        let dirs: BTreeSet<String> = b
+            .files()
+            .filter_map(|(p, _)| p.strip_prefix("trust/docker/certs.d/").and_then(|p| p.strip_suffix("/ca.crt")))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(auths, dirs, "{name}");
+        let user = &auth.users[0].name;
+        for v in json["auths"].as_object().unwrap().values() {
+            assert_eq!(v["username"], *user);
+            assert_eq!(v["password"], common::password(user));
+        }
+    });
+}
+
+#[test]
+fn kustomization_lists_exactly_the_manifests_and_the_stream_holds_them() {
+    each(|name, _, b| {
+        #[derive(serde::Deserialize)]
+        struct K {
+            resources: Vec<String>,
+        }
+        let k: K = common::yaml(b, "manifests/kustomization.yaml");
+        let listed: BTreeSet<String> = k.resources.iter().map(|r| format!("manifests/{r}")).collect();
+        let files: BTreeSet<String> = b
+            .files()
+            .map(|(p, _)| p.to_owned())
+            .filter(|p| p.starts_with("manifests/") && !p.ends_with("kustomization.yaml"))
+            .collect();
+        assert_eq!(listed, files, "{name}");
+        assert_eq!(b.manifest_stream().lines().filter(|l| *l == "---").count(), files.len(), "{name}: stream documents");
+    });
+}
+
+#[test]
+fn secret_manifests_and_keys_are_private() {
+    each(|name, _, b| {
+        for (p, f) in b.files() {
+            let secret = p.ends_with(".key")
+                || p.ends_with(".password")
+                || p.starts_with("auth/")
+                || p.starts_with("manifests/secret-");
+            assert_eq!(f.mode == registry_gen::MODE_SECRET, secret, "{name}: {p} has mode {:o}", f.mode);
+        }
+    });
+}
+
+#[test]
+fn rendering_is_deterministic_apart_from_signatures() {
+    let config = common::load(&common::examples()[0]);
+    let (a, b) = (common::render(&config), common::render(&config));
+    for ((pa, fa), (pb, fb)) in a.files().zip(b.files()) {
+        assert_eq!(pa, pb);
+        if !(pa.ends_with(".crt") || pa.ends_with(".csr") || pa.starts_with("manifests/secret-tls")) {
+            assert_eq!(fa, fb, "{pa} differs between two renders of the same inputs");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Every file of every example's bundle is a snapshot under the workspace's
+//! `snapshots/<example>/`, named after its bundle path (`/` → `__`).
+//! Certificates show as decoded fields, keys and passwords as one-line
+//! descriptions (after checking them), Secrets with their data traced back
+//! to the bundle files they carry.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use k8s_openapi::api::core::v1 as core;
+use registry_gen::{Bundle, Config, File, MODE_SECRET};
+
+use crate::common;
+
+#[test]
+fn every_bundle_file_of_every_example() {
+    insta::glob!("../../../examples", "*.yaml", |path| {
+        let config = common::load(path);
+        let bundle = common::render(&config);
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let mut settings = insta::Settings::clone_current();
+        settings.remove_snapshot_suffix();
+        settings.set_snapshot_path(common::workspace().join("snapshots").join(stem));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.bind(|| {
+            insta::assert_snapshot!("_tree", tree(&bundle));
+            for (p, file) in bundle.files() {
+                insta::assert_snapshot!(p.replace('/', "__"), describe(&config, &bundle, p, file));
+            }
+            insta::assert_snapshot!("_warnings", bundle.warnings().join("\n"));
+        });
+    });
+}
+
+fn tree(bundle: &Bundle) -> String {
+    bundle
+        .files()
+        .map(|(p, f)| format!("{:04o} {p}\n", f.mode))
+        .collect()
+}
+
+fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String {
+    let text = std::str::from_utf8(&file.contents).unwrap_or_else(|_| panic!("{path}: not UTF-8"));
+    let ca = common::text(bundle, "certs/ca.crt");
+    if path.starts_with("trust/") && path.ends_with("ca.crt") {
+        assert_eq!(text, ca, "{path} differs from certs/ca.crt");
+        return format!("<the same bytes as certs/ca.crt, mode {:04o}>\n", file.mode);
+    }
+    if path.ends_with(".crt") {
+        return common::decode_cert(text);
+    }
+    if path.ends_with(".csr") {
+        return common::decode_csr(text);
+    }
+    if path.ends_with(".key") {
+        assert_eq!(file.mode, MODE_SECRET, "{path}");
+        return common::describe_key(text, file.mode);
+    }
+    if let Some(user) = path.strip_prefix("auth/").and_then(|p| p.strip_suffix(".password")) {
+        assert_eq!(text, format!("{}\n", common::password(user)));
+        assert_eq!(file.mode, MODE_SECRET, "{path}");
+        return format!("<the password of {user}, mode {:04o}>\n", file.mode);
+    }
+    if path == "auth/http-secret" {
+        assert_eq!(text, "fixture-http-secret\n");
+        return format!("<the registry's HTTP secret, mode {:04o}>\n", file.mode);
+    }
+    if path == "auth/htpasswd" {
+        for line in text.lines() {
+            let (user, hash) = line.split_once(':').unwrap();
+            assert!(bcrypt::verify(common::password(user), hash).unwrap(), "{user}'s hash");
+        }
+        return format!("# mode {:04o}; every hash checked against its password\n{text}", file.mode);
+    }
+    if path.starts_with("manifests/secret-") {
+        return describe_secret(config, bundle, path, text);
+    }
+    text.to_owned()
+}
+
+/// A Secret manifest with each data value traced to the bundle file it
+/// equals, and the pull Secret's JSON decoded with its passwords replaced.
+fn describe_secret(config: &Config, bundle: &Bundle, path: &str, text: &str) -> String {
+    let mut secret: core::Secret = serde_yaml::from_str(text).unwrap();
+    let data = secret.data.take().unwrap_or_default();
+    let mut out = serde_yaml::to_string(&secret).unwrap();
+    out.push_str("data (decoded):\n");
+    let sources: BTreeMap<&str, &File> = bundle.files().collect();
+    for (key, value) in &data {
+        let traced = sources
+            .iter()
+            .find(|(p, f)| f.contents == value.0 || (**p == "auth/http-secret" && f.contents.strip_suffix(b"\n") == Some(&value.0[..])))
+            .map(|(p, _)| *p);
+        let shown = if key == ".dockerconfigjson" {
+            let mut json = String::from_utf8(value.0.clone()).unwrap();
+            for u in config.auth.iter().flat_map(|a| &a.users) {
+                let pw = common::password(&u.name);
+                let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{pw}", u.name));
+                json = json
+                    .replace(&auth, &format!("<base64 of {}:password>", u.name))
+                    .replace(&pw, &format!("<password of {}>", u.name));
+            }
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            serde_json::to_string_pretty(&v).unwrap()
+        } else {
+            match traced {
+                Some(p) => format!("<the bytes of {p}>"),
+                None => panic!("{path}: data {key} matches no bundle file"),
+            }
+        };
+        out.push_str(&format!("  {key}: {}\n", shown.replace('\n', "\n  ")));
+    }
+    out
+}

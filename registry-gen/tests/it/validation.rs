@@ -1,0 +1,134 @@
+//! Validation messages, one snapshot per bad config under
+//! `snapshots/errors/`. Each case also proves nothing renders.
+
+use registry_gen::{Config, Error};
+
+use crate::common;
+
+fn errors_of(yaml: &str) -> String {
+    let result = Config::from_yaml(yaml).and_then(|c| {
+        let inputs = common::inputs(&c);
+        registry_gen::render(&c, &inputs).map(|_| ())
+    });
+    match result {
+        Ok(()) => panic!("accepted:\n{yaml}"),
+        Err(e) => format!("{yaml}\n=> {e}\n"),
+    }
+}
+
+fn check(name: &str, yaml: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(common::workspace().join("snapshots/errors"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name, errors_of(yaml)));
+}
+
+#[test]
+fn empty_config() {
+    check("empty", "  \n");
+}
+
+#[test]
+fn yaml_syntax_error_has_line_and_column() {
+    check("syntax", "name: kube-registry\naddresses:\n  node_ips: [127.0.0.1\n");
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    check("unknown-key", "name: r\nadresses: {node_ips: [127.0.0.1]}\n");
+    check("unknown-nested-key", "addresses: {node_ips: [127.0.0.1], dns: [a.test]}\n");
+}
+
+#[test]
+fn bad_ip_is_a_parse_error_naming_the_field() {
+    check("bad-ip", "addresses:\n  node_ips: [192.168.99.300]\n");
+}
+
+#[test]
+fn two_storage_kinds() {
+    check(
+        "two-storage-kinds",
+        "addresses: {node_ips: [127.0.0.1]}\nstorage:\n  empty_dir: {}\n  host_path: {path: /data, node: n1}\n",
+    );
+}
+
+#[test]
+fn every_problem_at_once() {
+    check(
+        "many",
+        r#"
+name: Kube_Registry
+namespace: "-ns"
+image: "registry:3.1.0 latest"
+replicas: 2
+resources:
+  requests: {cpu: "0", memory: 100Mx}
+  limits: {cpu: 100m, memory: 100Mi}
+addresses:
+  node_ips: [0.0.0.0, 224.0.0.1, 255.255.255.255, 10.0.0.1, 10.0.0.1]
+  dns_names: [Yuan.com, "bad_name.test", "a.*.test", "10.0.0.2"]
+ports:
+  container: 0
+  host: 30443
+  node: 30443
+storage:
+  host_path: {path: /, node: ""}
+auth:
+  realm: ""
+  bcrypt_cost: 3
+  users: [{name: "a:b"}, {name: ok}, {name: ok}]
+tls:
+  ca_validity_days: 100
+  server_validity_days: 825
+registry:
+  data_path: /certs/data
+"#,
+    );
+}
+
+#[test]
+fn node_port_outside_the_range_hints_at_the_alternatives() {
+    check("node-port-range", "addresses: {node_ips: [127.0.0.1]}\nports: {node: 443}\n");
+}
+
+#[test]
+fn replicas_need_shared_storage() {
+    check(
+        "replicas-rwo",
+        "addresses: {node_ips: [127.0.0.1]}\nreplicas: 3\nstorage:\n  nfs: {server: nfs.test, path: /srv/registry, access_modes: [ReadWriteOnce]}\n",
+    );
+}
+
+#[test]
+fn nfs_rules() {
+    check(
+        "nfs",
+        "addresses: {node_ips: [127.0.0.1]}\nstorage:\n  nfs: {server: \"\", path: relative/dir, size: 23GB, access_modes: []}\n",
+    );
+}
+
+#[test]
+fn auth_without_users() {
+    check("auth-no-users", "addresses: {node_ips: [127.0.0.1]}\nauth: {users: []}\n");
+}
+
+#[test]
+fn no_address_at_all() {
+    check("no-address", "addresses: {node_ips: [], dns_names: []}\n");
+}
+
+#[test]
+fn an_injected_key_of_the_wrong_algorithm_is_named() {
+    let config = Config::embedded_default();
+    let mut inputs = common::inputs(&config);
+    let mut rsa = config.clone();
+    rsa.tls.key_algorithm = registry_gen::KeyAlgorithm::Rsa2048;
+    inputs.server_key = Some(common::key("server", &rsa));
+    let err = registry_gen::render(&config, &inputs).unwrap_err();
+    assert!(matches!(err, Error::Input { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the server key: is RSA (about 2048 bits), but tls.key_algorithm is ecdsa-p256: inject a key of that algorithm"
+    );
+}
