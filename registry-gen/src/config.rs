@@ -138,7 +138,7 @@ impl TryFrom<StorageRepr> for Storage {
         match kinds.len() {
             1 => Ok(kinds.remove(0)),
             n => Err(format!(
-                "exactly one of `nfs`, `host_path`, `pvc` or `empty_dir` is accepted, found {n}"
+                "storage: exactly one of `nfs`, `host_path`, `pvc` or `empty_dir` is accepted, found {n}"
             )),
         }
     }
@@ -230,6 +230,7 @@ pub struct Auth {
     /// The Basic-auth realm the registry announces.
     pub realm: String,
     /// Registry users; each password is bcrypt-hashed into `auth/htpasswd`.
+    /// Default: one user, `admin`, with a generated password.
     pub users: Vec<User>,
     /// bcrypt cost (4-31); the registry pays it on every authenticated request.
     pub bcrypt_cost: u32,
@@ -400,7 +401,10 @@ impl Default for Auth {
     fn default() -> Self {
         Auth {
             realm: "Registry Realm".to_owned(),
-            users: Vec::new(),
+            users: vec![User {
+                name: "admin".to_owned(),
+                password_file: None,
+            }],
             bcrypt_cost: 10,
         }
     }

@@ -180,7 +180,7 @@ fn check_ports(c: &Config, e: &mut Errors) {
                 "ports.node",
                 n,
                 format!(
-                    "a NodePort in the cluster's range {}-{}; for a low port use ports.host (hostPort) instead, or keep the NodePort and let the generated containerd hosts.toml redirect port-less names to it; do not widen the apiserver's range",
+                    "a NodePort in the cluster's range {}-{}; for a low port use ports.host (hostPort) instead, or keep the NodePort and redirect port-less image names to it with containerd's hosts.toml; do not widen the apiserver's range",
                     NODE_PORT_RANGE.start(),
                     NODE_PORT_RANGE.end()
                 ),

@@ -115,10 +115,10 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
 
     s.push_str("## Files\n\n");
     let ca = match &inputs.ca {
-        Some(CaInput::External { .. }) => "the CA you gave (its key is not in this bundle)",
-        _ => "the CA generated for this bundle; `certs/ca.key` is its key: keep it safe, and never let it be replaced",
+        Some(CaInput::External { .. }) => "`ca.crt`, the CA you gave (its key is not in this bundle)",
+        _ => "`ca.crt` and `ca.key`, the CA generated for this bundle (keep the key safe: every client trusts it, and re-renders reuse it)",
     };
-    let _ = writeln!(s, "- `certs/`: {ca}, the server key, certificate and CSR, and `openssl.cnf` to reproduce them by hand.");
+    let _ = writeln!(s, "- `certs/`: {ca}; the server's key, certificate and CSR; `openssl.cnf` to reproduce them by hand.");
     s.push_str("- `manifests/`: one file per Kubernetes object and `kustomization.yaml`. Files holding Secret data are mode 0600.\n");
     s.push_str("- `auth/`: `htpasswd`, generated passwords and the registry's HTTP secret (all 0600).\n");
     s.push_str("- `trust/`: what clients and nodes need to trust the registry.\n");

@@ -161,6 +161,10 @@ fn extensions(exts: &[X509Extension]) -> String {
     s
 }
 
+fn rfc3339(t: ASN1Time) -> String {
+    t.to_datetime().format(&::time::format_description::well_known::Rfc3339).unwrap()
+}
+
 /// A certificate as the fields a user checks, not base64.
 pub fn decode_cert(pem: &str) -> String {
     let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("PEM");
@@ -172,8 +176,8 @@ pub fn decode_cert(pem: &str) -> String {
         hex(cert.raw_serial()),
         cert.subject(),
         cert.issuer(),
-        v.not_before.to_datetime(),
-        v.not_after.to_datetime(),
+        rfc3339(v.not_before),
+        rfc3339(v.not_after),
         key_desc(cert.public_key()),
         sig_name(&cert.signature_algorithm.algorithm),
         extensions(cert.extensions()),

@@ -224,3 +224,28 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         assert!(!refused.success(), "curl trusted the registry without the bundle's CA");
     }
 }
+
+/// The commands `certs/openssl.cnf` documents really reproduce an
+/// equivalent certificate with openssl alone.
+#[test]
+fn openssl_cnf_reproduces_the_certificates_by_hand() {
+    for config in all_configs() {
+        let (tmp, b) = written(&config);
+        let work = tmp.path().join("by-hand");
+        std::fs::create_dir_all(work.join("certs")).unwrap();
+        std::fs::copy(b.join("certs/openssl.cnf"), work.join("certs/openssl.cnf")).unwrap();
+        let cnf = std::fs::read_to_string(b.join("certs/openssl.cnf")).unwrap();
+        let commands: Vec<&str> = cnf.lines().filter_map(|l| l.strip_prefix("#   openssl ")).collect();
+        assert_eq!(commands.len(), 5, "{cnf}");
+        for c in commands {
+            run(Command::new("sh").arg("-c").arg(format!("openssl {c}")).current_dir(&work));
+        }
+        let mut checks: Vec<(&str, String)> = config.addresses.node_ips.iter().map(|ip| ("-verify_ip", ip.to_string())).collect();
+        checks.extend(config.addresses.dns_names.iter().map(|d| ("-verify_hostname", d.clone())));
+        for (flag, value) in checks {
+            run(Command::new("openssl")
+                .args(["verify", "-x509_strict", "-purpose", "sslserver", flag, &value, "-CAfile", "certs/ca.crt", "certs/server.crt"])
+                .current_dir(&work));
+        }
+    }
+}
