@@ -25,7 +25,15 @@ pub enum Command {
     /// its generated passwords and its HTTP secret. Without --out, every
     /// manifest is printed as one YAML stream for `kubectl apply -f -`.
     #[command(
-        after_help = "Examples:\n  registry-gen render --out out/\n  registry-gen render --config examples/minikube-nfs.yaml --out out/\n  registry-gen render --node-ip 10.131.82.54 --dns-name registry.example.test --node-port 30443 --out out/\n  echo \"$PASSWORD\" | registry-gen render --user alice --password-stdin --out out/\n  registry-gen render --ca-cert /etc/kubernetes/pki/ca.crt --ca-key /etc/kubernetes/pki/ca.key | kubectl apply -f -"
+        after_help = "Examples:
+  registry-gen render --out out/
+  registry-gen render --config examples/minikube-nfs.yaml --out out/
+  registry-gen render --node-ip 10.131.82.54 --dns-name yuan.test \\
+      --node-port 30443 --out out/
+  registry-gen render --user alice --password-stdin --out out/ < password.txt
+  registry-gen render --ca-cert /etc/kubernetes/pki/ca.crt \\
+      --ca-key /etc/kubernetes/pki/ca.key \\
+      --user alice --password-stdin < password.txt | kubectl apply -f -"
     )]
     Render(RenderArgs),
 }

@@ -154,21 +154,34 @@ impl Inputs {
             self.http_secret = text(paths::HTTP_SECRET)?.map(|s| Secret(s.trim().to_owned()));
         }
         if let Some(auth) = &config.auth {
+            let previous_users: Vec<String> = text(paths::HTPASSWD)?
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.split_once(':').map(|(u, _)| u.to_owned()))
+                .collect();
             for user in &auth.users {
                 if self.passwords.contains_key(&user.name) || user.password_file.is_some() {
                     continue;
                 }
-                if let Some(pw) = text(&paths::password(&user.name))? {
-                    let pw = pw.lines().next().unwrap_or("").to_owned();
-                    self.passwords.insert(
-                        user.name.clone(),
-                        Password {
-                            secret: Secret(pw),
-                            salt: None,
-                            generated: true,
-                        },
-                    );
-                }
+                let file = paths::password(&user.name);
+                let Some(pw) = text(&file)? else {
+                    if previous_users.contains(&user.name) {
+                        return Err(Error::Input {
+                            what: format!("the password of user {:?}", user.name),
+                            problem: format!("was given last time and is not stored in the bundle, so it can't be reused: give it again (--password-stdin or auth.users[].password_file), or remove the user's line from {} to generate a new one", paths::HTPASSWD),
+                        });
+                    }
+                    continue;
+                };
+                let pw = pw.lines().next().unwrap_or("").to_owned();
+                self.passwords.insert(
+                    user.name.clone(),
+                    Password {
+                        secret: Secret(pw),
+                        salt: None,
+                        generated: true,
+                    },
+                );
             }
         }
         Ok(())

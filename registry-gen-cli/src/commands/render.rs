@@ -76,6 +76,9 @@ fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path) -> Result<()> 
     }
     for path in bundle.generated_secrets() {
         let kind = if path.ends_with(".password") { "password" } else { "CA key" };
+        if reused_ca && kind == "CA key" {
+            continue;
+        }
         writeln!(err, "{kind}: {} (mode 0600)", dir.join(path).display())?;
     }
     writeln!(err, "next: {}", dir.join("scripts/start.sh").display())?;
