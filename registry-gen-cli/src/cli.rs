@@ -20,12 +20,12 @@ pub struct Cli {
 pub enum Command {
     /// Render the bundle into a directory, or the manifests to stdout.
     ///
-    /// Settings come from the flags, then the --config file, then the
+    /// Settings come from the flags, then the --config file (fields it leaves
+    /// out take their documented defaults), or without --config from the
     /// embedded default. With --out, an existing bundle there keeps its CA,
     /// its generated passwords and its HTTP secret. Without --out, every
     /// manifest is printed as one YAML stream for `kubectl apply -f -`.
-    #[command(
-        after_help = "Examples:
+    #[command(after_help = "Examples:
   registry-gen render --out out/
   registry-gen render --config examples/minikube-nfs.yaml --out out/
   registry-gen render --node-ip 10.131.82.54 --dns-name yuan.test \\
@@ -33,8 +33,7 @@ pub enum Command {
   registry-gen render --user alice --password-stdin --out out/ < password.txt
   registry-gen render --ca-cert /etc/kubernetes/pki/ca.crt \\
       --ca-key /etc/kubernetes/pki/ca.key \\
-      --user alice --password-stdin < password.txt | kubectl apply -f -"
-    )]
+      --user alice --password-stdin < password.txt | kubectl apply -f -")]
     Render(RenderArgs),
 }
 
@@ -81,7 +80,12 @@ pub struct RenderArgs {
     pub node_port: Option<u16>,
 
     /// Store images on this NFS server (with --nfs-path) [config: storage.nfs].
-    #[arg(long, value_name = "HOST", requires = "nfs_path", conflicts_with = "host_path")]
+    #[arg(
+        long,
+        value_name = "HOST",
+        requires = "nfs_path",
+        conflicts_with = "host_path"
+    )]
     pub nfs_server: Option<String>,
 
     /// Exported NFS directory (with --nfs-server).

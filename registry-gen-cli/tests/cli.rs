@@ -9,17 +9,25 @@ use std::process::{Command, Output, Stdio};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
-    c.env_remove("SOURCE_DATE_EPOCH").env_remove("REGISTRY_GEN_CONFIG");
+    c.env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("REGISTRY_GEN_CONFIG");
     c
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
     let mut c = bin();
-    c.args(args).current_dir(workspace()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args(args)
+        .current_dir(workspace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(s) = stdin {
@@ -63,10 +71,18 @@ fn help_reads_well() {
 fn a_bad_flag_is_a_usage_error_with_exit_code_2() {
     let o = run(&["render", "--node-ip", "not-an-ip"], None);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("invalid value 'not-an-ip' for '--node-ip <IP>'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invalid value 'not-an-ip' for '--node-ip <IP>'"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["render", "--key-algorithm", "dsa"], None);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("expected one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -74,19 +90,52 @@ fn a_bad_config_exits_1_names_every_field_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let cfg = tmp.path().join("bad.yaml");
-    std::fs::write(&cfg, "namespace: Bad_NS\naddresses:\n  node_ips: [0.0.0.0]\nports: {node: 80}\n").unwrap();
-    let o = run(&["render", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
+    std::fs::write(
+        &cfg,
+        "namespace: Bad_NS\naddresses:\n  node_ips: [0.0.0.0]\nports: {node: 80}\n",
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "render",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.starts_with("registry-gen: error: invalid config (3 problems):"), "{err}");
-    for field in ["namespace: \"Bad_NS\"", "addresses.node_ips[0]: 0.0.0.0", "ports.node: 80"] {
+    assert!(
+        err.starts_with("registry-gen: error: invalid config (3 problems):"),
+        "{err}"
+    );
+    for field in [
+        "namespace: \"Bad_NS\"",
+        "addresses.node_ips[0]: 0.0.0.0",
+        "ports.node: 80",
+    ] {
         assert!(err.contains(field), "{field} missing from: {err}");
     }
     assert!(!out.exists(), "a failed render wrote {}", out.display());
 
-    let o = run(&["render", "--config", "/nonexistent/registry-gen.yaml", "--out", out.to_str().unwrap()], None);
+    let o = run(
+        &[
+            "render",
+            "--config",
+            "/nonexistent/registry-gen.yaml",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--config: reading /nonexistent/registry-gen.yaml: No such file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--config: reading /nonexistent/registry-gen.yaml: No such file"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
 }
 
@@ -97,10 +146,26 @@ fn render_writes_the_bundle_and_a_rerender_keeps_ca_passwords_and_http_secret() 
     let o = run(&["render", "--out", out.to_str().unwrap()], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("registry-gen: warning: storage is empty_dir"), "{err}");
-    assert!(err.contains(&format!("password: {}", out.join("auth/admin.password").display())), "{err}");
-    assert!(err.contains(&format!("next: {}", out.join("scripts/start.sh").display())), "{err}");
-    assert!(stdout(&o).is_empty(), "stdout is kept for data: {}", stdout(&o));
+    assert!(
+        err.contains("registry-gen: warning: storage is empty_dir"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "password: {}",
+            out.join("auth/admin.password").display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("next: {}", out.join("scripts/start.sh").display())),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).is_empty(),
+        "stdout is kept for data: {}",
+        stdout(&o)
+    );
     for (p, m) in [
         ("certs/ca.key", 0o600),
         ("certs/server.key", 0o600),
@@ -115,40 +180,82 @@ fn render_writes_the_bundle_and_a_rerender_keeps_ca_passwords_and_http_secret() 
         assert_eq!(mode(&out.join(p)), m, "{p}");
     }
     let password = std::fs::read_to_string(out.join("auth/admin.password")).unwrap();
-    assert!(password.trim().len() >= 22, "a generated password carries at least 128 bits");
+    assert!(
+        password.trim().len() >= 22,
+        "a generated password carries at least 128 bits"
+    );
     assert!(!err.contains(password.trim()), "the password was printed");
 
-    let keep = ["certs/ca.crt", "certs/ca.key", "auth/admin.password", "auth/http-secret"];
-    let before: Vec<Vec<u8>> = keep.iter().map(|p| std::fs::read(out.join(p)).unwrap()).collect();
+    let keep = [
+        "certs/ca.crt",
+        "certs/ca.key",
+        "auth/admin.password",
+        "auth/http-secret",
+    ];
+    let before: Vec<Vec<u8>> = keep
+        .iter()
+        .map(|p| std::fs::read(out.join(p)).unwrap())
+        .collect();
     let server_before = std::fs::read(out.join("certs/server.crt")).unwrap();
-    let o = run(&["render", "--out", out.to_str().unwrap(), "--dns-name", "registry.example.test"], None);
+    let o = run(
+        &[
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--dns-name",
+            "registry.example.test",
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("kept the existing CA"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("kept the existing CA"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("CA key:"), "{}", stderr(&o));
     for (p, b) in keep.iter().zip(&before) {
-        assert_eq!(&std::fs::read(out.join(p)).unwrap(), b, "{p} changed on re-render");
+        assert_eq!(
+            &std::fs::read(out.join(p)).unwrap(),
+            b,
+            "{p} changed on re-render"
+        );
     }
     let server_after = std::fs::read(out.join("certs/server.crt")).unwrap();
     assert_ne!(server_before, server_after);
     let verify = Command::new("openssl")
-        .args(["verify", "-verify_hostname", "registry.example.test", "-CAfile"])
+        .args([
+            "verify",
+            "-verify_hostname",
+            "registry.example.test",
+            "-CAfile",
+        ])
         .arg(out.join("certs/ca.crt"))
         .arg(out.join("certs/server.crt"))
         .output()
         .unwrap();
-    assert!(verify.status.success(), "the new server cert is signed by the kept CA");
+    assert!(
+        verify.status.success(),
+        "the new server cert is signed by the kept CA"
+    );
 }
 
 #[test]
 fn an_existing_ca_is_never_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    assert!(run(&["render", "--out", out.to_str().unwrap()], None).status.success());
+    assert!(run(&["render", "--out", out.to_str().unwrap()], None)
+        .status
+        .success());
     let ca = std::fs::read(out.join("certs/ca.crt")).unwrap();
     std::fs::remove_file(out.join("certs/ca.key")).unwrap();
     let o = run(&["render", "--out", out.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("certs/ca.key: is missing while certs/ca.crt exists"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("certs/ca.key: is missing while certs/ca.crt exists"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(std::fs::read(out.join("certs/ca.crt")).unwrap(), ca);
     assert!(!out.join("certs/ca.key").exists());
 }
@@ -158,24 +265,62 @@ fn password_stdin_sets_the_users_password_and_it_is_never_written_or_printed() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let pw = "correct horse battery staple";
-    let o = run(&["render", "--out", out.to_str().unwrap(), "--user", "alice", "--password-stdin"], Some(&format!("{pw}\n")));
+    let o = run(
+        &[
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--user",
+            "alice",
+            "--password-stdin",
+        ],
+        Some(&format!("{pw}\n")),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains(pw) && !stdout(&o).contains(pw));
-    assert!(!out.join("auth/alice.password").exists(), "a given password is not stored");
+    assert!(
+        !out.join("auth/alice.password").exists(),
+        "a given password is not stored"
+    );
     let htpasswd = std::fs::read_to_string(out.join("auth/htpasswd")).unwrap();
     let (user, hash) = htpasswd.trim().split_once(':').unwrap();
     assert_eq!(user, "alice");
     assert!(bcrypt::verify(pw, hash).unwrap());
 
     // Re-rendering without the password can't silently replace it.
-    let o = run(&["render", "--out", out.to_str().unwrap(), "--user", "alice"], None);
+    let o = run(
+        &["render", "--out", out.to_str().unwrap(), "--user", "alice"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("the password of user \"alice\": was given last time and is not stored"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(out.join("auth/htpasswd")).unwrap(), htpasswd);
+    assert!(
+        stderr(&o)
+            .contains("the password of user \"alice\": was given last time and is not stored"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("auth/htpasswd")).unwrap(),
+        htpasswd
+    );
 
-    let o = run(&["render", "--out", out.to_str().unwrap(), "--user", "bob", "--password-stdin"], Some(""));
+    let o = run(
+        &[
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--user",
+            "bob",
+            "--password-stdin",
+        ],
+        Some(""),
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--password-stdin: standard input held no password"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--password-stdin: standard input held no password"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["render", "--password-stdin"], None);
     assert_eq!(o.status.code(), Some(2), "--password-stdin needs --user");
 }
@@ -184,25 +329,45 @@ fn password_stdin_sets_the_users_password_and_it_is_never_written_or_printed() {
 fn stdout_mode_needs_a_ca_to_sign_with_and_then_prints_the_stream() {
     let o = run(&["render"], None);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("without --out there is nowhere to keep a generated CA key"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("without --out there is nowhere to keep a generated CA key"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stdout(&o).is_empty());
 
     // A "cluster CA": the CA of another bundle.
     let tmp = tempfile::tempdir().unwrap();
     let other = tmp.path().join("other");
-    assert!(run(&["render", "--out", other.to_str().unwrap()], None).status.success());
+    assert!(run(&["render", "--out", other.to_str().unwrap()], None)
+        .status
+        .success());
     let (ca_crt, ca_key) = (other.join("certs/ca.crt"), other.join("certs/ca.key"));
-    let args = ["render", "--ca-cert", ca_crt.to_str().unwrap(), "--ca-key", ca_key.to_str().unwrap()];
+    let args = [
+        "render",
+        "--ca-cert",
+        ca_crt.to_str().unwrap(),
+        "--ca-key",
+        ca_key.to_str().unwrap(),
+    ];
     let o = run(&args, None);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("nowhere to keep a generated password for user \"admin\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nowhere to keep a generated password for user \"admin\""),
+        "{}",
+        stderr(&o)
+    );
 
     let mut with_user = args.to_vec();
     with_user.extend(["--user", "ci", "--password-stdin"]);
     let o = run(&with_user, Some("s3cret-pw\n"));
     assert!(o.status.success(), "{}", stderr(&o));
     let stream = stdout(&o);
-    assert_eq!(stream.lines().filter(|l| *l == "---").count(), 6, "{stream}");
+    assert_eq!(
+        stream.lines().filter(|l| *l == "---").count(),
+        6,
+        "{stream}"
+    );
     for kind in ["kind: Secret", "kind: Deployment", "kind: Service"] {
         assert!(stream.contains(kind), "{kind}");
     }
@@ -211,7 +376,10 @@ fn stdout_mode_needs_a_ca_to_sign_with_and_then_prints_the_stream() {
         let body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
         body[..40].to_owned()
     };
-    assert!(!stream.contains(&key_b64), "the CA key leaked into the stream");
+    assert!(
+        !stream.contains(&key_b64),
+        "the CA key leaked into the stream"
+    );
 }
 
 #[test]
@@ -220,10 +388,29 @@ fn flags_override_the_config_file() {
     let out = tmp.path().join("out");
     let o = run(
         &[
-            "render", "--config", "examples/nodeport-htpasswd.yaml", "--out", out.to_str().unwrap(),
-            "--namespace", "registry", "--node-ip", "127.0.0.2", "--node-ip", "::1", "--dns-name", "registry.test",
-            "--nfs-server", "nfs.test", "--nfs-path", "/exports/registry", "--storage-size", "23Gi",
-            "--host-port", "5000", "--key-algorithm", "ecdsa-p384",
+            "render",
+            "--config",
+            "examples/nodeport-htpasswd.yaml",
+            "--out",
+            out.to_str().unwrap(),
+            "--namespace",
+            "registry",
+            "--node-ip",
+            "127.0.0.2",
+            "--node-ip",
+            "::1",
+            "--dns-name",
+            "registry.test",
+            "--nfs-server",
+            "nfs.test",
+            "--nfs-path",
+            "/exports/registry",
+            "--storage-size",
+            "23Gi",
+            "--host-port",
+            "5000",
+            "--key-algorithm",
+            "ecdsa-p384",
         ],
         None,
     );
@@ -233,24 +420,84 @@ fn flags_override_the_config_file() {
     let cert = std::fs::read(out.join("certs/server.crt")).unwrap();
     let (_, pem) = x509_parser::pem::parse_x509_pem(&cert).unwrap();
     let cert = pem.parse_x509().unwrap();
-    let sans = format!("{:?}", cert.subject_alternative_name().unwrap().unwrap().value.general_names);
-    assert!(sans.contains("registry.test") && sans.contains("registry.registry.svc") && !sans.contains("yuan.com"), "{sans}");
+    let sans = format!(
+        "{:?}",
+        cert.subject_alternative_name()
+            .unwrap()
+            .unwrap()
+            .value
+            .general_names
+    );
+    assert!(
+        sans.contains("registry.test")
+            && sans.contains("registry.registry.svc")
+            && !sans.contains("yuan.com"),
+        "{sans}"
+    );
     assert!(out.join("manifests/namespace.yaml").exists());
+    // The flagged bundle is as valid as the examples.
+    let k = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(out.join("manifests"))
+        .output()
+        .expect("kubectl");
+    assert!(k.status.success(), "{}", String::from_utf8_lossy(&k.stderr));
+    let manifests: Vec<PathBuf> = std::fs::read_dir(out.join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("kustomization.yaml"))
+        .collect();
+    let v = Command::new("python3")
+        .args([
+            "-m",
+            "kubernetes_validate",
+            "--strict",
+            "--kubernetes-version",
+            "1.33.0",
+        ])
+        .args(&manifests)
+        .output()
+        .expect("python3 -m kubernetes_validate");
+    assert!(
+        v.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
     assert!(out.join("trust/docker/certs.d/[::1]:5000/ca.crt").exists());
-    assert!(out.join("trust/docker/certs.d/registry.test:30443/ca.crt").exists());
+    assert!(out
+        .join("trust/docker/certs.d/registry.test:30443/ca.crt")
+        .exists());
 }
 
 #[test]
 fn host_path_needs_its_node_and_out_must_be_a_directory() {
-    let o = run(&["render", "--host-path", "/data/registry", "--out", "/tmp/never-written-registry-gen"], None);
+    let o = run(
+        &[
+            "render",
+            "--host-path",
+            "/data/registry",
+            "--out",
+            "/tmp/never-written-registry-gen",
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--host-path needs --host-path-node NODE"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--host-path needs --host-path-node NODE"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!Path::new("/tmp/never-written-registry-gen").exists());
 
     let tmp = tempfile::NamedTempFile::new().unwrap();
     let o = run(&["render", "--out", tmp.path().to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("exists and is not a directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("exists and is not a directory"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -265,5 +512,55 @@ fn source_date_epoch_sets_the_clock() {
     assert!(o.status.success(), "{}", stderr(&o));
     let cert = std::fs::read(out.join("certs/server.crt")).unwrap();
     let (_, pem) = x509_parser::pem::parse_x509_pem(&cert).unwrap();
-    assert_eq!(pem.parse_x509().unwrap().validity().not_before.timestamp(), 1_767_225_600);
+    assert_eq!(
+        pem.parse_x509().unwrap().validity().not_before.timestamp(),
+        1_767_225_600
+    );
+}
+
+#[test]
+fn paths_in_a_config_file_are_relative_to_it_and_saved_absolute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("conf");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("alice.pw"), "from-a-file\n").unwrap();
+    std::fs::write(
+        dir.join("c.yaml"),
+        "addresses: {node_ips: [127.0.0.1]}\nports: {host: 5000}\nauth:\n  users: [{name: alice, password_file: alice.pw}]\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = run(
+        &[
+            "render",
+            "--config",
+            dir.join("c.yaml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let htpasswd = std::fs::read_to_string(out.join("auth/htpasswd")).unwrap();
+    assert!(bcrypt::verify("from-a-file", htpasswd.trim().split_once(':').unwrap().1).unwrap());
+    let effective = std::fs::read_to_string(out.join("registry-gen.yaml")).unwrap();
+    assert!(
+        effective.contains(&format!(
+            "password_file: {}",
+            dir.join("alice.pw").display()
+        )),
+        "{effective}"
+    );
+    // The bundle re-renders from its own effective config, from any directory.
+    let o = run(
+        &[
+            "render",
+            "--config",
+            out.join("registry-gen.yaml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -108,7 +108,9 @@ impl Bundle {
     pub fn write_to(&self, dir: &Path) -> Result<()> {
         for path in [paths::CA_CERT, paths::CA_KEY] {
             let target = dir.join(path);
-            let Some(new) = self.files.get(path) else { continue };
+            let Some(new) = self.files.get(path) else {
+                continue;
+            };
             match std::fs::read(&target) {
                 Ok(old) if old == new.contents => {}
                 Ok(_) => {
@@ -180,5 +182,7 @@ fn write_file(target: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> 
 }
 
 fn is_safe_relative(p: &str) -> bool {
-    !p.is_empty() && !p.starts_with('/') && p.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+    !p.is_empty()
+        && !p.starts_with('/')
+        && p.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
 }

@@ -130,11 +130,15 @@ struct EmptyDirStorage {}
 impl TryFrom<StorageRepr> for Storage {
     type Error = String;
     fn try_from(r: StorageRepr) -> std::result::Result<Storage, String> {
-        let mut kinds = Vec::new();
-        r.nfs.map(|s| kinds.push(Storage::Nfs(s)));
-        r.host_path.map(|s| kinds.push(Storage::HostPath(s)));
-        r.pvc.map(|s| kinds.push(Storage::Pvc(s)));
-        r.empty_dir.map(|_| kinds.push(Storage::EmptyDir {}));
+        let mut kinds: Vec<Storage> = [
+            r.nfs.map(Storage::Nfs),
+            r.host_path.map(Storage::HostPath),
+            r.pvc.map(Storage::Pvc),
+            r.empty_dir.map(|_| Storage::EmptyDir {}),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         match kinds.len() {
             1 => Ok(kinds.remove(0)),
             n => Err(format!(

@@ -371,9 +371,8 @@ impl<'c> Plan<'c> {
             );
         }
         if config.auth.is_none() {
-            warnings.push(
-                "auth is off: anyone who reaches the registry can push and pull".to_owned(),
-            );
+            warnings
+                .push("auth is off: anyone who reaches the registry can push and pull".to_owned());
         }
 
         Plan {
@@ -415,7 +414,10 @@ impl<'c> Plan<'c> {
     pub fn env(&self) -> Vec<(&'static str, EnvValue)> {
         use EnvValue::{Plain, Secret};
         let mut env = vec![
-            ("REGISTRY_HTTP_ADDR", Plain(format!(":{}", self.ports.container))),
+            (
+                "REGISTRY_HTTP_ADDR",
+                Plain(format!(":{}", self.ports.container)),
+            ),
             ("REGISTRY_HTTP_TLS_CERTIFICATE", Plain(self.tls.cert_path())),
             ("REGISTRY_HTTP_TLS_KEY", Plain(self.tls.key_path())),
             ("REGISTRY_HTTP_SECRET", Secret(self.http_secret.clone())),

@@ -79,7 +79,10 @@ pub(crate) fn validate(c: &Config) -> Result<()> {
 }
 
 fn check_resources(c: &Config, e: &mut Errors) {
-    for (kind, v) in [("requests", &c.resources.requests), ("limits", &c.resources.limits)] {
+    for (kind, v) in [
+        ("requests", &c.resources.requests),
+        ("limits", &c.resources.limits),
+    ] {
         for (what, q) in [("cpu", &v.cpu), ("memory", &v.memory)] {
             if !is_positive_quantity(q) {
                 e.push(
@@ -113,11 +116,15 @@ fn check_addresses(c: &Config, e: &mut Errors) {
     let mut seen = BTreeSet::new();
     for (i, name) in a.dns_names.iter().enumerate() {
         let path = format!("addresses.dns_names[{i}]");
-        if name.chars().any(|ch| ch.is_ascii_uppercase()) && is_dns_name(&name.to_ascii_lowercase()) {
+        if name.chars().any(|ch| ch.is_ascii_uppercase()) && is_dns_name(&name.to_ascii_lowercase())
+        {
             e.push(
                 &path,
                 quoted(name),
-                format!("a lowercase DNS name (`{}`): DNS ignores case but certs.d directories do not", name.to_ascii_lowercase()),
+                format!(
+                    "a lowercase DNS name (`{}`): DNS ignores case but certs.d directories do not",
+                    name.to_ascii_lowercase()
+                ),
             );
         } else if !is_dns_name(name) {
             e.push(
@@ -126,7 +133,11 @@ fn check_addresses(c: &Config, e: &mut Errors) {
                 "a DNS name (RFC 1123): dot-separated labels of 1-63 lowercase letters, digits or '-', at most 253 characters, `*` only as the whole leftmost label",
             );
         } else if name.parse::<IpAddr>().is_ok() {
-            e.push(&path, quoted(name), "a DNS name; put IP addresses in addresses.node_ips");
+            e.push(
+                &path,
+                quoted(name),
+                "a DNS name; put IP addresses in addresses.node_ips",
+            );
         } else if !seen.insert(name.as_str()) {
             e.push(&path, quoted(name), "each name once (it is listed twice)");
         } else if name.starts_with("*.") {
@@ -148,7 +159,9 @@ fn check_addresses(c: &Config, e: &mut Errors) {
 
 fn bad_node_ip(ip: &IpAddr) -> Option<&'static str> {
     if ip.is_unspecified() {
-        return Some("a node's own address; 0.0.0.0 and :: mean 'any' and no client can connect to them");
+        return Some(
+            "a node's own address; 0.0.0.0 and :: mean 'any' and no client can connect to them",
+        );
     }
     if ip.is_multicast() {
         return Some("a unicast node address, not a multicast one");
@@ -211,7 +224,11 @@ fn check_storage(c: &Config, e: &mut Errors) {
     };
     let size = |e: &mut Errors, path: &str, q: &str| {
         if !is_positive_quantity(q) {
-            e.push(path, quoted(q), "a positive Kubernetes quantity such as `10Gi` or `23Gi`");
+            e.push(
+                path,
+                quoted(q),
+                "a positive Kubernetes quantity such as `10Gi` or `23Gi`",
+            );
         }
     };
     let shared = match &c.storage {
@@ -220,7 +237,11 @@ fn check_storage(c: &Config, e: &mut Errors) {
                 || (n.server.parse::<IpAddr>().is_err() && !is_dns_name(&n.server))
                 || n.server.contains('*')
             {
-                e.push("storage.nfs.server", quoted(&n.server), "the NFS server's host name or IP address");
+                e.push(
+                    "storage.nfs.server",
+                    quoted(&n.server),
+                    "the NFS server's host name or IP address",
+                );
             }
             if !is_clean_absolute(&n.path) {
                 e.push(
@@ -284,11 +305,20 @@ fn check_storage(c: &Config, e: &mut Errors) {
 
 fn check_auth(c: &Config, e: &mut Errors) {
     let Some(auth) = &c.auth else { return };
-    if auth.realm.is_empty() || auth.realm.contains('"') || auth.realm.chars().any(char::is_control) {
-        e.push("auth.realm", quoted(&auth.realm), "a non-empty realm without `\"` or control characters");
+    if auth.realm.is_empty() || auth.realm.contains('"') || auth.realm.chars().any(char::is_control)
+    {
+        e.push(
+            "auth.realm",
+            quoted(&auth.realm),
+            "a non-empty realm without `\"` or control characters",
+        );
     }
     if !(4..=31).contains(&auth.bcrypt_cost) {
-        e.push("auth.bcrypt_cost", auth.bcrypt_cost, "a bcrypt cost from 4 to 31 (10 is the usual balance)");
+        e.push(
+            "auth.bcrypt_cost",
+            auth.bcrypt_cost,
+            "a bcrypt cost from 4 to 31 (10 is the usual balance)",
+        );
     }
     if auth.users.is_empty() {
         e.push(
@@ -300,16 +330,29 @@ fn check_auth(c: &Config, e: &mut Errors) {
     let mut seen = BTreeSet::new();
     for (i, u) in auth.users.iter().enumerate() {
         let path = format!("auth.users[{i}].name");
-        if u.name.is_empty() || u.name.contains(':') || u.name.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+        if u.name.is_empty()
+            || u.name.contains(':')
+            || u.name
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch.is_control())
+        {
             e.push(&path, quoted(&u.name), "a non-empty user name without `:`, spaces or control characters (htpasswd separates name and hash with `:`)");
         } else if u.name.contains('/') || u.name.starts_with('.') {
             e.push(&path, quoted(&u.name), "a user name without `/` and not starting with `.` (it names the file auth/<name>.password)");
         } else if !seen.insert(u.name.as_str()) {
-            e.push(&path, quoted(&u.name), "each user once (it is listed twice)");
+            e.push(
+                &path,
+                quoted(&u.name),
+                "each user once (it is listed twice)",
+            );
         }
         if let Some(f) = &u.password_file {
             if f.as_os_str().is_empty() {
-                e.push(format!("auth.users[{i}].password_file"), "\"\"", "a path to a file holding the password, or leave it out to generate one");
+                e.push(
+                    format!("auth.users[{i}].password_file"),
+                    "\"\"",
+                    "a path to a file holding the password, or leave it out to generate one",
+                );
             }
         }
     }
@@ -318,15 +361,29 @@ fn check_auth(c: &Config, e: &mut Errors) {
 fn check_tls(c: &Config, e: &mut Errors) {
     let t = &c.tls;
     if t.ca_validity_days <= 0 || t.ca_validity_days > 36500 {
-        e.push("tls.ca_validity_days", t.ca_validity_days, "a number of days from 1 to 36500");
+        e.push(
+            "tls.ca_validity_days",
+            t.ca_validity_days,
+            "a number of days from 1 to 36500",
+        );
     }
     if t.server_validity_days <= 0 || t.server_validity_days > 36500 {
-        e.push("tls.server_validity_days", t.server_validity_days, "a number of days from 1 to 36500");
-    } else if t.ca.is_none() && t.server_validity_days > t.ca_validity_days && t.ca_validity_days > 0 {
         e.push(
             "tls.server_validity_days",
             t.server_validity_days,
-            format!("at most tls.ca_validity_days ({}): a certificate can't outlive its CA", t.ca_validity_days),
+            "a number of days from 1 to 36500",
+        );
+    } else if t.ca.is_none()
+        && t.server_validity_days > t.ca_validity_days
+        && t.ca_validity_days > 0
+    {
+        e.push(
+            "tls.server_validity_days",
+            t.server_validity_days,
+            format!(
+                "at most tls.ca_validity_days ({}): a certificate can't outlive its CA",
+                t.ca_validity_days
+            ),
         );
     }
     if let Some(ca) = &t.ca {
@@ -366,7 +423,8 @@ fn quoted(s: &str) -> String {
 pub(crate) fn is_dns1123_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -388,7 +446,8 @@ pub(crate) fn is_dns_name(s: &str) -> bool {
 
 fn is_label_value(s: &str) -> bool {
     s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && s.bytes().next().is_none_or(|b| b.is_ascii_alphanumeric())
         && s.bytes().last().is_none_or(|b| b.is_ascii_alphanumeric())
 }
@@ -411,12 +470,16 @@ pub(crate) fn is_positive_quantity(q: &str) -> bool {
         None => (q, ""),
     };
     // A decimal exponent (1e3, 1E-2) is a suffix of its own.
-    let (num, ok_suffix) = if let Some(rest) = suffix.strip_prefix(['e', 'E']).filter(|r| !r.is_empty()) {
-        let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
-        (num, !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-    } else {
-        (num, suffix.is_empty() || SUFFIXES.contains(&suffix))
-    };
+    let (num, ok_suffix) =
+        if let Some(rest) = suffix.strip_prefix(['e', 'E']).filter(|r| !r.is_empty()) {
+            let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+            (
+                num,
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+            )
+        } else {
+            (num, suffix.is_empty() || SUFFIXES.contains(&suffix))
+        };
     let num = num.strip_prefix('+').unwrap_or(num);
     let mut parts = num.splitn(2, '.');
     let int = parts.next().unwrap_or("");
@@ -438,8 +501,13 @@ pub(crate) fn is_image_reference(s: &str) -> bool {
         None => (s, None),
     };
     if let Some(d) = digest {
-        let Some((algo, hex)) = d.split_once(':') else { return false };
-        let hex_ok = hex.len() >= 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let Some((algo, hex)) = d.split_once(':') else {
+            return false;
+        };
+        let hex_ok = hex.len() >= 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if algo.is_empty() || !hex_ok || (algo == "sha256" && hex.len() != 64) {
             return false;
         }
@@ -447,13 +515,17 @@ pub(crate) fn is_image_reference(s: &str) -> bool {
     // A tag is after the last ':' that follows the last '/'.
     let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
     let (name, tag) = match name_tag[last_slash..].rfind(':') {
-        Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
+        Some(i) => (
+            &name_tag[..last_slash + i],
+            Some(&name_tag[last_slash + i + 1..]),
+        ),
         None => (name_tag, None),
     };
     if let Some(t) = tag {
         let ok = !t.is_empty()
             && t.len() <= 128
-            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
             && !t.starts_with(['.', '-']);
         if !ok {
             return false;
@@ -466,7 +538,8 @@ pub(crate) fn is_image_reference(s: &str) -> bool {
     !comps.is_empty()
         && comps.iter().all(|c| {
             !c.is_empty()
-                && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
                 && c.as_bytes()[0].is_ascii_alphanumeric()
                 && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
         })

@@ -30,13 +30,17 @@ pub fn run(args: RenderArgs) -> Result<()> {
             if let Some(file) = &user.password_file {
                 let text = read_text(file, &format!("password_file of user {:?}", user.name))?;
                 let pw = text.lines().next().unwrap_or("").to_owned();
-                inputs.passwords.insert(user.name.clone(), Password::given(Secret::new(pw)));
+                inputs
+                    .passwords
+                    .insert(user.name.clone(), Password::given(Secret::new(pw)));
             }
         }
     }
     if args.password_stdin {
         let user = args.user.clone().unwrap_or_default();
-        inputs.passwords.insert(user, Password::given(read_password_stdin()?));
+        inputs
+            .passwords
+            .insert(user, Password::given(read_password_stdin()?));
     }
 
     match &args.out {
@@ -70,12 +74,25 @@ fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path) -> Result<()> 
     for w in bundle.warnings() {
         writeln!(err, "registry-gen: warning: {w}")?;
     }
-    writeln!(err, "wrote {} files to {}", bundle.files().count(), dir.display())?;
+    writeln!(
+        err,
+        "wrote {} files to {}",
+        bundle.files().count(),
+        dir.display()
+    )?;
     if reused_ca {
-        writeln!(err, "kept the existing CA in {}", dir.join("certs").display())?;
+        writeln!(
+            err,
+            "kept the existing CA in {}",
+            dir.join("certs").display()
+        )?;
     }
     for path in bundle.generated_secrets() {
-        let kind = if path.ends_with(".password") { "password" } else { "CA key" };
+        let kind = if path.ends_with(".password") {
+            "password"
+        } else {
+            "CA key"
+        };
         if reused_ca && kind == "CA key" {
             continue;
         }
@@ -92,7 +109,11 @@ fn render_to_stdout(config: &Config, mut inputs: Inputs) -> Result<()> {
         bail!("without --out there is nowhere to keep a generated CA key: give --out DIR to write the whole bundle, or sign with an existing CA (--ca-cert FILE --ca-key FILE, e.g. /etc/kubernetes/pki/ca.crt and ca.key)");
     }
     if let Some(auth) = &config.auth {
-        if let Some(u) = auth.users.iter().find(|u| !inputs.passwords.contains_key(&u.name)) {
+        if let Some(u) = auth
+            .users
+            .iter()
+            .find(|u| !inputs.passwords.contains_key(&u.name))
+        {
             bail!(
                 "without --out there is nowhere to keep a generated password for user {:?}: give --out DIR, or the password with --user {} --password-stdin or auth.users[].password_file",
                 u.name,
@@ -112,7 +133,8 @@ fn render_to_stdout(config: &Config, mut inputs: Inputs) -> Result<()> {
     Ok(())
 }
 
-/// The embedded default, overlaid by the --config file, overlaid by flags.
+/// The --config file (fields it leaves out take their documented defaults)
+/// or, without one, the embedded default; then the flags on top.
 fn effective_config(args: &RenderArgs) -> Result<Config> {
     let mut c = match &args.config {
         Some(path) => {
@@ -199,11 +221,14 @@ fn effective_config(args: &RenderArgs) -> Result<Config> {
     Ok(c)
 }
 
-/// Paths in a config file are relative to the file's directory.
+/// Paths in a config file are relative to the file's directory; they are
+/// made absolute so the bundle's effective `registry-gen.yaml` still finds
+/// them when re-rendered from anywhere.
 fn resolve_paths(c: &mut Config, base: &Path) {
     let join = |p: &mut PathBuf| {
         if p.is_relative() && !p.as_os_str().is_empty() {
-            *p = base.join(&*p);
+            let joined = base.join(&*p);
+            *p = std::path::absolute(&joined).unwrap_or(joined);
         }
     };
     if let Some(ca) = &mut c.tls.ca {
@@ -244,10 +269,9 @@ fn read_password_stdin() -> Result<Secret> {
 fn now() -> Result<OffsetDateTime> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) => {
-            let secs: i64 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?}: expected seconds since 1970-01-01"))?;
+            let secs: i64 = v.trim().parse().with_context(|| {
+                format!("SOURCE_DATE_EPOCH={v:?}: expected seconds since 1970-01-01")
+            })?;
             OffsetDateTime::from_unix_timestamp(secs)
                 .with_context(|| format!("SOURCE_DATE_EPOCH={v:?}: out of range"))
         }

@@ -12,7 +12,11 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         what: "the HTTP secret (Inputs::http_secret)".into(),
         problem: "is missing: call Inputs::fill_missing, or inject it".into(),
     })?;
-    out.add(paths::HTTP_SECRET, format!("{}\n", http_secret.expose()), MODE_SECRET);
+    out.add(
+        paths::HTTP_SECRET,
+        format!("{}\n", http_secret.expose()),
+        MODE_SECRET,
+    );
 
     let Some(auth) = &plan.auth else {
         return Ok(());
@@ -23,10 +27,11 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             what: format!("the password of user {user:?}"),
             problem: "is missing: give it with --password-stdin or auth.users[].password_file, or let registry-gen generate one".into(),
         })?;
-        if pw.secret.expose().is_empty() {
+        let len = pw.secret.expose().len();
+        if len == 0 || len > 72 || pw.secret.expose().contains('\0') {
             return Err(Error::Input {
                 what: format!("the password of user {user:?}"),
-                problem: "is empty: give a non-empty password".into(),
+                problem: format!("is {len} bytes: bcrypt, the only hash the registry accepts, takes 1 to 72 bytes without NUL"),
             });
         }
         let salt = pw.salt.ok_or_else(|| Error::Input {
@@ -36,12 +41,16 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         let hash = bcrypt::hash_with_salt(pw.secret.expose(), auth.bcrypt_cost, salt)
             .map_err(|e| Error::Input {
                 what: format!("the password of user {user:?}"),
-                problem: format!("can't be hashed with bcrypt ({e}); bcrypt takes passwords of 1 to 72 bytes without NUL"),
+                problem: format!("can't be hashed with bcrypt ({e})"),
             })?
             .format_for_version(bcrypt::Version::TwoY);
         htpasswd.push_str(&format!("{user}:{hash}\n"));
         if pw.generated {
-            out.add(paths::password(user), format!("{}\n", pw.secret.expose()), MODE_SECRET);
+            out.add(
+                paths::password(user),
+                format!("{}\n", pw.secret.expose()),
+                MODE_SECRET,
+            );
         }
     }
     out.add(paths::HTPASSWD, htpasswd, MODE_SECRET);

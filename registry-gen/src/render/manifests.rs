@@ -32,10 +32,18 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             ManifestKind::Deployment => file(&m.path, &deployment(plan)),
             ManifestKind::Service => file(&m.path, &service(plan)),
         }?;
-        let mode = if m.kind.is_secret() { MODE_SECRET } else { MODE_FILE };
+        let mode = if m.kind.is_secret() {
+            MODE_SECRET
+        } else {
+            MODE_FILE
+        };
         out.add_manifest(&m.path, yaml, mode);
     }
-    out.add(paths::KUSTOMIZATION, file(paths::KUSTOMIZATION, &kustomization(plan))?, MODE_FILE);
+    out.add(
+        paths::KUSTOMIZATION,
+        file(paths::KUSTOMIZATION, &kustomization(plan))?,
+        MODE_FILE,
+    );
     Ok(())
 }
 
@@ -98,7 +106,11 @@ fn persistent_volume(plan: &Plan) -> core::PersistentVolume {
         _ => None,
     };
     core::PersistentVolume {
-        metadata: metadata(plan, c.as_ref().and_then(|c| c.pv).unwrap_or_default(), false),
+        metadata: metadata(
+            plan,
+            c.as_ref().and_then(|c| c.pv).unwrap_or_default(),
+            false,
+        ),
         spec: Some(core::PersistentVolumeSpec {
             capacity: c
                 .as_ref()
@@ -152,7 +164,12 @@ fn bundle_bytes(out: &Bundle, path: &str) -> Result<ByteString> {
         })
 }
 
-fn secret(plan: &Plan, name: &str, type_: &str, data: BTreeMap<String, ByteString>) -> core::Secret {
+fn secret(
+    plan: &Plan,
+    name: &str,
+    type_: &str,
+    data: BTreeMap<String, ByteString>,
+) -> core::Secret {
     core::Secret {
         metadata: metadata(plan, name, true),
         type_: Some(type_.to_owned()),
@@ -168,7 +185,10 @@ fn tls_secret(plan: &Plan, out: &Bundle) -> Result<core::Secret> {
         &t.secret,
         "kubernetes.io/tls",
         BTreeMap::from([
-            (t.cert_key.to_owned(), bundle_bytes(out, paths::SERVER_CERT)?),
+            (
+                t.cert_key.to_owned(),
+                bundle_bytes(out, paths::SERVER_CERT)?,
+            ),
             (t.key_key.to_owned(), bundle_bytes(out, paths::SERVER_KEY)?),
         ]),
     ))
@@ -276,10 +296,14 @@ fn deployment(plan: &Plan) -> apps::Deployment {
             }),
             _ => None,
         },
-        empty_dir: matches!(d.source, DataSource::EmptyDir).then(core::EmptyDirVolumeSource::default),
+        empty_dir: matches!(d.source, DataSource::EmptyDir)
+            .then(core::EmptyDirVolumeSource::default),
         ..Default::default()
     };
-    let mut volumes = vec![data_volume, secret_volume(plan.tls.volume, &plan.tls.secret)];
+    let mut volumes = vec![
+        data_volume,
+        secret_volume(plan.tls.volume, &plan.tls.secret),
+    ];
     let mut mounts = vec![
         mount(d.volume, &d.mount_path, false),
         mount(plan.tls.volume, plan.tls.mount_path, true),
@@ -409,7 +433,14 @@ fn service(plan: &Plan) -> core::Service {
     core::Service {
         metadata: metadata(plan, plan.name, true),
         spec: Some(core::ServiceSpec {
-            type_: Some(if p.node.is_some() { "NodePort" } else { "ClusterIP" }.to_owned()),
+            type_: Some(
+                if p.node.is_some() {
+                    "NodePort"
+                } else {
+                    "ClusterIP"
+                }
+                .to_owned(),
+            ),
             selector: Some(plan.selector()),
             ports: Some(vec![core::ServicePort {
                 name: Some(p.name.to_owned()),

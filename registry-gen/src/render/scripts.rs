@@ -31,7 +31,11 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .and_then(|a| a.users.first())
         .map_or("", String::as_str);
 
-    let start = [("NAMESPACE", plan.namespace), ("DEPLOYMENT", plan.name), ("ENDPOINT", &endpoint)];
+    let start = [
+        ("NAMESPACE", plan.namespace),
+        ("DEPLOYMENT", plan.name),
+        ("ENDPOINT", &endpoint),
+    ];
     let delete = [
         ("NAMESPACE", plan.namespace),
         ("DEPLOYMENT", plan.name),
@@ -41,18 +45,41 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
     ];
     let verify = [
         ("ENDPOINT", endpoint.as_str()),
-        ("AUTH", if plan.auth.is_some() { "htpasswd" } else { "none" }),
+        (
+            "AUTH",
+            if plan.auth.is_some() {
+                "htpasswd"
+            } else {
+                "none"
+            },
+        ),
         ("USER_NAME", first_user),
     ];
-    out.add(paths::SCRIPT_START, script("Deploy the registry and wait until it is ready.", &start, START), MODE_EXEC);
+    out.add(
+        paths::SCRIPT_START,
+        script(
+            "Deploy the registry and wait until it is ready.",
+            &start,
+            START,
+        ),
+        MODE_EXEC,
+    );
     out.add(
         paths::SCRIPT_DELETE,
-        script("Remove the registry; keep its data unless --delete-data is given.", &delete, DELETE),
+        script(
+            "Remove the registry; keep its data unless --delete-data is given.",
+            &delete,
+            DELETE,
+        ),
         MODE_EXEC,
     );
     out.add(
         paths::SCRIPT_VERIFY,
-        script("Check TLS and authentication of a running registry: verify.sh [ENDPOINT]", &verify, VERIFY),
+        script(
+            "Check TLS and authentication of a running registry: verify.sh [ENDPOINT]",
+            &verify,
+            VERIFY,
+        ),
         MODE_EXEC,
     );
     Ok(())

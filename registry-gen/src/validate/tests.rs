@@ -12,7 +12,10 @@ fn dns_labels_and_names() {
     assert!(is_dns_name("*.example.test"));
     assert!(!is_dns_name("a.*.test"));
     assert!(!is_dns_name("a..test"));
-    assert!(!is_dns_name(&format!("{}.test", vec!["a".repeat(63); 4].join("."))));
+    assert!(!is_dns_name(&format!(
+        "{}.test",
+        vec!["a".repeat(63); 4].join(".")
+    )));
 }
 
 #[test]
@@ -20,7 +23,9 @@ fn quantities() {
     for ok in ["23Gi", "100m", "0.5", "1e3", "100Mi", "1.5Gi", "+1"] {
         assert!(is_positive_quantity(ok), "{ok}");
     }
-    for bad in ["", "0", "0Gi", "23GB", "Gi", "-1Gi", "1.2.3", ".", "1e", "1Gix"] {
+    for bad in [
+        "", "0", "0Gi", "23GB", "Gi", "-1Gi", "1.2.3", ".", "1e", "1Gix",
+    ] {
         assert!(!is_positive_quantity(bad), "{bad}");
     }
 }
@@ -37,7 +42,15 @@ fn image_references() {
     ] {
         assert!(is_image_reference(ok), "{ok}");
     }
-    for bad in ["", "Registry:3", "registry:", "registry:3 x", "registry@sha256:abc", "/registry", "a//b"] {
+    for bad in [
+        "",
+        "Registry:3",
+        "registry:",
+        "registry:3 x",
+        "registry@sha256:abc",
+        "/registry",
+        "a//b",
+    ] {
         assert!(!is_image_reference(bad), "{bad}");
     }
 }

@@ -2,15 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use registry_gen::{Bundle, CaInput, Config, Inputs, Password, Secret};
 use ::time::macros::datetime;
+use registry_gen::{Bundle, CaInput, Config, Inputs, Password, Secret};
 use x509_parser::prelude::*;
 
 /// The fixed clock of every snapshot.
 pub const NOW: ::time::OffsetDateTime = datetime!(2026-01-01 00:00:00 UTC);
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 pub fn examples() -> Vec<PathBuf> {
@@ -33,7 +36,9 @@ pub fn key(role: &str, config: &Config) -> Secret {
         "tests/fixtures/keys/{role}-{}.pem",
         config.tls.key_algorithm.as_str()
     ));
-    Secret::new(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    Secret::new(
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
 }
 
 /// The password injected for `user` in tests.
@@ -44,7 +49,9 @@ pub fn password(user: &str) -> String {
 /// Deterministic inputs: fixture keys, fixed clock, fixed passwords and salts.
 pub fn inputs(config: &Config) -> Inputs {
     let mut i = Inputs::new(NOW);
-    i.ca = Some(CaInput::New { key: key("ca", config) });
+    i.ca = Some(CaInput::New {
+        key: key("ca", config),
+    });
     i.server_key = Some(key("server", config));
     i.http_secret = Some(Secret::new("fixture-http-secret"));
     if let Some(auth) = &config.auth {
@@ -67,7 +74,13 @@ pub fn render(config: &Config) -> Bundle {
 }
 
 pub fn text<'a>(bundle: &'a Bundle, path: &str) -> &'a str {
-    std::str::from_utf8(&bundle.get(path).unwrap_or_else(|| panic!("{path} missing")).contents).unwrap()
+    std::str::from_utf8(
+        &bundle
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} missing"))
+            .contents,
+    )
+    .unwrap()
 }
 
 pub fn yaml<T: serde::de::DeserializeOwned>(bundle: &Bundle, path: &str) -> T {
@@ -75,7 +88,10 @@ pub fn yaml<T: serde::de::DeserializeOwned>(bundle: &Bundle, path: &str) -> T {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn key_desc(spki: &SubjectPublicKeyInfo) -> String {
@@ -114,8 +130,14 @@ fn general_names(names: &[GeneralName]) -> String {
         .map(|n| match n {
             GeneralName::DNSName(d) => format!("DNS:{d}"),
             GeneralName::IPAddress(b) => match b.len() {
-                4 => format!("IP:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap())),
-                16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap())),
+                4 => format!(
+                    "IP:{}",
+                    std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap())
+                ),
+                16 => format!(
+                    "IP:{}",
+                    std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap())
+                ),
                 _ => format!("IP:?{}", hex(b)),
             },
             other => format!("{other:?}"),
@@ -132,7 +154,9 @@ fn extensions(exts: &[X509Extension]) -> String {
             ParsedExtension::BasicConstraints(bc) => format!(
                 "basicConstraints: {crit}CA:{}{}",
                 if bc.ca { "TRUE" } else { "FALSE" },
-                bc.path_len_constraint.map(|l| format!(", pathlen:{l}")).unwrap_or_default()
+                bc.path_len_constraint
+                    .map(|l| format!(", pathlen:{l}"))
+                    .unwrap_or_default()
             ),
             ParsedExtension::KeyUsage(ku) => format!("keyUsage: {crit}{ku}"),
             ParsedExtension::ExtendedKeyUsage(eku) => {
@@ -147,12 +171,20 @@ fn extensions(exts: &[X509Extension]) -> String {
                 format!("extendedKeyUsage: {crit}{}", v.join(", "))
             }
             ParsedExtension::SubjectAlternativeName(san) => {
-                format!("subjectAltName: {crit}{}", general_names(&san.general_names))
+                format!(
+                    "subjectAltName: {crit}{}",
+                    general_names(&san.general_names)
+                )
             }
-            ParsedExtension::SubjectKeyIdentifier(k) => format!("subjectKeyIdentifier: {crit}{}", hex(k.0)),
+            ParsedExtension::SubjectKeyIdentifier(k) => {
+                format!("subjectKeyIdentifier: {crit}{}", hex(k.0))
+            }
             ParsedExtension::AuthorityKeyIdentifier(a) => format!(
                 "authorityKeyIdentifier: {crit}{}",
-                a.key_identifier.as_ref().map(|k| hex(k.0)).unwrap_or_default()
+                a.key_identifier
+                    .as_ref()
+                    .map(|k| hex(k.0))
+                    .unwrap_or_default()
             ),
             other => format!("{}: {crit}{other:?}", ext.oid.to_id_string()),
         };
@@ -162,7 +194,9 @@ fn extensions(exts: &[X509Extension]) -> String {
 }
 
 fn rfc3339(t: ASN1Time) -> String {
-    t.to_datetime().format(&::time::format_description::well_known::Rfc3339).unwrap()
+    t.to_datetime()
+        .format(&::time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 /// A certificate as the fields a user checks, not base64.
@@ -192,9 +226,13 @@ pub fn decode_csr(pem: &str) -> String {
     let mut exts = Vec::new();
     for ext in csr.requested_extensions().into_iter().flatten() {
         exts.push(match ext {
-            ParsedExtension::SubjectAlternativeName(san) => format!("  subjectAltName: {}", general_names(&san.general_names)),
+            ParsedExtension::SubjectAlternativeName(san) => {
+                format!("  subjectAltName: {}", general_names(&san.general_names))
+            }
             ParsedExtension::KeyUsage(ku) => format!("  keyUsage: {ku}"),
-            ParsedExtension::ExtendedKeyUsage(e) => format!("  extendedKeyUsage: serverAuth={}", e.server_auth),
+            ParsedExtension::ExtendedKeyUsage(e) => {
+                format!("  extendedKeyUsage: serverAuth={}", e.server_auth)
+            }
             ParsedExtension::BasicConstraints(bc) => format!("  basicConstraints: CA:{}", bc.ca),
             other => format!("  {other:?}"),
         });
@@ -209,7 +247,11 @@ pub fn decode_csr(pem: &str) -> String {
 
 /// A private key as a one-line description, never its contents.
 pub fn describe_key(pem: &str, mode: u32) -> String {
-    let kind = if pem.starts_with("-----BEGIN PRIVATE KEY-----") { "PKCS#8" } else { "other PEM" };
+    let kind = if pem.starts_with("-----BEGIN PRIVATE KEY-----") {
+        "PKCS#8"
+    } else {
+        "other PEM"
+    };
     let kp = rcgen::KeyPair::from_pem(pem).expect("usable key");
     let alg = if kp.algorithm() == &rcgen::PKCS_ECDSA_P256_SHA256 {
         "EC P-256"

@@ -1,5 +1,5 @@
 //! Real tools judge the bundle: openssl, kubectl kustomize, the
-//! kubernetes-validate schema validator, shellcheck, Apache's htpasswd and
+//! kubernetes-validate schema validator (PyPI), shellcheck, Apache's htpasswd and
 //! the CNCF distribution registry (Debian's docker-registry). A missing tool
 //! is a failure, never a skip: the README's test command installs them.
 
@@ -19,7 +19,11 @@ fn run(cmd: &mut Command) -> String {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("{cmd:?}: {e} (the README's test command installs the tools)"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{cmd:?} failed:\n{text}");
     text
 }
@@ -42,28 +46,64 @@ fn openssl_accepts_the_certificates_for_every_address() {
     for config in all_configs() {
         let (_tmp, b) = written(&config);
         let certs = b.join("certs");
-        run(Command::new("openssl").args(["req", "-verify", "-noout", "-in"]).arg(certs.join("server.csr")));
-        let mut checks: Vec<(&str, String)> = config.addresses.node_ips.iter().map(|ip| ("-verify_ip", ip.to_string())).collect();
-        checks.extend(config.addresses.dns_names.iter().map(|d| ("-verify_hostname", d.clone())));
-        checks.push(("-verify_hostname", format!("{}.{}.svc", config.name, config.namespace)));
+        run(Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-in"])
+            .arg(certs.join("server.csr")));
+        let mut checks: Vec<(&str, String)> = config
+            .addresses
+            .node_ips
+            .iter()
+            .map(|ip| ("-verify_ip", ip.to_string()))
+            .collect();
+        checks.extend(
+            config
+                .addresses
+                .dns_names
+                .iter()
+                .map(|d| ("-verify_hostname", d.clone())),
+        );
+        checks.push((
+            "-verify_hostname",
+            format!("{}.{}.svc", config.name, config.namespace),
+        ));
         for (flag, value) in checks {
             let out = run(Command::new("openssl")
-                .args(["verify", "-x509_strict", "-purpose", "sslserver", flag, &value, "-CAfile"])
+                .args([
+                    "verify",
+                    "-x509_strict",
+                    "-purpose",
+                    "sslserver",
+                    flag,
+                    &value,
+                    "-CAfile",
+                ])
                 .arg(certs.join("ca.crt"))
                 .arg(certs.join("server.crt")));
             assert!(out.contains(": OK"), "{value}: {out}");
         }
         // And a name that is not in the certificate is refused.
         let out = Command::new("openssl")
-            .args(["verify", "-verify_hostname", "not-in-the-cert.test", "-CAfile"])
+            .args([
+                "verify",
+                "-verify_hostname",
+                "not-in-the-cert.test",
+                "-CAfile",
+            ])
             .arg(certs.join("ca.crt"))
             .arg(certs.join("server.crt"))
             .output()
             .unwrap();
-        assert!(!out.status.success(), "openssl accepted a name outside the SANs");
+        assert!(
+            !out.status.success(),
+            "openssl accepted a name outside the SANs"
+        );
         // The key is the certificate's.
-        let from_key = run(Command::new("openssl").args(["pkey", "-pubout", "-in"]).arg(certs.join("server.key")));
-        let from_cert = run(Command::new("openssl").args(["x509", "-noout", "-pubkey", "-in"]).arg(certs.join("server.crt")));
+        let from_key = run(Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(certs.join("server.key")));
+        let from_cert = run(Command::new("openssl")
+            .args(["x509", "-noout", "-pubkey", "-in"])
+            .arg(certs.join("server.crt")));
         assert_eq!(from_key, from_cert, "server.key does not match server.crt");
     }
 }
@@ -72,15 +112,26 @@ fn openssl_accepts_the_certificates_for_every_address() {
 fn kubectl_kustomize_builds_and_the_schema_validator_accepts_every_object() {
     for config in all_configs() {
         let (_tmp, b) = written(&config);
-        let built = run(Command::new("kubectl").arg("kustomize").arg(b.join("manifests")));
+        let built = run(Command::new("kubectl")
+            .arg("kustomize")
+            .arg(b.join("manifests")));
         let manifests: Vec<PathBuf> = std::fs::read_dir(b.join("manifests"))
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| !p.ends_with("kustomization.yaml"))
             .collect();
-        assert_eq!(built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")), manifests.len());
-        let out = run(Command::new("kubernetes-validate")
-            .args(["--strict", "--kubernetes-version", "1.33.0"])
+        assert_eq!(
+            built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")),
+            manifests.len()
+        );
+        let out = run(Command::new("python3")
+            .args([
+                "-m",
+                "kubernetes_validate",
+                "--strict",
+                "--kubernetes-version",
+                "1.33.0",
+            ])
             .args(&manifests));
         assert!(!out.contains("ERROR") && !out.contains("WARN"), "{out}");
     }
@@ -113,9 +164,19 @@ fn apache_htpasswd_verifies_every_user() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("htpasswd (apache2-utils)");
-            child.stdin.take().unwrap().write_all(common::password(&user.name).as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(common::password(&user.name).as_bytes())
+                .unwrap();
             let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}: {}", user.name, String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                user.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
@@ -126,7 +187,11 @@ fn apache_htpasswd_verifies_every_user() {
 const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  headers:\n    X-Content-Type-Options: [nosniff]\nhealth:\n  storagedriver:\n    enabled: true\n    interval: 10s\n    threshold: 3\n";
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Killed(std::process::Child);
@@ -154,15 +219,27 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         }
         let (tmp, b) = written(&config);
         let root = tmp.path().join("pod");
-        let d: apps::Deployment = serde_yaml::from_str(&std::fs::read_to_string(b.join("manifests/deployment.yaml")).unwrap()).unwrap();
+        let d: apps::Deployment = serde_yaml::from_str(
+            &std::fs::read_to_string(b.join("manifests/deployment.yaml")).unwrap(),
+        )
+        .unwrap();
         let pod = d.spec.unwrap().template.spec.unwrap();
         let container = &pod.containers[0];
         let secret_of = |name: &str| -> core::Secret {
             std::fs::read_dir(b.join("manifests"))
                 .unwrap()
                 .map(|e| e.unwrap().path())
-                .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("secret-"))
-                .map(|p| serde_yaml::from_str::<core::Secret>(&std::fs::read_to_string(p).unwrap()).unwrap())
+                .filter(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .starts_with("secret-")
+                })
+                .map(|p| {
+                    serde_yaml::from_str::<core::Secret>(&std::fs::read_to_string(p).unwrap())
+                        .unwrap()
+                })
                 .find(|s| s.metadata.name.as_deref() == Some(name))
                 .unwrap_or_else(|| panic!("no Secret {name}"))
         };
@@ -170,7 +247,13 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         for m in container.volume_mounts.as_ref().unwrap() {
             let dir = reroot(&m.mount_path);
             std::fs::create_dir_all(&dir).unwrap();
-            let v = pod.volumes.as_ref().unwrap().iter().find(|v| v.name == m.name).unwrap();
+            let v = pod
+                .volumes
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|v| v.name == m.name)
+                .unwrap();
             if let Some(s) = &v.secret {
                 for (k, data) in secret_of(s.secret_name.as_ref().unwrap()).data.unwrap() {
                     std::fs::write(dir.join(k), data.0).unwrap();
@@ -180,7 +263,11 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         let mut cmd = Command::new("docker-registry");
         let config_file = root.join("config.yml");
         std::fs::write(&config_file, IMAGE_CONFIG).unwrap();
-        cmd.arg("serve").arg(&config_file).env_clear().stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.arg("serve")
+            .arg(&config_file)
+            .env_clear()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         for e in container.env.as_ref().unwrap() {
             let value = match (&e.value, &e.value_from) {
                 (Some(v), _) => v.clone(),
@@ -190,7 +277,11 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
                 }
                 _ => panic!("env {} has no value", e.name),
             };
-            let value = if value.starts_with('/') { reroot(&value).display().to_string() } else { value };
+            let value = if value.starts_with('/') {
+                reroot(&value).display().to_string()
+            } else {
+                value
+            };
             cmd.env(&e.name, value);
         }
         let _server = Killed(cmd.spawn().expect("docker-registry (Debian package)"));
@@ -198,30 +289,60 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         let url = |path: &str| format!("https://localhost:{port}{path}");
         let curl = |path: &str, user: Option<&str>| -> String {
             let mut c = Command::new("curl");
-            c.args(["--silent", "--output", "/dev/null", "--write-out", "%{http_code}", "--cacert"])
-                .arg(b.join("trust/docker/certs.d").join(format!("localhost:{port}")).join("ca.crt"));
+            c.args([
+                "--silent",
+                "--output",
+                "/dev/null",
+                "--write-out",
+                "%{http_code}",
+                "--cacert",
+            ])
+            .arg(
+                b.join("trust/docker/certs.d")
+                    .join(format!("localhost:{port}"))
+                    .join("ca.crt"),
+            );
             if let Some(u) = user {
                 c.args(["--config", "-"]).stdin(Stdio::piped());
                 let mut child = c.arg(url(path)).stdout(Stdio::piped()).spawn().unwrap();
-                writeln!(child.stdin.take().unwrap(), "user = \"{u}:{}\"", common::password(u)).unwrap();
+                writeln!(
+                    child.stdin.take().unwrap(),
+                    "user = \"{u}:{}\"",
+                    common::password(u)
+                )
+                .unwrap();
                 return String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
             }
             String::from_utf8(c.arg(url(path)).output().unwrap().stdout).unwrap()
         };
         let start = Instant::now();
         while curl("/", None) != "200" {
-            assert!(start.elapsed() < Duration::from_secs(30), "the registry did not come up on {port}");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the registry did not come up on {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         if auth {
             assert_eq!(curl("/v2/", None), "401", "without credentials");
-            assert_eq!(curl("/v2/", Some("admin")), "200", "with the generated user's credentials");
+            assert_eq!(
+                curl("/v2/", Some("admin")),
+                "200",
+                "with the generated user's credentials"
+            );
         } else {
             assert_eq!(curl("/v2/", None), "200");
         }
         // TLS verification really happens: the system CAs alone refuse it.
-        let refused = Command::new("curl").args(["--silent", "--output", "/dev/null"]).arg(url("/v2/")).status().unwrap();
-        assert!(!refused.success(), "curl trusted the registry without the bundle's CA");
+        let refused = Command::new("curl")
+            .args(["--silent", "--output", "/dev/null"])
+            .arg(url("/v2/"))
+            .status()
+            .unwrap();
+        assert!(
+            !refused.success(),
+            "curl trusted the registry without the bundle's CA"
+        );
     }
 }
 
@@ -235,16 +356,43 @@ fn openssl_cnf_reproduces_the_certificates_by_hand() {
         std::fs::create_dir_all(work.join("certs")).unwrap();
         std::fs::copy(b.join("certs/openssl.cnf"), work.join("certs/openssl.cnf")).unwrap();
         let cnf = std::fs::read_to_string(b.join("certs/openssl.cnf")).unwrap();
-        let commands: Vec<&str> = cnf.lines().filter_map(|l| l.strip_prefix("#   openssl ")).collect();
+        let commands: Vec<&str> = cnf
+            .lines()
+            .filter_map(|l| l.strip_prefix("#   openssl "))
+            .collect();
         assert_eq!(commands.len(), 5, "{cnf}");
         for c in commands {
-            run(Command::new("sh").arg("-c").arg(format!("openssl {c}")).current_dir(&work));
+            run(Command::new("sh")
+                .arg("-c")
+                .arg(format!("openssl {c}"))
+                .current_dir(&work));
         }
-        let mut checks: Vec<(&str, String)> = config.addresses.node_ips.iter().map(|ip| ("-verify_ip", ip.to_string())).collect();
-        checks.extend(config.addresses.dns_names.iter().map(|d| ("-verify_hostname", d.clone())));
+        let mut checks: Vec<(&str, String)> = config
+            .addresses
+            .node_ips
+            .iter()
+            .map(|ip| ("-verify_ip", ip.to_string()))
+            .collect();
+        checks.extend(
+            config
+                .addresses
+                .dns_names
+                .iter()
+                .map(|d| ("-verify_hostname", d.clone())),
+        );
         for (flag, value) in checks {
             run(Command::new("openssl")
-                .args(["verify", "-x509_strict", "-purpose", "sslserver", flag, &value, "-CAfile", "certs/ca.crt", "certs/server.crt"])
+                .args([
+                    "verify",
+                    "-x509_strict",
+                    "-purpose",
+                    "sslserver",
+                    flag,
+                    &value,
+                    "-CAfile",
+                    "certs/ca.crt",
+                    "certs/server.crt",
+                ])
                 .current_dir(&work));
         }
     }

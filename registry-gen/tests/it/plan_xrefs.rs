@@ -52,10 +52,18 @@ fn selector_matches_pod_labels_and_service() {
         let selector = spec.selector.match_labels.unwrap();
         let labels = spec.template.metadata.unwrap().labels.unwrap();
         for (k, v) in &selector {
-            assert_eq!(labels.get(k), Some(v), "{name}: pod labels lack selector {k}");
+            assert_eq!(
+                labels.get(k),
+                Some(v),
+                "{name}: pod labels lack selector {k}"
+            );
         }
         let svc: core::Service = common::yaml(b, "manifests/service.yaml");
-        assert_eq!(svc.spec.unwrap().selector.unwrap(), selector, "{name}: Service selector");
+        assert_eq!(
+            svc.spec.unwrap().selector.unwrap(),
+            selector,
+            "{name}: Service selector"
+        );
     });
 }
 
@@ -64,18 +72,38 @@ fn service_targets_the_container_port() {
     each(|name, config, b| {
         let c = &pod(b).containers[0];
         let port = &c.ports.as_ref().unwrap()[0];
-        assert_eq!(port.container_port, i32::from(config.ports.container), "{name}");
+        assert_eq!(
+            port.container_port,
+            i32::from(config.ports.container),
+            "{name}"
+        );
         let listen = env(b, "REGISTRY_HTTP_ADDR").unwrap();
-        assert_eq!(listen, format!(":{}", port.container_port), "{name}: the registry listens where the port points");
+        assert_eq!(
+            listen,
+            format!(":{}", port.container_port),
+            "{name}: the registry listens where the port points"
+        );
         let svc: core::Service = common::yaml(b, "manifests/service.yaml");
         let sp = &svc.spec.unwrap().ports.unwrap()[0];
-        assert_eq!(sp.target_port, Some(IntOrString::String(port.name.clone().unwrap())), "{name}");
+        assert_eq!(
+            sp.target_port,
+            Some(IntOrString::String(port.name.clone().unwrap())),
+            "{name}"
+        );
         assert_eq!(sp.node_port, config.ports.node.map(i32::from), "{name}");
         assert_eq!(port.host_port, config.ports.host.map(i32::from), "{name}");
         for probe in [&c.readiness_probe, &c.liveness_probe] {
             let get = probe.as_ref().unwrap().http_get.as_ref().unwrap();
-            assert_eq!(get.port, IntOrString::String(port.name.clone().unwrap()), "{name}: probe port");
-            assert_eq!(get.scheme.as_deref(), Some("HTTPS"), "{name}: the registry only speaks TLS");
+            assert_eq!(
+                get.port,
+                IntOrString::String(port.name.clone().unwrap()),
+                "{name}: probe port"
+            );
+            assert_eq!(
+                get.scheme.as_deref(),
+                Some("HTTPS"),
+                "{name}: the registry only speaks TLS"
+            );
         }
     });
 }
@@ -87,7 +115,11 @@ fn every_mount_has_its_volume_and_every_volume_its_object() {
         let volumes = p.volumes.unwrap();
         let names: BTreeSet<_> = volumes.iter().map(|v| v.name.as_str()).collect();
         for m in p.containers[0].volume_mounts.as_ref().unwrap() {
-            assert!(names.contains(m.name.as_str()), "{name}: mount {} has no volume", m.name);
+            assert!(
+                names.contains(m.name.as_str()),
+                "{name}: mount {} has no volume",
+                m.name
+            );
         }
         let secrets: BTreeSet<String> = b
             .files()
@@ -97,16 +129,30 @@ fn every_mount_has_its_volume_and_every_volume_its_object() {
         for v in &volumes {
             if let Some(s) = &v.secret {
                 let s = s.secret_name.as_ref().unwrap();
-                assert!(secrets.contains(s), "{name}: volume {} names missing Secret {s}", v.name);
+                assert!(
+                    secrets.contains(s),
+                    "{name}: volume {} names missing Secret {s}",
+                    v.name
+                );
             }
             if let Some(c) = &v.persistent_volume_claim {
-                let pvc: core::PersistentVolumeClaim = common::yaml(b, "manifests/persistentvolumeclaim.yaml");
+                let pvc: core::PersistentVolumeClaim =
+                    common::yaml(b, "manifests/persistentvolumeclaim.yaml");
                 assert_eq!(pvc.metadata.name.as_ref(), Some(&c.claim_name), "{name}");
             }
         }
         for e in p.containers[0].env.as_ref().unwrap() {
-            if let Some(r) = e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()) {
-                assert!(secrets.contains(&r.name), "{name}: env {} names missing Secret {}", e.name, r.name);
+            if let Some(r) = e
+                .value_from
+                .as_ref()
+                .and_then(|v| v.secret_key_ref.as_ref())
+            {
+                assert!(
+                    secrets.contains(&r.name),
+                    "{name}: env {} names missing Secret {}",
+                    e.name,
+                    r.name
+                );
             }
         }
     });
@@ -144,7 +190,12 @@ fn every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file() {
         for (var, bundle_file) in files {
             let path = env(b, var).unwrap_or_else(|| panic!("{name}: {var} unset"));
             let m = under(&path);
-            let key = Path::new(&path).strip_prefix(&m.mount_path).unwrap().to_str().unwrap().to_owned();
+            let key = Path::new(&path)
+                .strip_prefix(&m.mount_path)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
             let v = volumes.iter().find(|v| v.name == m.name).unwrap();
             let secret_name = v.secret.as_ref().unwrap().secret_name.clone().unwrap();
             let (_, secret) = b
@@ -166,7 +217,10 @@ fn every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file() {
 #[test]
 fn trust_directories_are_covered_by_the_certificate() {
     each(|name, config, b| {
-        let (_, pem) = x509_parser::pem::parse_x509_pem(b.get("certs/server.crt").unwrap().contents.as_slice()).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(
+            b.get("certs/server.crt").unwrap().contents.as_slice(),
+        )
+        .unwrap();
         let cert = pem.parse_x509().unwrap();
         let san = cert.subject_alternative_name().unwrap().unwrap().value;
         let mut dns = BTreeSet::new();
@@ -191,7 +245,10 @@ fn trust_directories_are_covered_by_the_certificate() {
         }
         let mut dirs = 0;
         for (p, _) in b.files() {
-            let Some(ep) = p.strip_prefix("trust/docker/certs.d/").and_then(|p| p.strip_suffix("/ca.crt")) else {
+            let Some(ep) = p
+                .strip_prefix("trust/docker/certs.d/")
+                .and_then(|p| p.strip_suffix("/ca.crt"))
+            else {
                 continue;
             };
             dirs += 1;
@@ -201,13 +258,19 @@ fn trust_directories_are_covered_by_the_certificate() {
             };
             let host = host.trim_start_matches('[').trim_end_matches(']');
             let covered = match host.parse::<std::net::IpAddr>() {
-                Ok(std::net::IpAddr::V4(v)) => ips.contains(&v.octets().to_vec()),
-                Ok(std::net::IpAddr::V6(v)) => ips.contains(&v.octets().to_vec()),
+                Ok(std::net::IpAddr::V4(v)) => ips.contains(v.octets().as_slice()),
+                Ok(std::net::IpAddr::V6(v)) => ips.contains(v.octets().as_slice()),
                 Err(_) => dns.contains(host),
             };
-            assert!(covered, "{name}: trust dir {ep} is not covered by the certificate's SANs");
+            assert!(
+                covered,
+                "{name}: trust dir {ep} is not covered by the certificate's SANs"
+            );
         }
-        assert!(dirs > config.addresses.node_ips.len(), "{name}: too few trust dirs ({dirs})");
+        assert!(
+            dirs > config.addresses.node_ips.len(),
+            "{name}: too few trust dirs ({dirs})"
+        );
     });
 }
 
@@ -220,11 +283,15 @@ fn pull_secret_has_an_entry_per_trust_directory() {
         };
         let s: core::Secret = common::yaml(b, "manifests/secret-pull.yaml");
         assert_eq!(s.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
-        let json: serde_json::Value = serde_json::from_slice(&s.data.unwrap()[".dockerconfigjson"].0).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&s.data.unwrap()[".dockerconfigjson"].0).unwrap();
         let auths: BTreeSet<String> = json["auths"].as_object().unwrap().keys().cloned().collect();
         let dirs: BTreeSet<String> = b
             .files()
-            .filter_map(|(p, _)| p.strip_prefix("trust/docker/certs.d/").and_then(|p| p.strip_suffix("/ca.crt")))
+            .filter_map(|(p, _)| {
+                p.strip_prefix("trust/docker/certs.d/")
+                    .and_then(|p| p.strip_suffix("/ca.crt"))
+            })
             .map(str::to_owned)
             .collect();
         assert_eq!(auths, dirs, "{name}");
@@ -244,14 +311,22 @@ fn kustomization_lists_exactly_the_manifests_and_the_stream_holds_them() {
             resources: Vec<String>,
         }
         let k: K = common::yaml(b, "manifests/kustomization.yaml");
-        let listed: BTreeSet<String> = k.resources.iter().map(|r| format!("manifests/{r}")).collect();
+        let listed: BTreeSet<String> = k
+            .resources
+            .iter()
+            .map(|r| format!("manifests/{r}"))
+            .collect();
         let files: BTreeSet<String> = b
             .files()
             .map(|(p, _)| p.to_owned())
             .filter(|p| p.starts_with("manifests/") && !p.ends_with("kustomization.yaml"))
             .collect();
         assert_eq!(listed, files, "{name}");
-        assert_eq!(b.manifest_stream().lines().filter(|l| *l == "---").count(), files.len(), "{name}: stream documents");
+        assert_eq!(
+            b.manifest_stream().lines().filter(|l| *l == "---").count(),
+            files.len(),
+            "{name}: stream documents"
+        );
     });
 }
 
@@ -263,7 +338,12 @@ fn secret_manifests_and_keys_are_private() {
                 || p.ends_with(".password")
                 || p.starts_with("auth/")
                 || p.starts_with("manifests/secret-");
-            assert_eq!(f.mode == registry_gen::MODE_SECRET, secret, "{name}: {p} has mode {:o}", f.mode);
+            assert_eq!(
+                f.mode == registry_gen::MODE_SECRET,
+                secret,
+                "{name}: {p} has mode {:o}",
+                f.mode
+            );
         }
     });
 }
@@ -274,8 +354,12 @@ fn rendering_is_deterministic_apart_from_signatures() {
     let (a, b) = (common::render(&config), common::render(&config));
     for ((pa, fa), (pb, fb)) in a.files().zip(b.files()) {
         assert_eq!(pa, pb);
-        if !(pa.ends_with(".crt") || pa.ends_with(".csr") || pa.starts_with("manifests/secret-tls")) {
-            assert_eq!(fa, fb, "{pa} differs between two renders of the same inputs");
+        if !(pa.ends_with(".crt") || pa.ends_with(".csr") || pa.starts_with("manifests/secret-tls"))
+        {
+            assert_eq!(
+                fa, fb,
+                "{pa} differs between two renders of the same inputs"
+            );
         }
     }
 }

@@ -57,7 +57,10 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
         assert_eq!(file.mode, MODE_SECRET, "{path}");
         return common::describe_key(text, file.mode);
     }
-    if let Some(user) = path.strip_prefix("auth/").and_then(|p| p.strip_suffix(".password")) {
+    if let Some(user) = path
+        .strip_prefix("auth/")
+        .and_then(|p| p.strip_suffix(".password"))
+    {
         assert_eq!(text, format!("{}\n", common::password(user)));
         assert_eq!(file.mode, MODE_SECRET, "{path}");
         return format!("<the password of {user}, mode {:04o}>\n", file.mode);
@@ -69,9 +72,15 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
     if path == "auth/htpasswd" {
         for line in text.lines() {
             let (user, hash) = line.split_once(':').unwrap();
-            assert!(bcrypt::verify(common::password(user), hash).unwrap(), "{user}'s hash");
+            assert!(
+                bcrypt::verify(common::password(user), hash).unwrap(),
+                "{user}'s hash"
+            );
         }
-        return format!("# mode {:04o}; every hash checked against its password\n{text}", file.mode);
+        return format!(
+            "# mode {:04o}; every hash checked against its password\n{text}",
+            file.mode
+        );
     }
     if path.starts_with("manifests/secret-") {
         return describe_secret(config, bundle, path, text);
@@ -90,13 +99,18 @@ fn describe_secret(config: &Config, bundle: &Bundle, path: &str, text: &str) -> 
     for (key, value) in &data {
         let traced = sources
             .iter()
-            .find(|(p, f)| f.contents == value.0 || (**p == "auth/http-secret" && f.contents.strip_suffix(b"\n") == Some(&value.0[..])))
+            .find(|(p, f)| {
+                f.contents == value.0
+                    || (**p == "auth/http-secret"
+                        && f.contents.strip_suffix(b"\n") == Some(&value.0[..]))
+            })
             .map(|(p, _)| *p);
         let shown = if key == ".dockerconfigjson" {
             let mut json = String::from_utf8(value.0.clone()).unwrap();
             for u in config.auth.iter().flat_map(|a| &a.users) {
                 let pw = common::password(&u.name);
-                let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{pw}", u.name));
+                let auth =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{}:{pw}", u.name));
                 json = json
                     .replace(&auth, &format!("<base64 of {}:password>", u.name))
                     .replace(&pw, &format!("<password of {}>", u.name));

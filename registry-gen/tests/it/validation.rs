@@ -31,13 +31,22 @@ fn empty_config() {
 
 #[test]
 fn yaml_syntax_error_has_line_and_column() {
-    check("syntax", "name: kube-registry\naddresses:\n  node_ips: [127.0.0.1\n");
+    check(
+        "syntax",
+        "name: kube-registry\naddresses:\n  node_ips: [127.0.0.1\n",
+    );
 }
 
 #[test]
 fn unknown_keys_are_rejected() {
-    check("unknown-key", "name: r\nadresses: {node_ips: [127.0.0.1]}\n");
-    check("unknown-nested-key", "addresses: {node_ips: [127.0.0.1], dns: [a.test]}\n");
+    check(
+        "unknown-key",
+        "name: r\nadresses: {node_ips: [127.0.0.1]}\n",
+    );
+    check(
+        "unknown-nested-key",
+        "addresses: {node_ips: [127.0.0.1], dns: [a.test]}\n",
+    );
 }
 
 #[test]
@@ -89,7 +98,10 @@ registry:
 
 #[test]
 fn node_port_outside_the_range_hints_at_the_alternatives() {
-    check("node-port-range", "addresses: {node_ips: [127.0.0.1]}\nports: {node: 443}\n");
+    check(
+        "node-port-range",
+        "addresses: {node_ips: [127.0.0.1]}\nports: {node: 443}\n",
+    );
 }
 
 #[test]
@@ -110,7 +122,10 @@ fn nfs_rules() {
 
 #[test]
 fn auth_without_users() {
-    check("auth-no-users", "addresses: {node_ips: [127.0.0.1]}\nauth: {users: []}\n");
+    check(
+        "auth-no-users",
+        "addresses: {node_ips: [127.0.0.1]}\nauth: {users: []}\n",
+    );
 }
 
 #[test]
@@ -131,4 +146,20 @@ fn an_injected_key_of_the_wrong_algorithm_is_named() {
         err.to_string(),
         "the server key: is RSA (about 2048 bits), but tls.key_algorithm is ecdsa-p256: inject a key of that algorithm"
     );
+}
+
+#[test]
+fn a_password_bcrypt_cannot_hash_is_refused() {
+    let config = Config::embedded_default();
+    for bad in [String::new(), "x".repeat(73)] {
+        let mut inputs = common::inputs(&config);
+        inputs.passwords.get_mut("admin").unwrap().secret = registry_gen::Secret::new(bad.clone());
+        let err = registry_gen::render(&config, &inputs)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("the password of user \"admin\": is {} bytes: bcrypt, the only hash the registry accepts, takes 1 to 72 bytes without NUL", bad.len())
+        );
+    }
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test of registry-gen on a fresh machine: first installs what the
+# tests need (Debian packages as root, a PyPI package, cargo-insta), then
+# checks formatting and lints, then runs the whole test suite, snapshots
+# included. A missing tool fails the tests; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+
+# Real tools the interop tests drive: openssl, shellcheck, the CNCF
+# distribution registry, Apache's htpasswd, curl, kubectl (for kustomize).
+packages=()
+command -v openssl >/dev/null || packages+=(openssl)
+command -v shellcheck >/dev/null || packages+=(shellcheck)
+command -v docker-registry >/dev/null || packages+=(docker-registry)
+command -v htpasswd >/dev/null || packages+=(apache2-utils)
+command -v curl >/dev/null || packages+=(curl)
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "test.sh: installing ${packages[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# The Kubernetes schema validator.
+if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
+    echo "test.sh: installing kubernetes-validate"
+    python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 ||
+        python3 -m pip install --quiet --disable-pip-version-check --break-system-packages kubernetes-validate==1.37.0
+fi
+
+if ! cargo insta --version >/dev/null 2>&1; then
+    echo "test.sh: installing cargo-insta"
+    cargo install cargo-insta --locked --quiet
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# Snapshots are the contract: a changed or unreferenced snapshot fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo insta test --workspace --unreferenced=reject --check 2>&1 | tee "$log"
+# One closing line over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
