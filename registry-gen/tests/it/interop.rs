@@ -41,6 +41,21 @@ fn all_configs() -> Vec<Config> {
     v
 }
 
+/// `openssl verify` flags that check one configured address each.
+fn address_checks(config: &Config) -> Vec<(&'static str, String)> {
+    let ips = config
+        .addresses
+        .node_ips
+        .iter()
+        .map(|ip| ("-verify_ip", ip.to_string()));
+    let names = config
+        .addresses
+        .dns_names
+        .iter()
+        .map(|d| ("-verify_hostname", d.clone()));
+    ips.chain(names).collect()
+}
+
 #[test]
 fn openssl_accepts_the_certificates_for_every_address() {
     for config in all_configs() {
@@ -49,19 +64,7 @@ fn openssl_accepts_the_certificates_for_every_address() {
         run(Command::new("openssl")
             .args(["req", "-verify", "-noout", "-in"])
             .arg(certs.join("server.csr")));
-        let mut checks: Vec<(&str, String)> = config
-            .addresses
-            .node_ips
-            .iter()
-            .map(|ip| ("-verify_ip", ip.to_string()))
-            .collect();
-        checks.extend(
-            config
-                .addresses
-                .dns_names
-                .iter()
-                .map(|d| ("-verify_hostname", d.clone())),
-        );
+        let mut checks = address_checks(&config);
         checks.push((
             "-verify_hostname",
             format!("{}.{}.svc", config.name, config.namespace),
@@ -367,19 +370,7 @@ fn openssl_cnf_reproduces_the_certificates_by_hand() {
                 .arg(format!("openssl {c}"))
                 .current_dir(&work));
         }
-        let mut checks: Vec<(&str, String)> = config
-            .addresses
-            .node_ips
-            .iter()
-            .map(|ip| ("-verify_ip", ip.to_string()))
-            .collect();
-        checks.extend(
-            config
-                .addresses
-                .dns_names
-                .iter()
-                .map(|d| ("-verify_hostname", d.clone())),
-        );
+        let checks = address_checks(&config);
         for (flag, value) in checks {
             run(Command::new("openssl")
                 .args([
