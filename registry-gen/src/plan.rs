@@ -48,6 +48,11 @@ const LABEL_NAME: &str = "app.kubernetes.io/name";
 const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
 const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 
+/// Where the TLS Secret is mounted in the pod.
+pub(crate) const TLS_MOUNT: &str = "/certs";
+/// Where the htpasswd Secret is mounted in the pod.
+pub(crate) const AUTH_MOUNT: &str = "/auth";
+
 /// The distribution registry's `/` handler answers 200 without credentials
 /// (its `alive` wrapper), so probes work with auth on.
 pub(crate) const PROBE_PATH: &str = "/";
@@ -65,6 +70,8 @@ pub(crate) struct Plan<'c> {
     pub data: DataPlan,
     /// Addresses (host or host:port) that clients put in image references.
     pub endpoints: Vec<Endpoint>,
+    /// The Deployment's strategy: `Recreate` unless pods can overlap.
+    pub strategy: &'static str,
     /// Every manifest, in apply order.
     pub manifests: Vec<Manifest>,
     /// Things the user should know before relying on this bundle.
@@ -256,7 +263,7 @@ impl<'c> Plan<'c> {
         let tls = TlsPlan {
             secret: format!("{name}-tls"),
             volume: "certs",
-            mount_path: "/certs",
+            mount_path: TLS_MOUNT,
             cert_key: "tls.crt",
             key_key: "tls.key",
             key_algorithm: config.tls.key_algorithm,
@@ -276,7 +283,7 @@ impl<'c> Plan<'c> {
             secret: format!("{name}-htpasswd"),
             key: "htpasswd",
             volume: "auth",
-            mount_path: "/auth",
+            mount_path: AUTH_MOUNT,
             pull_secret: format!("{name}-pull"),
         });
 
@@ -359,6 +366,16 @@ impl<'c> Plan<'c> {
         add("deployment", ManifestKind::Deployment);
         add("service", ManifestKind::Service);
 
+        // A hostPort or a volume that only one node can mount can't be held by
+        // the old and the new pod at once: replace pods instead of rolling.
+        let shared_volume = matches!(&data.source, DataSource::Claim { access_modes, .. }
+            if access_modes.contains(&AccessMode::ReadWriteMany));
+        let strategy = if ports.host.is_none() && shared_volume {
+            "RollingUpdate"
+        } else {
+            "Recreate"
+        };
+
         let mut warnings = Vec::new();
         if matches!(data.source, DataSource::EmptyDir) {
             warnings.push(
@@ -388,6 +405,7 @@ impl<'c> Plan<'c> {
             },
             data,
             endpoints,
+            strategy,
             manifests,
             warnings,
         }

@@ -20,7 +20,7 @@ pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Mount points the plan reserves inside the pod (certificates, htpasswd).
-pub(crate) const RESERVED_MOUNTS: [&str; 2] = ["/certs", "/auth"];
+const RESERVED_MOUNTS: [&str; 2] = [crate::plan::TLS_MOUNT, crate::plan::AUTH_MOUNT];
 
 #[derive(Default)]
 struct Errors(Vec<FieldError>);

@@ -388,15 +388,6 @@ fn deployment(plan: &Plan) -> apps::Deployment {
         )])),
         _ => None,
     };
-    // A hostPort or a volume that only one node can mount can't be held by
-    // the old and the new pod at once: replace pods instead of rolling.
-    let shared_volume = matches!(&d.source, DataSource::Claim { access_modes, .. }
-        if access_modes.contains(&crate::config::AccessMode::ReadWriteMany));
-    let strategy = if plan.ports.host.is_some() || !shared_volume {
-        "Recreate"
-    } else {
-        "RollingUpdate"
-    };
     apps::Deployment {
         metadata: metadata(plan, plan.name, true),
         spec: Some(apps::DeploymentSpec {
@@ -406,7 +397,7 @@ fn deployment(plan: &Plan) -> apps::Deployment {
                 ..Default::default()
             },
             strategy: Some(apps::DeploymentStrategy {
-                type_: Some(strategy.to_owned()),
+                type_: Some(plan.strategy.to_owned()),
                 ..Default::default()
             }),
             template: core::PodTemplateSpec {
