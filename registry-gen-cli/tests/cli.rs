@@ -564,3 +564,57 @@ fn paths_in_a_config_file_are_relative_to_it_and_saved_absolute() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn a_rerender_removes_what_it_no_longer_writes_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(
+        &[
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--dns-name",
+            "old.test",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out
+        .join("trust/docker/certs.d/old.test:5000/ca.crt")
+        .exists());
+    assert!(out.join("auth/admin.password").exists());
+    std::fs::write(out.join("trust/notes.txt"), "mine\n").unwrap();
+
+    let o = run(
+        &[
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--dns-name",
+            "new.test",
+            "--user",
+            "admin",
+            "--password-stdin",
+        ],
+        Some("given-now\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !out.join("trust/docker/certs.d/old.test:5000").exists(),
+        "the dropped address's trust dir stayed"
+    );
+    assert!(out
+        .join("trust/docker/certs.d/new.test:5000/ca.crt")
+        .exists());
+    assert!(
+        !out.join("auth/admin.password").exists(),
+        "a stale generated password stayed beside the given one"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("trust/notes.txt")).unwrap(),
+        "mine\n",
+        "a user's file was touched"
+    );
+    assert!(out.join("certs/ca.key").exists());
+}

@@ -100,8 +100,13 @@ impl Bundle {
     }
 
     /// Write the bundle under `dir` (created if missing): directories 0755,
-    /// or 0700 where they hold secrets; each file with its mode. Files of
-    /// `dir` that the bundle does not name are left alone.
+    /// or 0700 where they hold secrets; each file with its mode.
+    ///
+    /// The paths written are recorded in `.registry-gen-files`; a later
+    /// write removes the files that an earlier one recorded and the new
+    /// bundle no longer has (a trust directory of a dropped address, a
+    /// stale password file), but never a CA, and never a file that
+    /// registry-gen did not write.
     ///
     /// Refuses, before writing anything, to replace an existing CA
     /// certificate or key with different contents.
@@ -135,6 +140,38 @@ impl Bundle {
             }
             write_file(&target, &file.contents, file.mode).map_err(io(&target))?;
         }
+
+        let record = dir.join(paths::FILE_LIST);
+        let previous = match std::fs::read_to_string(&record) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: record,
+                    source,
+                })
+            }
+        };
+        for stale in previous.lines().filter(|p| {
+            is_safe_relative(p)
+                && !self.files.contains_key(*p)
+                && *p != paths::CA_CERT
+                && *p != paths::CA_KEY
+        }) {
+            let target = dir.join(stale);
+            match std::fs::remove_file(&target) {
+                Ok(()) => remove_empty_parents(dir, &target),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: target,
+                        source,
+                    })
+                }
+            }
+        }
+        let list: String = self.files.keys().map(|p| format!("{p}\n")).collect();
+        write_file(&record, list.as_bytes(), MODE_FILE).map_err(io(&record))?;
         Ok(())
     }
 
@@ -143,6 +180,17 @@ impl Bundle {
         self.files
             .iter()
             .any(|(p, f)| f.mode == MODE_SECRET && p.rsplit_once('/').map_or("", |(d, _)| d) == dir)
+    }
+}
+
+/// Remove the directories between `file` and `root` that became empty.
+fn remove_empty_parents(root: &Path, file: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == root || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
     }
 }
 

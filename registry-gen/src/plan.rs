@@ -31,6 +31,8 @@ pub(crate) mod paths {
     pub(crate) const SCRIPT_START: &str = "scripts/start.sh";
     pub(crate) const SCRIPT_DELETE: &str = "scripts/delete.sh";
     pub(crate) const SCRIPT_VERIFY: &str = "scripts/verify.sh";
+    /// The list of files the last write produced (not part of the bundle).
+    pub(crate) const FILE_LIST: &str = ".registry-gen-files";
 
     /// Where a generated password of `user` is kept.
     pub(crate) fn password(user: &str) -> String {
