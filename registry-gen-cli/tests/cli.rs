@@ -223,6 +223,32 @@ fn render_writes_the_bundle_and_a_rerender_keeps_ca_passwords_and_http_secret() 
     }
     let server_after = std::fs::read(out.join("certs/server.crt")).unwrap();
     assert_ne!(server_before, server_after);
+    assert!(
+        stderr(&o).contains("issued a new server certificate: the earlier one has CN localhost, not registry.example.test"),
+        "{}",
+        stderr(&o)
+    );
+    // Nothing changed: the server certificate stays, byte for byte.
+    let o = run(
+        &[
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--dns-name",
+            "registry.example.test",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("kept the server certificate: it names every address"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(out.join("certs/server.crt")).unwrap(),
+        server_after
+    );
     let verify = Command::new("openssl")
         .args([
             "verify",
@@ -617,4 +643,293 @@ fn a_rerender_removes_what_it_no_longer_writes_and_nothing_else() {
         "a user's file was touched"
     );
     assert!(out.join("certs/ca.key").exists());
+}
+
+/// A CA made by openssl, as a cluster's /etc/kubernetes/pki would hold one.
+fn openssl_ca(dir: &Path, genkey: &str, days: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join("ca.key");
+    let crt = dir.join("ca.crt");
+    let sh = format!(
+        "{genkey} > '{k}' && openssl req -x509 -new -key '{k}' -subj /CN=kubernetes -days {days} \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out '{c}'",
+        k = key.display(),
+        c = crt.display()
+    );
+    let o = Command::new("sh").arg("-c").arg(&sh).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{sh}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (crt, key)
+}
+
+fn openssl_verify(ca: &Path, cert: &Path, flag: &str, name: &str) -> bool {
+    Command::new("openssl")
+        .args([
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslserver",
+            flag,
+            name,
+            "-CAfile",
+        ])
+        .arg(ca)
+        .arg(cert)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn signs_with_a_given_ca_in_every_key_format_openssl_writes() {
+    let formats = [
+        (
+            "pkcs1-rsa",
+            "openssl genrsa -traditional 2048 2>/dev/null",
+            "BEGIN RSA PRIVATE KEY",
+        ),
+        (
+            "sec1-ec",
+            "openssl ecparam -name prime256v1 -genkey -noout",
+            "BEGIN EC PRIVATE KEY",
+        ),
+        (
+            "pkcs8-ec384",
+            "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384",
+            "BEGIN PRIVATE KEY",
+        ),
+    ];
+    for (name, genkey, header) in formats {
+        let tmp = tempfile::tempdir().unwrap();
+        let (ca_crt, ca_key) = openssl_ca(tmp.path(), genkey, "365");
+        assert!(
+            std::fs::read_to_string(&ca_key).unwrap().contains(header),
+            "{name}"
+        );
+        let out = tmp.path().join("out");
+        let o = run(
+            &[
+                "render",
+                "--out",
+                out.to_str().unwrap(),
+                "--ca-cert",
+                ca_crt.to_str().unwrap(),
+                "--ca-key",
+                ca_key.to_str().unwrap(),
+                "--node-ip",
+                "10.131.82.54",
+                "--dns-name",
+                "yuan.test",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert!(
+            !out.join("certs/ca.key").exists(),
+            "{name}: the given CA key was copied into the bundle"
+        );
+        assert_eq!(
+            std::fs::read(out.join("certs/ca.crt")).unwrap(),
+            std::fs::read(&ca_crt).unwrap(),
+            "{name}"
+        );
+        let cert = out.join("certs/server.crt");
+        assert!(
+            openssl_verify(&ca_crt, &cert, "-verify_ip", "10.131.82.54"),
+            "{name}"
+        );
+        assert!(
+            openssl_verify(&ca_crt, &cert, "-verify_hostname", "yuan.test"),
+            "{name}"
+        );
+        assert!(
+            !openssl_verify(&ca_crt, &cert, "-verify_hostname", "other.test"),
+            "{name}"
+        );
+        let key = std::fs::read_to_string(out.join("certs/server.key")).unwrap();
+        assert!(
+            key.starts_with("-----BEGIN PRIVATE KEY-----"),
+            "{name}: the server key is PKCS#8"
+        );
+        // Re-rendering with the same CA keeps the server certificate.
+        let again = run(
+            &[
+                "render",
+                "--out",
+                out.to_str().unwrap(),
+                "--ca-cert",
+                ca_crt.to_str().unwrap(),
+                "--ca-key",
+                ca_key.to_str().unwrap(),
+                "--node-ip",
+                "10.131.82.54",
+                "--dns-name",
+                "yuan.test",
+            ],
+            None,
+        );
+        assert!(again.status.success(), "{name}: {}", stderr(&again));
+        assert!(
+            stderr(&again).contains("kept the server certificate"),
+            "{name}: {}",
+            stderr(&again)
+        );
+    }
+}
+
+#[test]
+fn a_wrong_given_ca_is_named_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ca_crt, ca_key) = openssl_ca(
+        tmp.path(),
+        "openssl genrsa -traditional 2048 2>/dev/null",
+        "30",
+    );
+    let other_key = tmp.path().join("other.key");
+    let o = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&other_key)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let out = tmp.path().join("out");
+    let render = |crt: &Path, key: &Path, epoch: Option<&str>| {
+        let mut c = bin();
+        c.args([
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--ca-cert",
+            crt.to_str().unwrap(),
+            "--ca-key",
+            key.to_str().unwrap(),
+        ]);
+        if let Some(e) = epoch {
+            c.env("SOURCE_DATE_EPOCH", e);
+        }
+        c.output().unwrap()
+    };
+
+    let o = render(&ca_crt, &other_key, None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o)
+            .contains("tls.ca.cert_file: (CN=kubernetes) does not belong to the given CA key"),
+        "{}",
+        stderr(&o)
+    );
+
+    let in_a_year = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 365 * 86400)
+        .to_string();
+    let o = render(&ca_crt, &ca_key, Some(&in_a_year));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("tls.ca.cert_file: (CN=kubernetes) expired on"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A server certificate is not a CA.
+    let bundle = tmp.path().join("bundle");
+    assert!(run(&["render", "--out", bundle.to_str().unwrap()], None)
+        .status
+        .success());
+    let o = render(
+        &bundle.join("certs/server.crt"),
+        &bundle.join("certs/server.key"),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not a CA certificate"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = render(&ca_crt, &ca_crt, None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("tls.ca.key_file: is not a usable private key"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "a refused render wrote files");
+}
+
+#[test]
+fn new_ca_sets_the_old_one_aside_and_reissues_the_server_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    assert!(run(&["render", "--out", out.to_str().unwrap()], None)
+        .status
+        .success());
+    let old_ca = std::fs::read(out.join("certs/ca.crt")).unwrap();
+    let old_key = std::fs::read(out.join("certs/ca.key")).unwrap();
+    let o = bin()
+        .args(["render", "--new-ca", "--out", out.to_str().unwrap()])
+        .env("SOURCE_DATE_EPOCH", "1800000000")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(out.join("certs/ca.crt.20270115T080000Z")).unwrap(),
+        old_ca
+    );
+    assert_eq!(
+        std::fs::read(out.join("certs/ca.key.20270115T080000Z")).unwrap(),
+        old_key
+    );
+    assert_eq!(mode(&out.join("certs/ca.key.20270115T080000Z")), 0o600);
+    assert_ne!(std::fs::read(out.join("certs/ca.crt")).unwrap(), old_ca);
+    assert!(
+        stderr(&o)
+            .contains("issued a new server certificate: the earlier one was not signed by this CA"),
+        "{}",
+        stderr(&o)
+    );
+    let verify = Command::new("openssl")
+        .args([
+            "verify",
+            "-attime",
+            "1800000060",
+            "-verify_hostname",
+            "localhost",
+            "-CAfile",
+        ])
+        .arg(out.join("certs/ca.crt"))
+        .arg(out.join("certs/server.crt"))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    // The trust files follow the new CA.
+    assert_eq!(
+        std::fs::read(out.join("trust/ca.crt")).unwrap(),
+        std::fs::read(out.join("certs/ca.crt")).unwrap()
+    );
+
+    let o = run(&["render", "--new-ca"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--new-ca replaces the CA of the bundle in --out; it needs --out DIR"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -40,6 +40,7 @@ pub struct Bundle {
     files: BTreeMap<String, File>,
     manifests: Vec<String>,
     warnings: Vec<String>,
+    notices: Vec<String>,
 }
 
 impl Bundle {
@@ -65,6 +66,10 @@ impl Bundle {
         self.warnings.push(warning);
     }
 
+    pub(crate) fn notice(&mut self, notice: String) {
+        self.notices.push(notice);
+    }
+
     /// Every file, sorted by path.
     pub fn files(&self) -> impl Iterator<Item = (&str, &File)> {
         self.files.iter().map(|(p, f)| (p.as_str(), f))
@@ -78,6 +83,12 @@ impl Bundle {
     /// Things the user should know (e.g. storage that loses data).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// What the render decided that a user may want to know (a certificate
+    /// kept or renewed, and why).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// Paths of files whose contents registry-gen generated a secret for

@@ -11,8 +11,9 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-use crate::config::{Config, KeyAlgorithm};
+use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::plan::paths;
 
 /// A secret string (password, PEM private key) that never shows in Debug output.
@@ -93,6 +94,10 @@ pub struct Inputs {
     pub ca: Option<CaInput>,
     /// The server's private key, PEM.
     pub server_key: Option<Secret>,
+    /// A server certificate (PEM) for `server_key` from an earlier render:
+    /// kept when it is signed by the same CA, still names every address and
+    /// has at least [`Inputs::RENEW_BEFORE_DAYS`] days left; else a new one is issued.
+    pub server_cert: Option<String>,
     /// `REGISTRY_HTTP_SECRET`, shared by every replica.
     pub http_secret: Option<Secret>,
     /// Passwords by user name.
@@ -100,12 +105,16 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// A kept server certificate is renewed when fewer days than this are left.
+    pub const RENEW_BEFORE_DAYS: i64 = 30;
+
     /// Inputs with only a clock; everything else still to be injected or filled.
     pub fn new(now: OffsetDateTime) -> Inputs {
         Inputs {
             now,
             ca: None,
             server_key: None,
+            server_cert: None,
             http_secret: None,
             passwords: BTreeMap::new(),
         }
@@ -148,6 +157,17 @@ impl Inputs {
                     })
                 }
                 _ => {}
+            }
+        }
+        if self.server_key.is_none() {
+            // Kept only while it is of the configured algorithm.
+            if let (Some(key), Some(cert)) = (text(paths::SERVER_KEY)?, text(paths::SERVER_CERT)?) {
+                if keys::parse(paths::SERVER_KEY, &key)
+                    .is_ok_and(|k| keys::matches(&k, config.tls.key_algorithm))
+                {
+                    self.server_key = Some(Secret(key));
+                    self.server_cert = Some(cert);
+                }
             }
         }
         if self.http_secret.is_none() {
@@ -194,11 +214,11 @@ impl Inputs {
         let alg = config.tls.key_algorithm;
         if self.ca.is_none() {
             self.ca = Some(CaInput::New {
-                key: generate_key(alg)?,
+                key: Secret(keys::generate(alg)?),
             });
         }
         if self.server_key.is_none() {
-            self.server_key = Some(generate_key(alg)?);
+            self.server_key = Some(Secret(keys::generate(alg)?));
         }
         if self.http_secret.is_none() {
             self.http_secret = Some(Secret(random_token(32)?));
@@ -226,26 +246,6 @@ impl Inputs {
         }
         Ok(())
     }
-}
-
-/// A new private key of `alg`, as PKCS#8 PEM.
-pub(crate) fn generate_key(alg: KeyAlgorithm) -> Result<Secret> {
-    use rcgen::{KeyPair, RsaKeySize};
-    let key = match alg {
-        KeyAlgorithm::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
-        KeyAlgorithm::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
-        KeyAlgorithm::Rsa2048 => {
-            KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048)
-        }
-        KeyAlgorithm::Rsa3072 => {
-            KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_3072)
-        }
-        KeyAlgorithm::Rsa4096 => {
-            KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096)
-        }
-    }
-    .map_err(Error::cert("key generation"))?;
-    Ok(Secret(key.serialize_pem()))
 }
 
 fn random_bytes(buf: &mut [u8]) -> Result<()> {

@@ -26,6 +26,7 @@ mod bundle;
 mod config;
 mod error;
 mod inputs;
+mod keys;
 mod plan;
 mod render;
 mod validate;

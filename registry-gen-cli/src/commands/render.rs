@@ -44,33 +44,90 @@ pub fn run(args: RenderArgs) -> Result<()> {
     }
 
     match &args.out {
-        Some(dir) => render_to_dir(&config, inputs, dir),
-        None => render_to_stdout(&config, inputs),
+        Some(dir) => render_to_dir(&config, inputs, dir, args.new_ca),
+        None => render_to_stdout(&config, inputs, &args),
     }
 }
 
-fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path) -> Result<()> {
+/// Bundle paths of the CA that `--new-ca` sets aside.
+const CA_CERT: &str = "certs/ca.crt";
+const CA_KEY: &str = "certs/ca.key";
+
+/// `--new-ca`: rename the old CA files with a timestamp, never delete them.
+fn set_aside_ca(dir: &Path, now: OffsetDateTime) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let mut moved = Vec::new();
+    for rel in [CA_CERT, CA_KEY] {
+        let old = dir.join(rel);
+        if old.exists() {
+            let new = dir.join(format!("{rel}.{stamp}"));
+            if new.exists() {
+                bail!(
+                    "{}: exists already; not overwriting a kept CA file",
+                    new.display()
+                );
+            }
+            std::fs::rename(&old, &new)
+                .with_context(|| format!("setting {} aside", old.display()))?;
+            moved.push((old, new));
+        }
+    }
+    Ok(moved)
+}
+
+fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path, new_ca: bool) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         bail!("--out {}: exists and is not a directory", dir.display());
     }
     let mut read_error = None;
-    inputs.reuse_previous(config, &mut |rel| match std::fs::read(dir.join(rel)) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            read_error.get_or_insert((dir.join(rel), e));
-            None
+    let ca_files = [Path::new(CA_CERT), Path::new(CA_KEY)];
+    inputs.reuse_previous(config, &mut |rel| {
+        if new_ca && ca_files.contains(&Path::new(rel)) {
+            return None; // --new-ca: the old CA is set aside below, not reused
+        }
+        match std::fs::read(dir.join(rel)) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                read_error.get_or_insert((dir.join(rel), e));
+                None
+            }
         }
     })?;
     if let Some((path, e)) = read_error {
         return Err(e).with_context(|| format!("reading the earlier bundle's {}", path.display()));
     }
     let reused_ca = matches!(inputs.ca, Some(CaInput::Kept { .. }));
+    let now = inputs.now;
     inputs.fill_missing(config)?;
     let bundle = registry_gen::render(config, &inputs)?;
+    let set_aside = if new_ca {
+        set_aside_ca(dir, now)?
+    } else {
+        Vec::new()
+    };
     bundle.write_to(dir)?;
 
     let mut err = std::io::stderr().lock();
+    for (old, new) in &set_aside {
+        writeln!(
+            err,
+            "kept the old CA file {} as {}",
+            old.display(),
+            new.display()
+        )?;
+    }
+    for n in bundle.notices() {
+        writeln!(err, "{n}")?;
+    }
     for w in bundle.warnings() {
         writeln!(err, "registry-gen: warning: {w}")?;
     }
@@ -102,7 +159,10 @@ fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path) -> Result<()> 
     Ok(())
 }
 
-fn render_to_stdout(config: &Config, mut inputs: Inputs) -> Result<()> {
+fn render_to_stdout(config: &Config, mut inputs: Inputs, args: &RenderArgs) -> Result<()> {
+    if args.new_ca {
+        bail!("--new-ca replaces the CA of the bundle in --out; it needs --out DIR");
+    }
     // Nothing generated may be thrown away: a CA key or a password that is
     // printed nowhere would be lost the moment this command ends.
     if inputs.ca.is_none() {

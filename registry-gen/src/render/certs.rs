@@ -10,6 +10,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
 };
+
+use crate::keys;
 use time::{Duration, OffsetDateTime};
 
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
@@ -31,7 +33,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
 
     let (ca_pem, ca_key_pem, ca_key, ca_not_after, issuer_params) = match ca_input {
         CaInput::New { key } => {
-            let ca_key = parse_key("the CA key", key.expose())?;
+            let ca_key = keys::parse("the CA key", key.expose())?;
             let params = ca_params(plan, inputs.now);
             let cert = params.self_signed(&ca_key).map_err(Error::cert("CA"))?;
             let not_after = params.not_after;
@@ -44,8 +46,9 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             )
         }
         CaInput::Kept { cert_pem, key } => {
-            let ca_key = parse_key(paths::CA_KEY, key.expose())?;
-            let not_after = check_ca(paths::CA_CERT, cert_pem, &ca_key, inputs.now)?;
+            let ca_key = keys::parse(paths::CA_KEY, key.expose())?;
+            let renew = "start a new CA with `registry-gen render --new-ca` (every client must then trust the new certs/ca.crt)";
+            let not_after = check_ca(paths::CA_CERT, cert_pem, &ca_key, inputs.now, renew)?;
             (
                 cert_pem.clone(),
                 Some(key.expose()),
@@ -55,8 +58,9 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             )
         }
         CaInput::External { cert_pem, key } => {
-            let ca_key = parse_key("tls.ca.key_file", key.expose())?;
-            let not_after = check_ca("tls.ca.cert_file", cert_pem, &ca_key, inputs.now)?;
+            let ca_key = keys::parse("tls.ca.key_file", key.expose())?;
+            let renew = "renew that CA, or sign with another one";
+            let not_after = check_ca("tls.ca.cert_file", cert_pem, &ca_key, inputs.now, renew)?;
             (cert_pem.clone(), None, ca_key, not_after, None)
         }
     };
@@ -65,23 +69,50 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         None => Issuer::from_ca_cert_pem(&ca_pem, ca_key).map_err(Error::cert("CA (parsing)"))?,
     };
 
-    let server_key = parse_key("the server key", server_key_pem.expose())?;
-    if !key_matches(&server_key, tls.key_algorithm) {
+    let server_key = keys::parse("the server key", server_key_pem.expose())?;
+    if !keys::matches(&server_key, tls.key_algorithm) {
         return Err(Error::Input {
             what: "the server key".into(),
             problem: format!(
                 "is {}, but tls.key_algorithm is {}: inject a key of that algorithm",
-                describe_key(&server_key),
+                keys::describe(&server_key),
                 tls.key_algorithm.as_str()
             ),
         });
     }
     let mut params = server_params(plan, inputs.now);
-    // A certificate can't outlive the CA that signs it.
-    params.not_after = params.not_after.min(ca_not_after);
-    let cert = params
-        .signed_by(&server_key, &issuer)
-        .map_err(Error::cert("server"))?;
+    if params.not_after > ca_not_after {
+        // A certificate can't outlive the CA that signs it.
+        params.not_after = ca_not_after;
+        out.notice(format!(
+            "the server certificate is valid until {} only, when its CA expires (tls.server_validity_days asks for {} days)",
+            date(ca_not_after),
+            tls.server_validity_days
+        ));
+    }
+    let kept = inputs.server_cert.as_deref().map(|pem| {
+        reusable(plan, pem, &server_key, &ca_pem, inputs.now).map(|not_after| (pem, not_after))
+    });
+    let cert_pem = match kept {
+        Some(Ok((pem, not_after))) => {
+            out.notice(format!(
+                "kept the server certificate: it names every address and is valid until {}",
+                date(not_after)
+            ));
+            pem.to_owned()
+        }
+        other => {
+            if let Some(Err(why)) = other {
+                out.notice(format!(
+                    "issued a new server certificate: the earlier one {why}"
+                ));
+            }
+            params
+                .signed_by(&server_key, &issuer)
+                .map_err(Error::cert("server"))?
+                .pem()
+        }
+    };
     // The CSR asks for the same subject and extensions; the authority key
     // id is the issuer's to add, so a CSR can't carry it.
     let mut csr_params = params.clone();
@@ -94,7 +125,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     if let Some(key) = ca_key_pem {
         out.add(paths::CA_KEY, key, MODE_SECRET);
     }
-    out.add(paths::SERVER_CERT, cert.pem(), MODE_FILE);
+    out.add(paths::SERVER_CERT, cert_pem, MODE_FILE);
     out.add(paths::SERVER_KEY, server_key_pem.expose(), MODE_SECRET);
     out.add(
         paths::SERVER_CSR,
@@ -116,39 +147,90 @@ fn missing(what: &str) -> Error {
     }
 }
 
-fn parse_key(what: &str, pem: &str) -> Result<KeyPair> {
-    KeyPair::from_pem(pem).map_err(|e| Error::Input {
-        what: what.to_owned(),
-        problem: format!("is not a usable private key ({e}); expected PEM: PKCS#8, PKCS#1 RSA or SEC1 EC, ECDSA P-256/P-384 or RSA 2048-4096"),
-    })
+fn date(t: OffsetDateTime) -> String {
+    t.date().to_string()
 }
 
-fn key_matches(key: &KeyPair, alg: KeyAlgorithm) -> bool {
-    let bits = key.der_bytes().len() * 8;
-    match alg {
-        KeyAlgorithm::EcdsaP256 => key.algorithm() == &rcgen::PKCS_ECDSA_P256_SHA256,
-        KeyAlgorithm::EcdsaP384 => key.algorithm() == &rcgen::PKCS_ECDSA_P384_SHA384,
-        // der_bytes of an RSA key is its PKCS#1 public key: modulus + ~14 bytes.
-        KeyAlgorithm::Rsa2048 => is_rsa(key) && (2048..2048 + 256).contains(&bits),
-        KeyAlgorithm::Rsa3072 => is_rsa(key) && (3072..3072 + 256).contains(&bits),
-        KeyAlgorithm::Rsa4096 => is_rsa(key) && (4096..4096 + 256).contains(&bits),
+fn parse_pem_cert(pem: &str) -> std::result::Result<x509_parser::pem::Pem, String> {
+    x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .map(|(_, p)| p)
+        .map_err(|e| format!("is not a PEM certificate ({e})"))
+}
+
+/// Can the earlier server certificate `pem` stay? `Ok(notAfter)` when it
+/// is for `key`, signed by the CA, names every address of the plan with the
+/// plan's CN, and has at least `Inputs::RENEW_BEFORE_DAYS` left; otherwise
+/// why not, completing "the earlier one ...".
+fn reusable(
+    plan: &Plan,
+    pem: &str,
+    key: &KeyPair,
+    ca_pem: &str,
+    now: OffsetDateTime,
+) -> std::result::Result<OffsetDateTime, String> {
+    use x509_parser::extensions::GeneralName;
+    let pem = parse_pem_cert(pem)?;
+    let cert = pem
+        .parse_x509()
+        .map_err(|e| format!("is not valid X.509 ({e})"))?;
+    let ca_pem = parse_pem_cert(ca_pem)?;
+    let ca = ca_pem
+        .parse_x509()
+        .map_err(|e| format!("has an unreadable CA ({e})"))?;
+    if cert.public_key().raw != key.subject_public_key_info().as_slice() {
+        return Err("is for another key".into());
     }
-}
-
-fn is_rsa(key: &KeyPair) -> bool {
-    key.algorithm() == &rcgen::PKCS_RSA_SHA256
-}
-
-fn describe_key(key: &KeyPair) -> String {
-    if key.algorithm() == &rcgen::PKCS_ECDSA_P256_SHA256 {
-        "ECDSA P-256".into()
-    } else if key.algorithm() == &rcgen::PKCS_ECDSA_P384_SHA384 {
-        "ECDSA P-384".into()
-    } else if is_rsa(key) {
-        format!("RSA (about {} bits)", key.der_bytes().len() * 8 / 256 * 256)
-    } else {
-        "another key type".into()
+    if cert.verify_signature(Some(ca.public_key())).is_err() {
+        return Err("was not signed by this CA".into());
     }
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok());
+    if cn != Some(plan.tls.common_name.as_str()) {
+        return Err(format!(
+            "has CN {}, not {}",
+            cn.unwrap_or("(none)"),
+            plan.tls.common_name
+        ));
+    }
+    let sans: Vec<GeneralName> = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|s| s.value.general_names.clone())
+        .unwrap_or_default();
+    for ip in &plan.tls.ip_sans {
+        let bytes = match ip {
+            std::net::IpAddr::V4(v) => v.octets().to_vec(),
+            std::net::IpAddr::V6(v) => v.octets().to_vec(),
+        };
+        if !sans
+            .iter()
+            .any(|n| matches!(n, GeneralName::IPAddress(b) if *b == bytes.as_slice()))
+        {
+            return Err(format!("does not name IP {ip}"));
+        }
+    }
+    for dns in &plan.tls.dns_sans {
+        if !sans
+            .iter()
+            .any(|n| matches!(n, GeneralName::DNSName(d) if d.eq_ignore_ascii_case(dns)))
+        {
+            return Err(format!("does not name DNS {dns}"));
+        }
+    }
+    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
+        .map_err(|e| format!("has an unusable notAfter ({e})"))?;
+    if not_after - now < Duration::days(Inputs::RENEW_BEFORE_DAYS) {
+        return Err(format!(
+            "expires on {} (fewer than {} days left)",
+            date(not_after),
+            Inputs::RENEW_BEFORE_DAYS
+        ));
+    }
+    Ok(not_after)
 }
 
 /// Check an existing CA certificate: PEM, a CA, matching `key`, valid at
@@ -158,13 +240,13 @@ fn check_ca(
     cert_pem: &str,
     key: &KeyPair,
     now: OffsetDateTime,
+    renew: &str,
 ) -> Result<OffsetDateTime> {
     let bad = |problem: String| Error::Input {
         what: what.to_owned(),
         problem,
     };
-    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes())
-        .map_err(|e| bad(format!("is not a PEM certificate ({e})")))?;
+    let pem = parse_pem_cert(cert_pem).map_err(bad)?;
     let cert = pem
         .parse_x509()
         .map_err(|e| bad(format!("is not a valid X.509 certificate ({e})")))?;
@@ -190,12 +272,17 @@ fn check_ca(
     let not_before = OffsetDateTime::from_unix_timestamp(cert.validity().not_before.timestamp())
         .map_err(|e| bad(format!("has an unusable notBefore ({e})")))?;
     if not_after <= now {
-        return Err(bad(format!("({}) expired on {not_after}: renew the CA, or move certs/ aside to let registry-gen make a new one", cert.subject())));
+        return Err(bad(format!(
+            "({}) expired on {}: {renew}",
+            cert.subject(),
+            date(not_after)
+        )));
     }
     if not_before > now {
         return Err(bad(format!(
-            "({}) is not valid before {not_before}: check the clock",
-            cert.subject()
+            "({}) is not valid before {}: check the clock",
+            cert.subject(),
+            date(not_before)
         )));
     }
     Ok(not_after)
