@@ -388,3 +388,70 @@ fn openssl_cnf_reproduces_the_certificates_by_hand() {
         }
     }
 }
+
+/// For every key algorithm, with keys really generated: openssl accepts the
+/// chain for every address, reads the SANs, verifies the CSR and matches the key.
+#[test]
+fn openssl_accepts_every_key_algorithm() {
+    for alg in registry_gen::KeyAlgorithm::ALL {
+        let mut config = Config::embedded_default();
+        config.addresses.node_ips =
+            vec!["10.131.82.54".parse().unwrap(), "fd00::54".parse().unwrap()];
+        config.addresses.dns_names = vec!["registry.example.test".into()];
+        config.tls.key_algorithm = alg;
+        let mut inputs = registry_gen::Inputs::new(common::NOW);
+        inputs.fill_missing(&config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        registry_gen::render(&config, &inputs)
+            .unwrap()
+            .write_to(dir.path())
+            .unwrap();
+        let certs = dir.path().join("certs");
+        let attime = (common::NOW.unix_timestamp() + 3600).to_string();
+        for (flag, value) in address_checks(&config) {
+            run(Command::new("openssl")
+                .args([
+                    "verify",
+                    "-x509_strict",
+                    "-purpose",
+                    "sslserver",
+                    "-attime",
+                    &attime,
+                    flag,
+                    &value,
+                    "-CAfile",
+                ])
+                .arg(certs.join("ca.crt"))
+                .arg(certs.join("server.crt")));
+        }
+        let sans = run(Command::new("openssl")
+            .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+            .arg(certs.join("server.crt")));
+        assert!(
+            sans.contains("IP Address:10.131.82.54, IP Address:FD00:0:0:0:0:0:0:54, DNS:registry.example.test, DNS:kube-registry,"),
+            "{}: {sans}",
+            alg.as_str()
+        );
+        run(Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-in"])
+            .arg(certs.join("server.csr")));
+        let from_key = run(Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(certs.join("server.key")));
+        let from_cert = run(Command::new("openssl")
+            .args(["x509", "-noout", "-pubkey", "-in"])
+            .arg(certs.join("server.crt")));
+        assert_eq!(from_key, from_cert, "{}", alg.as_str());
+        let text = run(Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(certs.join("server.crt")));
+        let expected = match alg {
+            registry_gen::KeyAlgorithm::EcdsaP256 => "NIST CURVE: P-256",
+            registry_gen::KeyAlgorithm::EcdsaP384 => "NIST CURVE: P-384",
+            registry_gen::KeyAlgorithm::Rsa2048 => "Public-Key: (2048 bit)",
+            registry_gen::KeyAlgorithm::Rsa3072 => "Public-Key: (3072 bit)",
+            registry_gen::KeyAlgorithm::Rsa4096 => "Public-Key: (4096 bit)",
+        };
+        assert!(text.contains(expected), "{}: {text}", alg.as_str());
+    }
+}

@@ -1,5 +1,6 @@
 //! The library's one integration-test binary.
 
+mod certs;
 mod common;
 mod interop;
 mod plan_xrefs;
