@@ -35,6 +35,29 @@ pub enum Command {
       --ca-key /etc/kubernetes/pki/ca.key \\
       --user alice --password-stdin < password.txt | kubectl apply -f -")]
     Render(RenderArgs),
+
+    /// Inspect the certificates of a bundle directory or of any PEM file.
+    ///
+    /// Prints subject, issuer, key, validity with days left and names of
+    /// each certificate, whether the server certificate verifies under the
+    /// CA, and problems: expired, expiring within 30 days, a CN without
+    /// SANs, or (for a bundle, or with --config) a configured address the
+    /// certificate does not name. Exits 1 when there is a problem.
+    #[command(
+        after_help = "Examples:\n  registry-gen inspect out/\n  registry-gen inspect /etc/docker/certs.d/10.131.82.54:30443/ca.crt"
+    )]
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A bundle directory (its certs/ca.crt and certs/server.crt) or a PEM file.
+    #[arg(value_name = "DIR|FILE")]
+    pub path: PathBuf,
+
+    /// Check the SANs against this config (default for a bundle: its registry-gen.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -933,3 +933,140 @@ fn new_ca_sets_the_old_one_aside_and_reissues_the_server_certificate() {
         stderr(&o)
     );
 }
+
+#[test]
+fn inspect_reports_a_bundle_and_judges_foreign_certificates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    assert!(run(
+        &[
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+            "--node-ip",
+            "10.0.0.7"
+        ],
+        None
+    )
+    .status
+    .success());
+    let o = run(&["inspect", out.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = stdout(&o);
+    for line in [
+        "certs/server.crt\n  subject:  O=registry-gen, CN=localhost\n",
+        "  names:    IP:10.0.0.7, DNS:localhost, DNS:kube-registry,",
+        "certs/ca.crt (CA)\n",
+        "chain: ok, certs/server.crt is signed by certs/ca.crt\n",
+        "(824 days left)",
+    ] {
+        assert!(report.contains(line), "{line:?} missing from:\n{report}");
+    }
+
+    // The bundle's config lists an address the certificate lacks.
+    let cfg = tmp.path().join("more.yaml");
+    std::fs::write(&cfg, "addresses: {node_ips: [10.0.0.7, 10.0.0.8], dns_names: [localhost]}\nports: {host: 5000}\n").unwrap();
+    let o = run(
+        &[
+            "inspect",
+            out.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("problem: certs/server.crt: does not name IP:10.0.0.8"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A CN-only certificate that expires soon, made by openssl.
+    let cn_only = tmp.path().join("cn-only.pem");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+        ])
+        .args([
+            "-subj",
+            "/CN=yuan.com",
+            "-days",
+            "10",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-out",
+        ])
+        .arg(&cn_only)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let o = run(&["inspect", cn_only.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let report = stdout(&o);
+    assert!(
+        report.contains("has no subjectAltName, only a CN (CN=yuan.com): Go clients"),
+        "{report}"
+    );
+    assert!(
+        report.contains("warning: ") && report.contains(" expires in 9 days, on "),
+        "{report}"
+    );
+
+    // A server certificate with the wrong CA, in one PEM file.
+    let other = tmp.path().join("other");
+    assert!(run(&["render", "--out", other.to_str().unwrap()], None)
+        .status
+        .success());
+    let mixed = tmp.path().join("mixed.pem");
+    let mut pem = std::fs::read(out.join("certs/server.crt")).unwrap();
+    pem.extend(std::fs::read(other.join("certs/ca.crt")).unwrap());
+    std::fs::write(&mixed, pem).unwrap();
+    let o = run(&["inspect", mixed.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("chain: FAILS, "), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("{} #1", mixed.display())),
+        "{}",
+        stdout(&o)
+    );
+
+    // Expired, on a clock two years and a half ahead.
+    let later = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 900 * 86400)
+        .to_string();
+    let o = bin()
+        .args(["inspect", out.to_str().unwrap()])
+        .env("SOURCE_DATE_EPOCH", later)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("problem: certs/server.crt: expired on"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = run(&["inspect", cfg.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("holds no PEM certificate"),
+        "{}",
+        stderr(&o)
+    );
+}

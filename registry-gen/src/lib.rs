@@ -26,7 +26,9 @@ mod bundle;
 mod config;
 mod error;
 mod inputs;
+mod inspect;
 mod keys;
+pub mod layout;
 mod plan;
 mod render;
 mod validate;
@@ -39,6 +41,7 @@ pub use config::{
 };
 pub use error::{Error, FieldError, Result};
 pub use inputs::{CaInput, Inputs, Password, Secret};
+pub use inspect::{inspect, CertReport, Inspection};
 
 /// Validate `config` (every problem at once), plan it, and render every file
 /// of the bundle from it and `inputs`.

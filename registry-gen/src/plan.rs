@@ -13,37 +13,7 @@ use std::net::IpAddr;
 use crate::config::{AccessMode, Config, KeyAlgorithm, Storage};
 use crate::validate::BUILTIN_NAMESPACES;
 
-/// Paths of the bundle, relative to its root. The layout is a contract
-/// (docs, scripts and tests rely on it), so it is spelled out only here.
-pub(crate) mod paths {
-    pub(crate) const README: &str = "README.md";
-    pub(crate) const CONFIG: &str = "registry-gen.yaml";
-    pub(crate) const CA_CERT: &str = "certs/ca.crt";
-    pub(crate) const CA_KEY: &str = "certs/ca.key";
-    pub(crate) const SERVER_CERT: &str = "certs/server.crt";
-    pub(crate) const SERVER_KEY: &str = "certs/server.key";
-    pub(crate) const SERVER_CSR: &str = "certs/server.csr";
-    pub(crate) const OPENSSL_CNF: &str = "certs/openssl.cnf";
-    pub(crate) const HTPASSWD: &str = "auth/htpasswd";
-    pub(crate) const HTTP_SECRET: &str = "auth/http-secret";
-    pub(crate) const KUSTOMIZATION: &str = "manifests/kustomization.yaml";
-    pub(crate) const TRUST_CA: &str = "trust/ca.crt";
-    pub(crate) const SCRIPT_START: &str = "scripts/start.sh";
-    pub(crate) const SCRIPT_DELETE: &str = "scripts/delete.sh";
-    pub(crate) const SCRIPT_VERIFY: &str = "scripts/verify.sh";
-    /// The list of files the last write produced (not part of the bundle).
-    pub(crate) const FILE_LIST: &str = ".registry-gen-files";
-
-    /// Where a generated password of `user` is kept.
-    pub(crate) fn password(user: &str) -> String {
-        format!("auth/{user}.password")
-    }
-
-    /// Docker's (and skopeo's, podman's) per-endpoint CA file.
-    pub(crate) fn docker_ca(endpoint: &str) -> String {
-        format!("trust/docker/certs.d/{endpoint}/ca.crt")
-    }
-}
+pub(crate) use crate::layout as paths;
 
 /// Label keys (the Kubernetes recommended labels).
 const LABEL_NAME: &str = "app.kubernetes.io/name";

@@ -7,6 +7,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use registry_gen::layout::{CA_CERT, CA_KEY};
 use registry_gen::{
     CaFiles, CaInput, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret, Storage, User,
 };
@@ -48,10 +49,6 @@ pub fn run(args: RenderArgs) -> Result<()> {
         None => render_to_stdout(&config, inputs, &args),
     }
 }
-
-/// Bundle paths of the CA that `--new-ca` sets aside.
-const CA_CERT: &str = "certs/ca.crt";
-const CA_KEY: &str = "certs/ca.key";
 
 /// `--new-ca`: rename the old CA files with a timestamp, never delete them.
 fn set_aside_ca(dir: &Path, now: OffsetDateTime) -> Result<Vec<(PathBuf, PathBuf)>> {
@@ -308,7 +305,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("{}", p.display()))
 }
 
-fn read_text(path: &Path, what: &str) -> Result<String> {
+pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("{what}: reading {}", path.display()))
 }
 
@@ -326,7 +323,7 @@ fn read_password_stdin() -> Result<Secret> {
 }
 
 /// The clock: `SOURCE_DATE_EPOCH` (reproducible builds) when set, else now.
-fn now() -> Result<OffsetDateTime> {
+pub(crate) fn now() -> Result<OffsetDateTime> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) => {
             let secs: i64 = v.trim().parse().with_context(|| {

@@ -245,3 +245,34 @@ proptest! {
         prop_assert!(verifies_for(&b, "not-listed.invalid").is_err());
     }
 }
+
+#[test]
+fn inspect_reports_each_example_bundle() {
+    for path in common::examples() {
+        let config = common::load(&path);
+        let b = common::render(&config);
+        let files = [
+            (
+                "certs/server.crt",
+                b.get("certs/server.crt").unwrap().contents.as_slice(),
+            ),
+            (
+                "certs/ca.crt",
+                b.get("certs/ca.crt").unwrap().contents.as_slice(),
+            ),
+        ];
+        let report = registry_gen::inspect(
+            &files,
+            Some(&config),
+            common::NOW + ::time::Duration::days(1),
+        )
+        .unwrap();
+        assert!(report.problems.is_empty(), "{report}");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(common::workspace().join("snapshots/inspect"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        settings.bind(|| insta::assert_snapshot!(stem, report.to_string()));
+    }
+}
