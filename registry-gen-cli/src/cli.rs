@@ -34,7 +34,7 @@ pub enum Command {
   registry-gen render --ca-cert /etc/kubernetes/pki/ca.crt \\
       --ca-key /etc/kubernetes/pki/ca.key \\
       --user alice --password-stdin < password.txt | kubectl apply -f -")]
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
 
     /// Inspect the certificates of a bundle directory or of any PEM file.
     ///

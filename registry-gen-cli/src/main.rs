@@ -12,7 +12,7 @@ mod commands;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
-        cli::Command::Render(args) => commands::render::run(args),
+        cli::Command::Render(args) => commands::render::run(*args),
         cli::Command::Inspect(args) => commands::inspect::run(args),
     };
     match result {
