@@ -310,6 +310,14 @@ impl KeyAlgorithm {
         }
     }
 
+    /// RSA keys also need keyEncipherment in a server certificate.
+    pub fn is_rsa(self) -> bool {
+        matches!(
+            self,
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
+        )
+    }
+
     /// Every algorithm, in the order the docs list them.
     pub const ALL: [KeyAlgorithm; 5] = [
         KeyAlgorithm::EcdsaP256,

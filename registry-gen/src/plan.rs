@@ -89,6 +89,52 @@ pub(crate) struct TlsPlan {
 }
 
 impl TlsPlan {
+    /// The openssl commands that reproduce `certs/` by hand, run from the
+    /// bundle's root with `certs/openssl.cnf` (shown there and in the README).
+    pub fn openssl_commands(&self, ca_generated: bool) -> Vec<String> {
+        let genkey = match self.key_algorithm {
+            KeyAlgorithm::EcdsaP256 => {
+                "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
+            }
+            KeyAlgorithm::EcdsaP384 => {
+                "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384"
+            }
+            KeyAlgorithm::Rsa2048 => "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+            KeyAlgorithm::Rsa3072 => "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072",
+            KeyAlgorithm::Rsa4096 => "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096",
+        };
+        let mut v = Vec::new();
+        if ca_generated {
+            v.push(format!("{genkey} -out {}", paths::CA_KEY));
+            v.push(format!(
+                "openssl req -x509 -new -config {cnf} -extensions v3_ca -subj '/O={}/CN={}' -key {} -days {} -out {}",
+                self.organization,
+                self.ca_common_name,
+                paths::CA_KEY,
+                self.ca_validity_days,
+                paths::CA_CERT,
+                cnf = paths::OPENSSL_CNF,
+            ));
+        }
+        v.push(format!("{genkey} -out {}", paths::SERVER_KEY));
+        v.push(format!(
+            "openssl req -new -config {} -key {} -out {}",
+            paths::OPENSSL_CNF,
+            paths::SERVER_KEY,
+            paths::SERVER_CSR
+        ));
+        v.push(format!(
+            "openssl x509 -req -in {} -CA {} -CAkey {} -CAcreateserial -days {} -extfile {} -extensions v3_req -out {}",
+            paths::SERVER_CSR,
+            paths::CA_CERT,
+            if ca_generated { paths::CA_KEY } else { "<your CA key>" },
+            self.server_validity_days,
+            paths::OPENSSL_CNF,
+            paths::SERVER_CERT
+        ));
+        v
+    }
+
     pub fn cert_path(&self) -> String {
         format!("{}/{}", self.mount_path, self.cert_key)
     }

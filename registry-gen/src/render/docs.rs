@@ -21,6 +21,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
 }
 
 fn readme(plan: &Plan, inputs: &Inputs) -> String {
+    let generated_ca = !matches!(inputs.ca, Some(CaInput::External { .. }));
     let mut s = String::new();
     let ep = plan.primary_endpoint().authority();
     let _ = writeln!(
@@ -100,6 +101,38 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
     } else {
         let _ = writeln!(s, "## Push, pull\n\n```sh\ndocker tag busybox {ep}/busybox && docker push {ep}/busybox\n```\n");
     }
+
+    s.push_str("## Certificates by hand\n\n");
+    let _ = writeln!(
+        s,
+        "`{}` is the openssl equivalent of `certs/`. These commands make an equivalent {}server certificate by hand. They overwrite `certs/`, so run them in a scratch directory:\n",
+        paths::OPENSSL_CNF,
+        if generated_ca { "CA and " } else { "" }
+    );
+    s.push_str("```sh\n");
+    let _ = writeln!(
+        s,
+        "mkdir -p /tmp/by-hand/certs && cp {}{} /tmp/by-hand/certs/ && cd /tmp/by-hand",
+        paths::OPENSSL_CNF,
+        if generated_ca {
+            String::new()
+        } else {
+            format!(" {}", paths::CA_CERT)
+        }
+    );
+    for c in plan.tls.openssl_commands(generated_ca) {
+        let _ = writeln!(s, "{c}");
+    }
+    let _ = writeln!(
+        s,
+        "openssl verify -CAfile {} {}\n```\n",
+        paths::CA_CERT,
+        paths::SERVER_CERT
+    );
+    let _ = writeln!(
+        s,
+        "`registry-gen inspect .` shows what the certificates name and when they expire.\n"
+    );
 
     s.push_str("## Storage\n\n");
     let storage = match &plan.data.source {

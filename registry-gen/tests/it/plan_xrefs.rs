@@ -363,3 +363,14 @@ fn rendering_is_deterministic_apart_from_signatures() {
         }
     }
 }
+
+#[test]
+fn with_rsa_keys_the_same_inputs_give_byte_identical_bundles() {
+    // RSA PKCS#1 v1.5 signatures are deterministic, so nothing differs.
+    let path = common::examples()
+        .into_iter()
+        .find(|p| p.ends_with("shared-pvc-rsa.yaml"))
+        .unwrap();
+    let config = common::load(&path);
+    assert_eq!(common::render(&config), common::render(&config));
+}
