@@ -391,7 +391,7 @@ fn stdout_mode_needs_a_ca_to_sign_with_and_then_prints_the_stream() {
     let stream = stdout(&o);
     assert_eq!(
         stream.lines().filter(|l| *l == "---").count(),
-        6,
+        7,
         "{stream}"
     );
     for kind in ["kind: Secret", "kind: Deployment", "kind: Service"] {
@@ -471,7 +471,7 @@ fn flags_override_the_config_file() {
     let manifests: Vec<PathBuf> = std::fs::read_dir(out.join("manifests"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| !p.ends_with("kustomization.yaml"))
+        .filter(|p| p.is_file() && !p.ends_with("kustomization.yaml"))
         .collect();
     let v = Command::new("python3")
         .args([

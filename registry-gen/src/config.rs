@@ -91,6 +91,12 @@ pub struct Ports {
     pub host: Option<u16>,
     /// NodePort of the Service (every node), like the second write-up's 30443.
     pub node: Option<u16>,
+    /// Let images be named `<node address>/<image>`, without the NodePort:
+    /// the trust files (containerd hosts.toml, CRI-O registries.conf.d, k3s
+    /// registries.yaml) redirect such names to the NodePort. Default: on
+    /// when `node` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portless_alias: Option<bool>,
 }
 
 /// Where images are stored. Exactly one kind; in YAML a map with one key,
@@ -399,6 +405,7 @@ impl Default for Ports {
             service: None,
             host: None,
             node: None,
+            portless_alias: None,
         }
     }
 }

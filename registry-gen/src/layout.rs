@@ -44,3 +44,33 @@ pub fn password(user: &str) -> String {
 pub fn docker_ca(endpoint: &str) -> String {
     format!("trust/docker/certs.d/{endpoint}/ca.crt")
 }
+
+/// containerd's per-registry directory (`/etc/containerd/certs.d/<endpoint>`).
+pub fn containerd_dir(endpoint: &str) -> String {
+    format!("trust/containerd/certs.d/{endpoint}")
+}
+
+/// How to point containerd at `certs.d` (config_path for 1.x and 2.x).
+pub const CONTAINERD_README: &str = "trust/containerd/README.md";
+
+/// CRI-O's and podman's per-registry CA (`/etc/containers/certs.d/<endpoint>/ca.crt`).
+pub fn containers_ca(endpoint: &str) -> String {
+    format!("trust/containers/certs.d/{endpoint}/ca.crt")
+}
+
+/// CRI-O's and podman's redirect of port-less names (`/etc/containers/registries.conf.d/`).
+pub fn containers_conf(name: &str) -> String {
+    format!("trust/containers/registries.conf.d/{name}.conf")
+}
+
+/// k3s's and rke2's `/etc/rancher/k3s/registries.yaml`.
+pub const K3S_REGISTRIES: &str = "trust/k3s/registries.yaml";
+
+/// The KEP-1755 ConfigMap that tells tools where the local registry is.
+pub const LOCAL_REGISTRY_HOSTING: &str = "manifests/local-registry-hosting.yaml";
+
+/// A Pod that pulls from the registry, like the second write-up's check (not in the kustomization).
+pub const PULL_TEST_POD: &str = "manifests/tests/pull-test-pod.yaml";
+
+/// Installs the trust files on a node or client (run as root there).
+pub const SCRIPT_TRUST_NODE: &str = "scripts/trust-node.sh";

@@ -25,6 +25,9 @@ pub(crate) const TLS_MOUNT: &str = "/certs";
 /// Where the htpasswd Secret is mounted in the pod.
 pub(crate) const AUTH_MOUNT: &str = "/auth";
 
+/// The image the pull-test Pod pulls from the registry (push it first).
+pub(crate) const PULL_TEST_IMAGE: &str = "busybox:1.36";
+
 /// The distribution registry's `/` handler answers 200 without credentials
 /// (its `alive` wrapper), so probes work with auth on.
 pub(crate) const PROBE_PATH: &str = "/";
@@ -42,6 +45,8 @@ pub(crate) struct Plan<'c> {
     pub data: DataPlan,
     /// Addresses (host or host:port) that clients put in image references.
     pub endpoints: Vec<Endpoint>,
+    /// Where trust files go on nodes and clients.
+    pub node_paths: NodePaths,
     /// The Deployment's strategy: `Recreate` unless pods can overlap.
     pub strategy: &'static str,
     /// Every manifest, in apply order.
@@ -195,6 +200,8 @@ pub(crate) enum DataSource {
 pub(crate) enum Via {
     HostPort,
     NodePort,
+    /// A port-less name (`host/image`) that trust files redirect to the NodePort.
+    PortlessAlias,
     Service,
 }
 
@@ -208,14 +215,37 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    /// `host:port`, or `host` alone for 443 (what clients then spell).
+    /// The name as image references spell it: `host:port`, or `host` alone
+    /// for 443 and for a port-less alias.
     pub fn authority(&self) -> String {
-        if self.port == 443 {
+        if self.port == 443 || self.via == Via::PortlessAlias {
             self.host.clone()
         } else {
             format!("{}:{}", self.host, self.port)
         }
     }
+
+    /// Where the registry really answers: `https://host:port` (no `:443`).
+    pub fn url(&self) -> String {
+        if self.port == 443 {
+            format!("https://{}", self.host)
+        } else {
+            format!("https://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Install locations on nodes and clients; the trust files, the scripts
+/// and the docs all take them from here.
+#[derive(Debug)]
+pub(crate) struct NodePaths {
+    pub docker: &'static str,
+    pub containerd: &'static str,
+    pub containers: &'static str,
+    pub containers_conf: &'static str,
+    pub k3s_registries: &'static str,
+    /// The CA file k3s's registries.yaml points at.
+    pub k3s_ca: String,
 }
 
 /// Which object a manifest file holds.
@@ -230,6 +260,8 @@ pub(crate) enum ManifestKind {
     PullSecret,
     Deployment,
     Service,
+    /// KEP-1755's `local-registry-hosting` ConfigMap in kube-public.
+    LocalRegistryHosting,
 }
 
 impl ManifestKind {
@@ -342,8 +374,15 @@ impl<'c> Plan<'c> {
                 IpAddr::V6(v6) => format!("[{v6}]"),
             })
             .chain(config.addresses.dns_names.iter().cloned());
+        let alias = config.ports.portless_alias.unwrap_or(ports.node.is_some());
+        let alias_port = ports.node.filter(|_| alias);
         for host in hosts {
-            for (port, via) in [(ports.host, Via::HostPort), (ports.node, Via::NodePort)] {
+            let exposed = [
+                (ports.host, Via::HostPort),
+                (ports.node, Via::NodePort),
+                (alias_port, Via::PortlessAlias),
+            ];
+            for (port, via) in exposed {
                 if let Some(port) = port {
                     endpoints.push(Endpoint {
                         host: host.clone(),
@@ -383,6 +422,7 @@ impl<'c> Plan<'c> {
         }
         add("deployment", ManifestKind::Deployment);
         add("service", ManifestKind::Service);
+        add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
 
         // A hostPort or a volume that only one node can mount can't be held by
         // the old and the new pod at once: replace pods instead of rolling.
@@ -423,6 +463,14 @@ impl<'c> Plan<'c> {
             },
             data,
             endpoints,
+            node_paths: NodePaths {
+                docker: "/etc/docker/certs.d",
+                containerd: "/etc/containerd/certs.d",
+                containers: "/etc/containers/certs.d",
+                containers_conf: "/etc/containers/registries.conf.d",
+                k3s_registries: "/etc/rancher/k3s/registries.yaml",
+                k3s_ca: format!("/etc/rancher/k3s/{name}-{namespace}-ca.crt"),
+            },
             strategy,
             manifests,
             warnings,
@@ -477,6 +525,39 @@ impl<'c> Plan<'c> {
     /// The endpoints reached from outside the cluster (node addresses).
     pub fn node_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
         self.endpoints.iter().filter(|e| e.via != Via::Service)
+    }
+
+    /// The name a node's container runtime pulls by: a port-less alias if
+    /// there is one (a DNS name's first), else the first node address, else
+    /// the Service.
+    pub fn runtime_endpoint(&self) -> &Endpoint {
+        let alias = |dns: bool| {
+            self.endpoints.iter().find(move |e| {
+                e.via == Via::PortlessAlias
+                    && (e.host.parse::<IpAddr>().is_err() && !e.host.starts_with('[')) == dns
+            })
+        };
+        alias(true)
+            .or_else(|| alias(false))
+            .unwrap_or_else(|| self.primary_endpoint())
+    }
+
+    /// The in-cluster Service endpoint.
+    pub fn service_endpoint(&self) -> &Endpoint {
+        self.endpoints
+            .iter()
+            .find(|e| e.via == Via::Service)
+            .unwrap_or_else(|| self.primary_endpoint())
+    }
+
+    /// Labels of the pull-test Pod: not the Deployment's selector, so the
+    /// Service never routes to it.
+    pub fn test_labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (LABEL_NAME.to_owned(), "registry-pull-test".to_owned()),
+            (LABEL_INSTANCE.to_owned(), self.name.to_owned()),
+            (LABEL_MANAGED_BY.to_owned(), "registry-gen".to_owned()),
+        ])
     }
 
     /// The endpoint a user tries first: the first node address, else the Service.

@@ -187,6 +187,13 @@ fn check_ports(c: &Config, e: &mut Errors) {
             e.push(path, 0, "a port from 1 to 65535");
         }
     }
+    if p.portless_alias == Some(true) && p.node.is_none() {
+        e.push(
+            "ports.portless_alias",
+            "true",
+            "false or absent without ports.node: the alias redirects port-less names to the NodePort",
+        );
+    }
     if let Some(n) = p.node {
         if n != 0 && !NODE_PORT_RANGE.contains(&n) {
             e.push(
@@ -197,6 +204,13 @@ fn check_ports(c: &Config, e: &mut Errors) {
                     NODE_PORT_RANGE.start(),
                     NODE_PORT_RANGE.end()
                 ),
+            );
+        }
+        if p.portless_alias != Some(false) && p.host == Some(443) {
+            e.push(
+                "ports.portless_alias",
+                p.portless_alias.map_or("on (the default with ports.node)".to_owned(), |b| b.to_string()),
+                "false when ports.host is 443: port-less names already reach the hostPort, so they can't also be redirected to the NodePort",
             );
         }
         if p.host == Some(n) {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::bundle::{Bundle, MODE_FILE};
 use crate::error::Result;
 use crate::inputs::{CaInput, Inputs};
-use crate::plan::{paths, DataSource, Plan, Via};
+use crate::plan::{paths, DataSource, Plan, Via, PULL_TEST_IMAGE};
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
     let config = format!(
@@ -49,6 +49,10 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         let via = match e.via {
             Via::HostPort => format!("hostPort {} on the node running the pod", e.port),
             Via::NodePort => format!("NodePort {} on every node", e.port),
+            Via::PortlessAlias => format!(
+                "NodePort {} on every node, for containerd, CRI-O and k3s with this bundle's trust files (not Docker)",
+                e.port
+            ),
             Via::Service => format!(
                 "Service {} port {} (inside the cluster only)",
                 plan.name, e.port
@@ -64,18 +68,61 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         list(plan.tls.dns_sans.iter().cloned()),
     );
 
-    s.push_str("## Start\n\n```sh\n./scripts/start.sh        # = kubectl apply -k manifests/ && kubectl rollout status\n./scripts/verify.sh       # TLS and login check with curl\n```\n\n");
-    s.push_str("Every object, Secrets included, is in `manifests/`: `kubectl apply -k manifests/` is all `start.sh` applies.\n\n");
+    s.push_str("## Start\n\n```sh\n./scripts/start.sh            # kubectl apply, in dependency order, then rollout status\nsudo ./scripts/trust-node.sh  # on each node and client: install the trust files below\n./scripts/verify.sh           # from a client: TLS, login, push/pull\n```\n\n");
+    s.push_str("Every object, Secrets included, is in `manifests/` (`kubectl apply -k manifests/` applies the same). Each script takes `--help`, and `--context`/`--kubeconfig` where it calls kubectl.\n\n");
 
+    let np = &plan.node_paths;
+    let runtime = plan.runtime_endpoint().authority();
     s.push_str("## Trust the CA on clients and nodes\n\n");
+    s.push_str("`scripts/trust-node.sh`, run as root on a node or client, installs what its runtimes need. By hand:\n\n");
     let _ = writeln!(
         s,
-        "Docker, skopeo and podman read a CA per address. On each client, for each address it uses:\n\n```sh\nsudo mkdir -p /etc/docker/certs.d/{ep}\nsudo cp trust/docker/certs.d/{ep}/ca.crt /etc/docker/certs.d/{ep}/ca.crt\n```\n"
+        "- Docker, skopeo: `trust/docker/certs.d/<address>/ca.crt` into `{}/`, e.g.\n  `sudo mkdir -p {d}/{ep} && sudo cp trust/docker/certs.d/{ep}/ca.crt {d}/{ep}/`",
+        np.docker,
+        d = np.docker
     );
     let _ = writeln!(
         s,
-        "`{}` is the CA alone, for a system trust store (`update-ca-certificates`, `update-ca-trust`).\n",
+        "- containerd (kubelet, `ctr`, `crictl`): `trust/containerd/certs.d/*` into `{}/`, and containerd's `config_path` set to it (see `trust/containerd/README.md`).",
+        np.containerd
+    );
+    let _ = writeln!(
+        s,
+        "- CRI-O, podman: `trust/containers/certs.d/*` into `{}/`{}.",
+        np.containers,
+        if plan.endpoints.iter().any(|e| e.via == Via::PortlessAlias) {
+            format!(
+                " and `trust/containers/registries.conf.d/*` into `{}/`",
+                np.containers_conf
+            )
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        s,
+        "- k3s, rke2: `trust/k3s/registries.yaml` as `{}` and `trust/ca.crt` as `{}`.",
+        np.k3s_registries, np.k3s_ca
+    );
+    let _ = writeln!(
+        s,
+        "- Anything else: `{}` is the CA alone, for a system trust store (`update-ca-certificates`, `update-ca-trust`).\n",
         paths::TRUST_CA
+    );
+    if let Some(alias) = Some(plan.runtime_endpoint()).filter(|e| e.via == Via::PortlessAlias) {
+        let _ = writeln!(
+            s,
+            "Port-less names such as `{}/busybox:1.36` reach NodePort {} through containerd's hosts.toml (and CRI-O's registries.conf.d, k3s's mirrors): nothing to patch, no apiserver port range to widen. Docker does not redirect; it uses `{}`.\n",
+            alias.host,
+            alias.port,
+            plan.primary_endpoint().authority()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "Check that the kubelet can pull: push `{img}` as `{ep}/{img}`, then `kubectl apply -f {}`: it pulls `{runtime}/{img}` with `imagePullPolicy: Always`.\n",
+        paths::PULL_TEST_POD,
+        img = PULL_TEST_IMAGE
     );
 
     if let Some(a) = &plan.auth {
@@ -173,7 +220,7 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         "- `auth/`: `htpasswd`, generated passwords and the registry's HTTP secret (all 0600).\n",
     );
     s.push_str("- `trust/`: what clients and nodes need to trust the registry.\n");
-    s.push_str("- `scripts/`: start, delete, verify.\n");
+    s.push_str("- `scripts/`: start, delete, verify, trust-node.\n");
     s
 }
 

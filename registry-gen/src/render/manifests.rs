@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
-use crate::plan::{paths, DataSource, EnvValue, ManifestKind, Plan, PROBE_PATH};
+use crate::plan::{paths, DataSource, EnvValue, ManifestKind, Plan, PROBE_PATH, PULL_TEST_IMAGE};
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
     for m in &plan.manifests {
@@ -31,6 +31,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             ManifestKind::PullSecret => file(&m.path, &pull_secret(plan, inputs)?),
             ManifestKind::Deployment => file(&m.path, &deployment(plan)),
             ManifestKind::Service => file(&m.path, &service(plan)),
+            ManifestKind::LocalRegistryHosting => file(&m.path, &local_registry_hosting(plan)?),
         }?;
         let mode = if m.kind.is_secret() {
             MODE_SECRET
@@ -44,7 +45,81 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         file(paths::KUSTOMIZATION, &kustomization(plan))?,
         MODE_FILE,
     );
+    out.add(
+        paths::PULL_TEST_POD,
+        file(paths::PULL_TEST_POD, &pull_test_pod(plan))?,
+        MODE_FILE,
+    );
     Ok(())
+}
+
+/// KEP-1755: where tools (Tilt, Skaffold, ...) find the local registry, as kind publishes it.
+fn local_registry_hosting(plan: &Plan) -> Result<core::ConfigMap> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Hosting {
+        host: String,
+        host_from_container_runtime: String,
+        host_from_cluster_network: String,
+    }
+    let value = crate::yaml::to_string(&Hosting {
+        host: plan.primary_endpoint().authority(),
+        host_from_container_runtime: plan.runtime_endpoint().authority(),
+        host_from_cluster_network: plan.service_endpoint().authority(),
+    })?;
+    Ok(core::ConfigMap {
+        metadata: meta::ObjectMeta {
+            name: Some("local-registry-hosting".to_owned()),
+            namespace: Some("kube-public".to_owned()),
+            labels: Some(plan.labels()),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([(
+            "localRegistryHosting.v1".to_owned(),
+            value,
+        )])),
+        ..Default::default()
+    })
+}
+
+/// A Pod that makes the kubelet pull from the registry with
+/// `imagePullPolicy: Always`, like the second write-up's check. Not in the
+/// kustomization: apply it after pushing the image.
+fn pull_test_pod(plan: &Plan) -> core::Pod {
+    core::Pod {
+        metadata: meta::ObjectMeta {
+            name: Some(format!("{}-pull-test", plan.name)),
+            namespace: Some(plan.namespace.to_owned()),
+            labels: Some(plan.test_labels()),
+            ..Default::default()
+        },
+        spec: Some(core::PodSpec {
+            containers: vec![core::Container {
+                name: "pull-test".to_owned(),
+                image: Some(format!(
+                    "{}/{}",
+                    plan.runtime_endpoint().authority(),
+                    PULL_TEST_IMAGE
+                )),
+                image_pull_policy: Some("Always".to_owned()),
+                command: Some(vec![
+                    "sh".to_owned(),
+                    "-c".to_owned(),
+                    "echo pulled from the registry".to_owned(),
+                ]),
+                ..Default::default()
+            }],
+            image_pull_secrets: plan.auth.as_ref().map(|a| {
+                vec![core::LocalObjectReference {
+                    name: a.pull_secret.clone(),
+                }]
+            }),
+            restart_policy: Some("Never".to_owned()),
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 fn file<T: Serialize>(path: &str, value: &T) -> Result<String> {

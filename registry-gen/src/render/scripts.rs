@@ -1,101 +1,150 @@
-//! Scripts: `start.sh`, `delete.sh` and `verify.sh`. Each is a generated
-//! header that sets shell variables from the plan, followed by a static body
-//! (`scripts/*.sh` beside this module) that uses only those variables.
+//! Scripts: `start.sh`, `delete.sh`, `verify.sh` and `trust-node.sh`. Each
+//! is a generated header that sets shell variables from the plan, then a
+//! shared preamble (`scripts/common.sh`) and a static body (`scripts/*.sh`
+//! beside this module) that uses only those variables. bash, `set -euo
+//! pipefail`, shellcheck-clean (tested), each with `--help`.
 
 use crate::bundle::{Bundle, MODE_EXEC};
 use crate::error::Result;
 use crate::inputs::Inputs;
-use crate::plan::{paths, DataSource, Plan};
+use crate::plan::{paths, ManifestKind, Plan, Via, PULL_TEST_IMAGE};
 
+const COMMON: &str = include_str!("scripts/common.sh");
 const START: &str = include_str!("scripts/start.sh");
 const DELETE: &str = include_str!("scripts/delete.sh");
 const VERIFY: &str = include_str!("scripts/verify.sh");
+const TRUST_NODE: &str = include_str!("scripts/trust-node.sh");
+
+/// A shell variable: a scalar or an array.
+enum Var {
+    One(String),
+    Many(Vec<String>),
+}
 
 pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<()> {
-    let (pvc, pv) = match &plan.data.source {
-        DataSource::Claim { pvc, pv, .. } => (pvc.as_str(), pv.as_deref().unwrap_or("")),
-        _ => ("", ""),
-    };
-    let mut secrets = vec![plan.tls.secret.as_str(), plan.http_secret.secret.as_str()];
-    if let Some(a) = &plan.auth {
-        secrets.extend([a.secret.as_str(), a.pull_secret.as_str()]);
-    }
-    debug_assert_eq!(
-        secrets.len(),
-        plan.manifests.iter().filter(|m| m.kind.is_secret()).count()
+    let one = |v: &str| Var::One(v.to_owned());
+    let manifests = Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect());
+    // What holds the data (and the namespace around it) is kept by delete.sh.
+    let data = Var::Many(
+        plan.manifests
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.kind,
+                    ManifestKind::Namespace
+                        | ManifestKind::PersistentVolume
+                        | ManifestKind::PersistentVolumeClaim
+                )
+            })
+            .map(|m| m.path.clone())
+            .collect(),
     );
-    let endpoint = plan.primary_endpoint().authority();
+    let node_endpoints: Vec<String> = plan
+        .node_endpoints()
+        .filter(|e| e.via != Via::PortlessAlias)
+        .map(|e| e.authority())
+        .collect();
+    let endpoints = || {
+        Var::Many(if node_endpoints.is_empty() {
+            vec![plan.service_endpoint().authority()]
+        } else {
+            node_endpoints.clone()
+        })
+    };
     let first_user = plan
         .auth
         .as_ref()
         .and_then(|a| a.users.first())
         .map_or("", String::as_str);
+    let np = &plan.node_paths;
 
-    let start = [
-        ("NAMESPACE", plan.namespace),
-        ("DEPLOYMENT", plan.name),
-        ("ENDPOINT", &endpoint),
-    ];
-    let delete = [
-        ("NAMESPACE", plan.namespace),
-        ("DEPLOYMENT", plan.name),
-        ("SECRETS", &secrets.join(" ")),
-        ("PVC", pvc),
-        ("PV", pv),
-    ];
-    let verify = [
-        ("ENDPOINT", endpoint.as_str()),
+    let scripts = [
         (
-            "AUTH",
-            if plan.auth.is_some() {
-                "htpasswd"
-            } else {
-                "none"
-            },
-        ),
-        ("USER_NAME", first_user),
-    ];
-    out.add(
-        paths::SCRIPT_START,
-        script(
-            "Deploy the registry and wait until it is ready.",
-            &start,
+            paths::SCRIPT_START,
+            "Deploy the registry and wait until it is ready (--help).",
+            vec![
+                ("NAMESPACE", one(plan.namespace)),
+                ("DEPLOYMENT", one(plan.name)),
+                ("MANIFESTS", manifests),
+                (
+                    "ENDPOINTS",
+                    Var::Many(plan.endpoints.iter().map(|e| e.authority()).collect()),
+                ),
+            ],
             START,
         ),
-        MODE_EXEC,
-    );
-    out.add(
-        paths::SCRIPT_DELETE,
-        script(
-            "Remove the registry; keep its data unless --delete-data is given.",
-            &delete,
+        (
+            paths::SCRIPT_DELETE,
+            "Remove the registry, keeping its data unless --purge-data (--help).",
+            vec![
+                (
+                    "MANIFESTS",
+                    Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect()),
+                ),
+                ("DATA_MANIFESTS", data),
+            ],
             DELETE,
         ),
-        MODE_EXEC,
-    );
-    out.add(
-        paths::SCRIPT_VERIFY,
-        script(
-            "Check TLS and authentication of a running registry: verify.sh [ENDPOINT]",
-            &verify,
+        (
+            paths::SCRIPT_VERIFY,
+            "Check TLS, login and push/pull of a running registry from a client (--help).",
+            vec![
+                ("ENDPOINTS", endpoints()),
+                (
+                    "AUTH",
+                    one(if plan.auth.is_some() {
+                        "htpasswd"
+                    } else {
+                        "none"
+                    }),
+                ),
+                ("USER_NAME", one(first_user)),
+                ("TEST_IMAGE", one(PULL_TEST_IMAGE)),
+            ],
             VERIFY,
         ),
-        MODE_EXEC,
-    );
+        (
+            paths::SCRIPT_TRUST_NODE,
+            "Install the trust files on this node or client, as root (--help).",
+            vec![
+                ("ENDPOINTS", endpoints()),
+                ("DOCKER_DIR", one(np.docker)),
+                ("CONTAINERD_DIR", one(np.containerd)),
+                ("CONTAINERS_DIR", one(np.containers)),
+                ("CONTAINERS_CONF_DIR", one(np.containers_conf)),
+                ("K3S_REGISTRIES", one(np.k3s_registries)),
+                ("K3S_CA", one(&np.k3s_ca)),
+            ],
+            TRUST_NODE,
+        ),
+    ];
+    for (path, summary, vars, body) in scripts {
+        out.add(path, script(summary, &vars, body), MODE_EXEC);
+    }
     Ok(())
 }
 
-fn script(summary: &str, vars: &[(&str, &str)], body: &str) -> String {
-    let mut s = format!("#!/bin/sh\n# {summary}\n# Generated by registry-gen from registry-gen.yaml: change that file and re-render.\n\n");
+fn script(summary: &str, vars: &[(&str, Var)], body: &str) -> String {
+    let mut s = format!(
+        "#!/usr/bin/env bash\n# {summary}\n# Generated by registry-gen from registry-gen.yaml: change that file and re-render.\n\n"
+    );
     for (name, value) in vars {
-        s.push_str(&format!("{name}={}\n", sh_quote(value)));
+        match value {
+            Var::One(v) => s.push_str(&format!("{name}={}\n", sh_quote(v))),
+            Var::Many(vs) => {
+                let items: Vec<String> = vs.iter().map(|v| sh_quote(v)).collect();
+                s.push_str(&format!("{name}=({})\n", items.join(" ")));
+            }
+        }
     }
+    s.push('\n');
+    s.push_str(COMMON);
     s.push('\n');
     s.push_str(body);
     s
 }
 
-/// Single-quote a value for POSIX sh.
+/// Single-quote a value for the shell.
 fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
 }

@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -118,14 +119,18 @@ fn kubectl_kustomize_builds_and_the_schema_validator_accepts_every_object() {
         let built = run(Command::new("kubectl")
             .arg("kustomize")
             .arg(b.join("manifests")));
-        let manifests: Vec<PathBuf> = std::fs::read_dir(b.join("manifests"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
+        // Every manifest, the pull-test Pod under manifests/tests/ included.
+        let manifests: Vec<PathBuf> = files_under(&b.join("manifests"))
+            .into_iter()
             .filter(|p| !p.ends_with("kustomization.yaml"))
             .collect();
+        let listed = manifests
+            .iter()
+            .filter(|p| !p.starts_with(b.join("manifests/tests")))
+            .count();
         assert_eq!(
             built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")),
-            manifests.len()
+            listed
         );
         let out = run(Command::new("python3")
             .args([
@@ -144,11 +149,15 @@ fn kubectl_kustomize_builds_and_the_schema_validator_accepts_every_object() {
 fn shellcheck_passes_the_scripts() {
     for config in all_configs() {
         let (_tmp, b) = written(&config);
+        let scripts = files_under(&b.join("scripts"));
+        assert_eq!(scripts.len(), 4, "{scripts:?}");
         run(Command::new("shellcheck")
-            .args(["--severity=warning", "--shell=sh"])
-            .arg(b.join("scripts/start.sh"))
-            .arg(b.join("scripts/delete.sh"))
-            .arg(b.join("scripts/verify.sh")));
+            .args(["--severity=style", "--shell=bash"])
+            .args(&scripts));
+        for script in &scripts {
+            let help = run(Command::new("bash").arg(script).arg("--help"));
+            assert!(help.starts_with("Usage: "), "{}: {help}", script.display());
+        }
     }
 }
 
@@ -188,6 +197,21 @@ fn apache_htpasswd_verifies_every_user() {
 /// cmd/registry/config-example.yml as the v2 and v3 images ship it): the
 /// bundle configures everything else through REGISTRY_* variables.
 const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  headers:\n    X-Content-Type-Options: [nosniff]\nhealth:\n  storagedriver:\n    enabled: true\n    interval: 10s\n    threshold: 3\n";
+
+/// Every file below `dir`, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -454,4 +478,155 @@ fn openssl_accepts_every_key_algorithm() {
         };
         assert!(text.contains(expected), "{}: {text}", alg.as_str());
     }
+}
+
+/// start.sh and delete.sh against a stub kubectl that records its calls:
+/// dependency order, reverse order, data kept, flags passed through.
+#[test]
+fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
+    for config in all_configs() {
+        let (tmp, b) = written(&config);
+        let log = tmp.path().join("kubectl.log");
+        let stub = tmp.path().join("kubectl-stub");
+        std::fs::write(
+            &stub,
+            format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&stub, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let script = |name: &str, args: &[&str]| {
+            let _ = std::fs::remove_file(&log);
+            run(Command::new("bash")
+                .arg(b.join("scripts").join(name))
+                .args(args)
+                .env("KUBECTL", &stub)
+                .current_dir("/"));
+            std::fs::read_to_string(&log).unwrap_or_default()
+        };
+        #[derive(serde::Deserialize)]
+        struct K {
+            resources: Vec<String>,
+        }
+        let k: K = serde_yaml::from_str(
+            &std::fs::read_to_string(b.join("manifests/kustomization.yaml")).unwrap(),
+        )
+        .unwrap();
+        let applied: Vec<String> = k
+            .resources
+            .iter()
+            .map(|r| format!("--context=c apply -f {}/manifests/{r}", b.display()))
+            .collect();
+        let start = script("start.sh", &["--context", "c"]);
+        let mut expected = applied.join("\n");
+        expected.push_str(&format!(
+            "\n--context=c --namespace {} rollout status deployment/{} --timeout=300s\n",
+            config.namespace, config.name
+        ));
+        assert_eq!(start, expected);
+        // The namespace comes first, the workload after its Secrets and storage.
+        let pos = |needle: &str| start.find(needle);
+        if let Some(ns) = pos("namespace.yaml") {
+            assert!(ns < pos("secret-tls.yaml").unwrap());
+        }
+        assert!(
+            pos("secret-tls.yaml") < pos("deployment.yaml")
+                && pos("deployment.yaml") < pos("service.yaml")
+        );
+        assert_eq!(
+            script("start.sh", &["--context", "c"]),
+            start,
+            "start.sh is repeatable"
+        );
+
+        let delete = script("delete.sh", &[]);
+        let deleted: Vec<&str> = delete.lines().collect();
+        assert!(
+            deleted
+                .iter()
+                .all(|l| l.starts_with("delete --ignore-not-found -f ")),
+            "{delete}"
+        );
+        for keep in [
+            "namespace.yaml",
+            "persistentvolume.yaml",
+            "persistentvolumeclaim.yaml",
+        ] {
+            assert!(
+                !delete.contains(&format!("/manifests/{keep}")),
+                "delete.sh removed {keep}"
+            );
+        }
+        assert!(
+            delete.find("service.yaml") < delete.find("deployment.yaml"),
+            "reverse order: {delete}"
+        );
+        let purge = script("delete.sh", &["--purge-data"]);
+        assert_eq!(purge.lines().count(), k.resources.len(), "{purge}");
+    }
+}
+
+/// trust-node.sh installs exactly the bundle's trust trees under --root and
+/// never edits containerd's config, only says what to add.
+#[test]
+fn trust_node_installs_the_trust_files_and_explains_config_path() {
+    let config = common::load(&common::examples()[1]);
+    let (tmp, b) = written(&config);
+    let root = tmp.path().join("node");
+    std::fs::create_dir_all(root.join("etc/containerd")).unwrap();
+    let original = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n";
+    std::fs::write(root.join("etc/containerd/config.toml"), original).unwrap();
+    let out = run(Command::new("bash")
+        .arg(b.join("scripts/trust-node.sh"))
+        .args(["--containerd", "--docker", "--crio", "--k3s", "--root"])
+        .arg(&root));
+    assert!(
+        out.contains(
+            "does not set config_path = \"/etc/containerd/certs.d\"; add, for containerd 1.x:"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/containerd/config.toml")).unwrap(),
+        original
+    );
+    for (from, to) in [
+        ("trust/containerd/certs.d", "etc/containerd/certs.d"),
+        ("trust/docker/certs.d", "etc/docker/certs.d"),
+        ("trust/containers/certs.d", "etc/containers/certs.d"),
+        (
+            "trust/containers/registries.conf.d",
+            "etc/containers/registries.conf.d",
+        ),
+    ] {
+        let src = files_under(&b.join(from));
+        assert!(!src.is_empty(), "{from}");
+        for f in src {
+            let rel = f.strip_prefix(b.join(from)).unwrap();
+            assert_eq!(
+                std::fs::read(root.join(to).join(rel)).unwrap(),
+                std::fs::read(&f).unwrap(),
+                "{}",
+                rel.display()
+            );
+        }
+    }
+    let k3s = root.join("etc/rancher/k3s/registries.yaml");
+    assert_eq!(
+        std::fs::metadata(&k3s).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let ca = root.join("etc/rancher/k3s/docker-registry-default-ca.crt");
+    assert_eq!(
+        std::fs::read(ca).unwrap(),
+        std::fs::read(b.join("certs/ca.crt")).unwrap()
+    );
+    assert!(std::fs::read_to_string(&k3s)
+        .unwrap()
+        .contains("ca_file: /etc/rancher/k3s/docker-registry-default-ca.crt"));
+    // Again: the same result, no error.
+    run(Command::new("bash")
+        .arg(b.join("scripts/trust-node.sh"))
+        .args(["--containerd", "--root"])
+        .arg(&root));
 }

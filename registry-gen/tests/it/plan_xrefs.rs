@@ -286,11 +286,12 @@ fn pull_secret_has_an_entry_per_trust_directory() {
         let json: serde_json::Value =
             serde_json::from_slice(&s.data.unwrap()[".dockerconfigjson"].0).unwrap();
         let auths: BTreeSet<String> = json["auths"].as_object().unwrap().keys().cloned().collect();
+        // Every name an image reference may use, port-less aliases included.
         let dirs: BTreeSet<String> = b
             .files()
             .filter_map(|(p, _)| {
-                p.strip_prefix("trust/docker/certs.d/")
-                    .and_then(|p| p.strip_suffix("/ca.crt"))
+                p.strip_prefix("trust/containerd/certs.d/")
+                    .and_then(|p| p.strip_suffix("/hosts.toml"))
             })
             .map(str::to_owned)
             .collect();
@@ -319,7 +320,11 @@ fn kustomization_lists_exactly_the_manifests_and_the_stream_holds_them() {
         let files: BTreeSet<String> = b
             .files()
             .map(|(p, _)| p.to_owned())
-            .filter(|p| p.starts_with("manifests/") && !p.ends_with("kustomization.yaml"))
+            .filter(|p| {
+                p.starts_with("manifests/")
+                    && !p.ends_with("kustomization.yaml")
+                    && !p.starts_with("manifests/tests/")
+            })
             .collect();
         assert_eq!(listed, files, "{name}");
         assert_eq!(
@@ -332,12 +337,13 @@ fn kustomization_lists_exactly_the_manifests_and_the_stream_holds_them() {
 
 #[test]
 fn secret_manifests_and_keys_are_private() {
-    each(|name, _, b| {
+    each(|name, config, b| {
         for (p, f) in b.files() {
             let secret = p.ends_with(".key")
                 || p.ends_with(".password")
                 || p.starts_with("auth/")
-                || p.starts_with("manifests/secret-");
+                || p.starts_with("manifests/secret-")
+                || (p == "trust/k3s/registries.yaml" && config.auth.is_some());
             assert_eq!(
                 f.mode == registry_gen::MODE_SECRET,
                 secret,
@@ -373,4 +379,72 @@ fn with_rsa_keys_the_same_inputs_give_byte_identical_bundles() {
         .unwrap();
     let config = common::load(&path);
     assert_eq!(common::render(&config), common::render(&config));
+}
+
+#[test]
+fn every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca() {
+    each(|name, config, b| {
+        let ca = &b.get("certs/ca.crt").unwrap().contents;
+        let ports: BTreeSet<u16> = [
+            config.ports.host,
+            config.ports.node,
+            Some(config.ports.service.unwrap_or(config.ports.container)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut seen = 0;
+        for (p, f) in b.files() {
+            let Some(dir) = p
+                .strip_prefix("trust/containerd/certs.d/")
+                .and_then(|p| p.strip_suffix("/hosts.toml"))
+            else {
+                continue;
+            };
+            seen += 1;
+            let text = std::str::from_utf8(&f.contents).unwrap();
+            let server = text
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("server = \"https://")
+                        .and_then(|l| l.strip_suffix('"'))
+                })
+                .unwrap_or_else(|| panic!("{name}: {p} has no server"));
+            assert!(
+                text.contains(&format!("[host.\"https://{server}\"]")),
+                "{name}: {p} lacks its [host] table"
+            );
+            assert!(text.contains("ca = \"ca.crt\""), "{name}: {p}");
+            assert_eq!(
+                &b.get(&format!("trust/containerd/certs.d/{dir}/ca.crt"))
+                    .unwrap()
+                    .contents,
+                ca,
+                "{name}: {dir}"
+            );
+            let (host, port) = server.rsplit_once(':').unwrap();
+            let port: u16 = port.parse().unwrap();
+            assert!(
+                ports.contains(&port),
+                "{name}: {p} points at port {port}, which nothing listens on"
+            );
+            if dir.ends_with(&format!(":{port}")) {
+                assert_eq!(dir, server, "{name}: {p}");
+            } else {
+                // A port-less alias: its server is the NodePort.
+                assert_eq!(dir, host, "{name}: {p}");
+                assert_eq!(Some(port), config.ports.node, "{name}: {p}");
+            }
+        }
+        assert!(seen >= 2, "{name}: {seen} hosts.toml");
+        if config.ports.node.is_some() {
+            for host in config.addresses.dns_names.iter() {
+                assert!(
+                    b.get(&format!("trust/containerd/certs.d/{host}/hosts.toml"))
+                        .is_some(),
+                    "{name}: no alias for {host}"
+                );
+            }
+        }
+    });
 }

@@ -82,6 +82,16 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
             file.mode
         );
     }
+    if path == "trust/k3s/registries.yaml" {
+        let mut shown = format!("# mode {:04o}\n{text}", file.mode);
+        for u in config.auth.iter().flat_map(|a| &a.users) {
+            shown = shown.replace(
+                &common::password(&u.name),
+                &format!("<password of {}>", u.name),
+            );
+        }
+        return shown;
+    }
     if path.starts_with("manifests/secret-") {
         return describe_secret(config, bundle, path, text);
     }

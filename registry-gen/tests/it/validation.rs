@@ -163,3 +163,15 @@ fn a_password_bcrypt_cannot_hash_is_refused() {
         );
     }
 }
+
+#[test]
+fn portless_alias_rules() {
+    check(
+        "portless-alias-without-node-port",
+        "addresses: {node_ips: [127.0.0.1]}\nports: {host: 5000, portless_alias: true}\n",
+    );
+    check(
+        "portless-alias-with-host-port-443",
+        "addresses: {node_ips: [127.0.0.1]}\nports: {host: 443, node: 30443}\n",
+    );
+}

@@ -1,19 +1,39 @@
-set -eu
+usage() {
+    cat <<USAGE
+Usage: delete.sh [--context NAME] [--kubeconfig FILE] [--purge-data]
 
-# Removes the registry's workload, Service and Secrets. The images stay:
-# the PersistentVolumeClaim and PersistentVolume (reclaim policy Retain) are
-# deleted only with --delete-data.
-kubectl --namespace "$NAMESPACE" delete deployment,service "$DEPLOYMENT" --ignore-not-found
-# shellcheck disable=SC2086 # SECRETS is a list of names
-kubectl --namespace "$NAMESPACE" delete secret $SECRETS --ignore-not-found
+Deletes what start.sh created, in reverse order, skipping what is already
+gone. The data stays: the namespace, PersistentVolumeClaim and
+PersistentVolume are kept unless --purge-data is given (and even then the
+PersistentVolume's reclaim policy Retain keeps the files on the storage).
+KUBECTL names the kubectl binary (default: kubectl).
+USAGE
+}
 
-if [ "${1:-}" = "--delete-data" ]; then
-    if [ -n "$PVC" ]; then
-        kubectl --namespace "$NAMESPACE" delete persistentvolumeclaim "$PVC" --ignore-not-found
+purge=false
+while [ $# -gt 0 ]; do
+    case $1 in
+        --context | --kubeconfig) [ $# -ge 2 ] || die "$1 needs a value"; kubectl_args+=("$1=$2"); shift 2 ;;
+        --purge-data) purge=true; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+
+kept=()
+for ((i = ${#MANIFESTS[@]} - 1; i >= 0; i--)); do
+    manifest=${MANIFESTS[i]}
+    keep=false
+    for data in "${DATA_MANIFESTS[@]}"; do
+        if [ "$manifest" = "$data" ]; then keep=true; fi
+    done
+    if [ "$keep" = true ] && [ "$purge" = false ]; then
+        kept+=("$manifest")
+        continue
     fi
-    if [ -n "$PV" ]; then
-        kubectl delete persistentvolume "$PV" --ignore-not-found
-    fi
-elif [ -n "$PVC" ]; then
-    echo "kept the data: persistentvolumeclaim/$PVC${PV:+ and persistentvolume/$PV} (run with --delete-data to remove them)"
+    k delete --ignore-not-found -f "$bundle/$manifest"
+done
+
+if [ ${#kept[@]} -gt 0 ]; then
+    echo "kept, with the registry's data: ${kept[*]} (run with --purge-data to delete them)"
 fi

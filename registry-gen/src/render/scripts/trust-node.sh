@@ -1,0 +1,94 @@
+usage() {
+    cat <<USAGE
+Usage: trust-node.sh [--docker] [--containerd] [--crio] [--k3s] [--restart] [--root DIR]
+
+Run as root on a node or client. Installs this bundle's trust files for the
+runtimes named (default: each one found on this machine):
+  --docker      $DOCKER_DIR/<endpoint>/ca.crt
+  --containerd  $CONTAINERD_DIR/<endpoint>/{hosts.toml,ca.crt}, then checks that
+                containerd's config_path points there and prints the line to
+                add if not (config.toml is never edited)
+  --crio        $CONTAINERS_DIR/<endpoint>/ca.crt and $CONTAINERS_CONF_DIR/
+  --k3s         $K3S_REGISTRIES and $K3S_CA
+--restart restarts the services whose files changed (systemctl); without it,
+the command to run is printed. --root DIR installs under DIR (for a test or
+an image build). Safe to run again.
+USAGE
+}
+
+root=""
+restart=false
+wanted=()
+while [ $# -gt 0 ]; do
+    case $1 in
+        --docker | --containerd | --crio | --k3s) wanted+=("${1#--}"); shift ;;
+        --restart) restart=true; shift ;;
+        --root) [ $# -ge 2 ] || die "$1 needs a value"; root=${2%/}; shift 2 ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+if [ ${#wanted[@]} -eq 0 ]; then
+    if command -v dockerd >/dev/null; then wanted+=(docker); fi
+    if command -v containerd >/dev/null; then wanted+=(containerd); fi
+    if command -v crio >/dev/null || command -v podman >/dev/null; then wanted+=(crio); fi
+    if command -v k3s >/dev/null; then wanted+=(k3s); fi
+    [ ${#wanted[@]} -gt 0 ] || die "found none of dockerd, containerd, crio, podman, k3s: name one (--docker, --containerd, --crio, --k3s)"
+fi
+
+# Copy the tree under $1 into $2, file by file, keeping modes.
+install_tree() {
+    local from=$1 to=$2 file
+    [ -d "$from" ] || return 0
+    while IFS= read -r -d '' file; do
+        install -D -m "$(stat -c %a "$file")" "$file" "$to/${file#"$from"/}"
+    done < <(find "$from" -type f -print0)
+}
+
+services=()
+for runtime in "${wanted[@]}"; do
+    case $runtime in
+        docker)
+            install_tree "$bundle/trust/docker/certs.d" "$root$DOCKER_DIR"
+            echo "docker: installed the CA in $root$DOCKER_DIR for ${ENDPOINTS[*]}"
+            ;;
+        containerd)
+            install_tree "$bundle/trust/containerd/certs.d" "$root$CONTAINERD_DIR"
+            echo "containerd: installed hosts.toml and ca.crt in $root$CONTAINERD_DIR"
+            config="$root/etc/containerd/config.toml"
+            if [ -r "$config" ] && grep -Eq "^[[:space:]]*config_path[[:space:]]*=[[:space:]]*\"$CONTAINERD_DIR\"" "$config"; then
+                echo "containerd: $config already reads $CONTAINERD_DIR"
+                services+=(containerd)
+            else
+                echo "containerd: $config does not set config_path = \"$CONTAINERD_DIR\"; add, for containerd 1.x:"
+                echo "  [plugins.\"io.containerd.grpc.v1.cri\".registry]"
+                echo "    config_path = \"$CONTAINERD_DIR\""
+                echo "or for containerd 2.x:"
+                echo "  [plugins.\"io.containerd.cri.v1.images\".registry]"
+                echo "    config_path = \"$CONTAINERD_DIR\""
+                echo "then restart containerd (see $bundle/trust/containerd/README.md)"
+            fi
+            ;;
+        crio)
+            install_tree "$bundle/trust/containers/certs.d" "$root$CONTAINERS_DIR"
+            install_tree "$bundle/trust/containers/registries.conf.d" "$root$CONTAINERS_CONF_DIR"
+            echo "crio/podman: installed the CA in $root$CONTAINERS_DIR"
+            services+=(crio)
+            ;;
+        k3s)
+            install -D -m 0600 "$bundle/trust/k3s/registries.yaml" "$root$K3S_REGISTRIES"
+            install -D -m 0644 "$bundle/trust/ca.crt" "$root$K3S_CA"
+            echo "k3s: installed $root$K3S_REGISTRIES and $root$K3S_CA"
+            services+=(k3s)
+            ;;
+    esac
+done
+
+for service in "${services[@]}"; do
+    if [ "$restart" = true ]; then
+        systemctl restart "$service"
+        echo "restarted $service"
+    else
+        echo "to apply: systemctl restart $service"
+    fi
+done
