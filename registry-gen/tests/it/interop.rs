@@ -360,6 +360,46 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         } else {
             assert_eq!(curl("/v2/", None), "200");
         }
+        // The bundle's own verify.sh, from a client: handshake, 401, login.
+        let verify = Command::new("bash")
+            .arg(b.join("scripts/verify.sh"))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&verify.stdout).into_owned()
+            + &String::from_utf8_lossy(&verify.stderr);
+        assert!(verify.status.success(), "{said}");
+        for ep in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+            assert!(
+                said.contains(&format!("ok: {ep} presents a certificate")),
+                "{said}"
+            );
+        }
+        if auth {
+            assert!(said.contains("ok: admin can log in"), "{said}");
+        }
+        // ... and it fails when the CA is not the one that signed.
+        let other = {
+            // A CA of its own key (the fixtures would give the same CA again).
+            let c = Config::embedded_default();
+            let mut inputs = registry_gen::Inputs::new(common::NOW);
+            inputs.fill_missing(&c).unwrap();
+            registry_gen::render(&c, &inputs).unwrap()
+        };
+        let ca = std::fs::read(b.join("certs/ca.crt")).unwrap();
+        std::fs::write(
+            b.join("certs/ca.crt"),
+            &other.get("certs/ca.crt").unwrap().contents,
+        )
+        .unwrap();
+        let verify = Command::new("bash")
+            .arg(b.join("scripts/verify.sh"))
+            .output()
+            .unwrap();
+        assert!(!verify.status.success());
+        assert!(String::from_utf8_lossy(&verify.stderr)
+            .contains("does not verify against certs/ca.crt"));
+        std::fs::write(b.join("certs/ca.crt"), ca).unwrap();
+
         // TLS verification really happens: the system CAs alone refuse it.
         let refused = Command::new("curl")
             .args(["--silent", "--output", "/dev/null"])
