@@ -45,6 +45,19 @@ pub struct Config {
     pub tls: Tls,
     /// Registry behaviour that is not about networking or storage.
     pub registry: RegistryOptions,
+    /// How nodes get the trust files.
+    pub trust: TrustOptions,
+}
+
+/// How nodes get the trust files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustOptions {
+    /// Also render a DaemonSet that writes the CA and containerd's and
+    /// Docker's certs.d files onto every node through hostPath volumes, so
+    /// no one has to ssh into nodes. Off by default: it writes into the
+    /// nodes' /etc. containerd's config_path must still point at certs.d.
+    pub daemonset: bool,
 }
 
 /// Resource requests and limits, as Kubernetes quantities (`100m`, `100Mi`).
@@ -379,6 +392,7 @@ impl Default for Config {
             auth: Some(Auth::default()),
             tls: Tls::default(),
             registry: RegistryOptions::default(),
+            trust: TrustOptions::default(),
         }
     }
 }

@@ -262,6 +262,10 @@ pub(crate) enum ManifestKind {
     Service,
     /// KEP-1755's `local-registry-hosting` ConfigMap in kube-public.
     LocalRegistryHosting,
+    /// The opt-in trust installer: its script in a ConfigMap ...
+    TrustConfigMap,
+    /// ... and the DaemonSet that runs it on every node.
+    TrustDaemonSet,
 }
 
 impl ManifestKind {
@@ -423,6 +427,10 @@ impl<'c> Plan<'c> {
         add("deployment", ManifestKind::Deployment);
         add("service", ManifestKind::Service);
         add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
+        if config.trust.daemonset {
+            add("trust-configmap", ManifestKind::TrustConfigMap);
+            add("trust-daemonset", ManifestKind::TrustDaemonSet);
+        }
 
         // A hostPort or a volume that only one node can mount can't be held by
         // the old and the new pod at once: replace pods instead of rolling.
@@ -443,6 +451,11 @@ impl<'c> Plan<'c> {
         if ports.host.is_none() && ports.node.is_none() {
             warnings.push(
                 "neither ports.host nor ports.node is set: the registry is reachable only inside the cluster, and nodes (kubelet, containerd) cannot pull from it by a node address".to_owned(),
+            );
+        }
+        if config.trust.daemonset {
+            warnings.push(
+                "trust.daemonset is on: a DaemonSet writes the CA and hosts.toml files into /etc/containerd/certs.d and /etc/docker/certs.d on every node through hostPath volumes; containerd's config_path must still point there".to_owned(),
             );
         }
         if config.auth.is_none() {
@@ -550,14 +563,20 @@ impl<'c> Plan<'c> {
             .unwrap_or_else(|| self.primary_endpoint())
     }
 
-    /// Labels of the pull-test Pod: not the Deployment's selector, so the
-    /// Service never routes to it.
-    pub fn test_labels(&self) -> BTreeMap<String, String> {
+    /// Labels of a helper workload (the pull-test Pod, the trust
+    /// DaemonSet): never the registry's selector, so the Service never
+    /// routes to it.
+    pub fn helper_labels(&self, helper: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
-            (LABEL_NAME.to_owned(), "registry-pull-test".to_owned()),
+            (LABEL_NAME.to_owned(), format!("registry-{helper}")),
             (LABEL_INSTANCE.to_owned(), self.name.to_owned()),
             (LABEL_MANAGED_BY.to_owned(), "registry-gen".to_owned()),
         ])
+    }
+
+    /// Name of the trust installer's ConfigMap and DaemonSet.
+    pub fn trust_installer(&self) -> String {
+        format!("{}-trust", self.name)
     }
 
     /// The endpoint a user tries first: the first node address, else the Service.

@@ -16,12 +16,12 @@ mod trust;
 
 type Renderer = fn(&Plan, &Inputs, &mut Bundle) -> Result<()>;
 
-/// Certificates and auth first: manifests and trust files embed their bytes.
+/// Certificates and auth first, then trust files: manifests embed their bytes.
 const ORDER: [Renderer; 6] = [
     certs::render,
     auth::render,
-    manifests::render,
     trust::render,
+    manifests::render,
     scripts::render,
     docs::render,
 ];

@@ -670,3 +670,43 @@ fn trust_node_installs_the_trust_files_and_explains_config_path() {
         .args(["--containerd", "--root"])
         .arg(&root));
 }
+
+/// The opt-in trust DaemonSet's script, run under a temp root: it writes
+/// exactly the bundle's containerd and Docker trust trees, and passes shellcheck.
+#[test]
+fn the_trust_daemonset_script_installs_the_bundle_trees() {
+    let mut config = common::load(&common::examples()[1]);
+    config.trust.daemonset = true;
+    let (tmp, b) = written(&config);
+    let cm: core::ConfigMap = serde_yaml::from_str(
+        &std::fs::read_to_string(b.join("manifests/trust-configmap.yaml")).unwrap(),
+    )
+    .unwrap();
+    let script = tmp.path().join("install.sh");
+    std::fs::write(&script, &cm.data.unwrap()["install.sh"]).unwrap();
+    run(Command::new("shellcheck")
+        .args(["--severity=style", "--shell=sh"])
+        .arg(&script));
+    let root = tmp.path().join("node");
+    run(Command::new("sh")
+        .arg(&script)
+        .arg("--once")
+        .env("TRUST_ROOT", &root));
+    for (from, to) in [
+        ("trust/containerd/certs.d", "etc/containerd/certs.d"),
+        ("trust/docker/certs.d", "etc/docker/certs.d"),
+    ] {
+        let src = files_under(&b.join(from));
+        let dst = files_under(&root.join(to));
+        assert_eq!(src.len(), dst.len(), "{from}");
+        for f in src {
+            let rel = f.strip_prefix(b.join(from)).unwrap();
+            assert_eq!(
+                std::fs::read(root.join(to).join(rel)).unwrap(),
+                std::fs::read(&f).unwrap(),
+                "{}",
+                rel.display()
+            );
+        }
+    }
+}

@@ -92,6 +92,9 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
         }
         return shown;
     }
+    if path == "manifests/trust-configmap.yaml" {
+        return describe_installer(bundle, text);
+    }
     if path.starts_with("manifests/secret-") {
         return describe_secret(config, bundle, path, text);
     }
@@ -134,6 +137,49 @@ fn describe_secret(config: &Config, bundle: &Bundle, path: &str, text: &str) -> 
             }
         };
         out.push_str(&format!("  {key}: {}\n", shown.replace('\n', "\n  ")));
+    }
+    out
+}
+
+/// The trust installer's ConfigMap with each file it writes traced to the
+/// bundle file whose bytes it carries.
+fn describe_installer(bundle: &Bundle, text: &str) -> String {
+    let mut cm: core::ConfigMap = serde_yaml::from_str(text).unwrap();
+    let script = cm.data.take().unwrap().remove("install.sh").unwrap();
+    let mut out = serde_yaml::to_string(&cm).unwrap();
+    out.push_str("data.install.sh (each heredoc traced to the bundle file it equals):\n");
+    let mut lines = script.lines();
+    while let Some(line) = lines.next() {
+        out.push_str(&format!("  {line}\n"));
+        let Some(node_path) = line
+            .strip_prefix("write \"$root\"'")
+            .and_then(|l| l.strip_suffix("' <<'REGISTRY_GEN_EOF'"))
+        else {
+            continue;
+        };
+        let mut body = String::new();
+        for l in lines.by_ref() {
+            if l == "REGISTRY_GEN_EOF" {
+                break;
+            }
+            body.push_str(l);
+            body.push('\n');
+        }
+        let rel = node_path
+            .strip_prefix("/etc/containerd/certs.d/")
+            .map(|r| format!("trust/containerd/certs.d/{r}"))
+            .or_else(|| {
+                node_path
+                    .strip_prefix("/etc/docker/certs.d/")
+                    .map(|r| format!("trust/docker/certs.d/{r}"))
+            })
+            .unwrap_or_else(|| panic!("installer writes outside certs.d: {node_path}"));
+        assert_eq!(
+            bundle.get(&rel).map(|f| f.contents.as_slice()),
+            Some(body.as_bytes()),
+            "{rel}"
+        );
+        out.push_str(&format!("  <the bytes of {rel}>\n  REGISTRY_GEN_EOF\n"));
     }
     out
 }
