@@ -9,8 +9,10 @@ cd "$(dirname "$0")"
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 
-# Real tools the interop tests drive: openssl, shellcheck, the CNCF
-# distribution registry, Apache's htpasswd, curl, kubectl (for kustomize).
+# Real tools the interop and end-to-end tests drive: openssl, shellcheck, the
+# CNCF distribution registry, Apache's htpasswd, curl, kubectl (for
+# kustomize), skopeo, containerd and ctr, socat (plays kube-proxy), and
+# unshare/ip for a private loopback-only network namespace.
 packages=()
 command -v openssl >/dev/null || packages+=(openssl)
 command -v shellcheck >/dev/null || packages+=(shellcheck)
@@ -18,6 +20,11 @@ command -v docker-registry >/dev/null || packages+=(docker-registry)
 command -v htpasswd >/dev/null || packages+=(apache2-utils)
 command -v curl >/dev/null || packages+=(curl)
 command -v kubectl >/dev/null || packages+=(kubernetes-client)
+command -v skopeo >/dev/null || packages+=(skopeo)
+command -v containerd >/dev/null || packages+=(containerd)
+command -v socat >/dev/null || packages+=(socat)
+command -v unshare >/dev/null || packages+=(util-linux)
+command -v ip >/dev/null || packages+=(iproute2)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "test.sh: installing ${packages[*]}"
     $sudo apt-get update -qq

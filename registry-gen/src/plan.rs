@@ -28,6 +28,9 @@ pub(crate) const AUTH_MOUNT: &str = "/auth";
 /// The image the pull-test Pod pulls from the registry (push it first).
 pub(crate) const PULL_TEST_IMAGE: &str = "busybox:1.36";
 
+/// The tiny image `verify.sh` builds, pushes and pulls back.
+pub(crate) const VERIFY_IMAGE: &str = "registry-gen-verify:latest";
+
 /// The distribution registry's `/` handler answers 200 without credentials
 /// (its `alive` wrapper), so probes work with auth on.
 pub(crate) const PROBE_PATH: &str = "/";

@@ -7,7 +7,7 @@
 use crate::bundle::{Bundle, MODE_EXEC};
 use crate::error::Result;
 use crate::inputs::Inputs;
-use crate::plan::{paths, ManifestKind, Plan, Via, PULL_TEST_IMAGE};
+use crate::plan::{paths, ManifestKind, Plan, Via, VERIFY_IMAGE};
 
 const COMMON: &str = include_str!("scripts/common.sh");
 const START: &str = include_str!("scripts/start.sh");
@@ -99,7 +99,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                     }),
                 ),
                 ("USER_NAME", one(first_user)),
-                ("TEST_IMAGE", one(PULL_TEST_IMAGE)),
+                ("TEST_IMAGE", one(VERIFY_IMAGE)),
             ],
             VERIFY,
         ),

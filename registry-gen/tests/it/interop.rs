@@ -377,6 +377,13 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         if auth {
             assert!(said.contains("ok: admin can log in"), "{said}");
         }
+        // skopeo (installed by test.sh) pushes the image verify.sh builds and pulls it back.
+        for ep in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+            assert!(
+                said.contains(&format!("ok: pushed and pulled {ep}/registry-gen-verify:latest (sha256:")),
+                "{said}"
+            );
+        }
         // ... and it fails when the CA is not the one that signed.
         let other = {
             // A CA of its own key (the fixtures would give the same CA again).

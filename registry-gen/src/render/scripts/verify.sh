@@ -5,8 +5,10 @@ Usage: verify.sh [ENDPOINT...]
 From a client: checks that the TLS handshake to each endpoint (default: every
 node address) verifies against certs/ca.crt alone (openssl s_client), that
 /v2/ answers 401 without credentials and 200 with the first user's (when auth
-is on and auth/USER.password is here), and, when skopeo is installed, copies
-a tiny image in and out. Exits non-zero on the first failure.
+is on and auth/USER.password is here), and, when skopeo is installed, pushes
+a tiny image it builds itself (no other registry is contacted) as
+$TEST_IMAGE, pulls it back and compares digests. Exits non-zero on the first
+failure.
 USAGE
 }
 
@@ -16,6 +18,44 @@ esac
 [ $# -gt 0 ] || set -- "${ENDPOINTS[@]}"
 ca="$bundle/certs/ca.crt"
 password_file="$bundle/auth/$USER_NAME.password"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# sha256 of a file, in hex (openssl: on Linux and macOS alike).
+sha256() {
+    openssl dgst -sha256 -r "$1" | cut -d ' ' -f 1
+}
+
+# Add a file to the OCI layout's blobs; prints its `"digest","size"` JSON.
+blob() {
+    local digest
+    digest=$(sha256 "$1")
+    cp "$1" "$work/image/blobs/sha256/$digest"
+    printf '"digest":"sha256:%s","size":%s' "$digest" "$(wc -c <"$1" | tr -d ' ')"
+}
+
+# A tiny image built here, so that the check needs no other registry: one
+# gzipped layer holding one text file, as an OCI layout in $work/image.
+make_test_image() {
+    mkdir -p "$work/image/blobs/sha256" "$work/layer"
+    printf '{"imageLayoutVersion":"1.0.0"}\n' >"$work/image/oci-layout"
+    echo "pushed by registry-gen's verify.sh" >"$work/layer/registry-gen-verify.txt"
+    tar -C "$work/layer" -cf - registry-gen-verify.txt | gzip -n >"$work/layer.tar.gz"
+    local layer diff_id config manifest
+    layer=$(blob "$work/layer.tar.gz")
+    gzip -dc "$work/layer.tar.gz" >"$work/layer.tar"
+    diff_id=$(sha256 "$work/layer.tar")
+    printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+        "$diff_id" >"$work/config.json"
+    config=$(blob "$work/config.json")
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json",%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip",%s}]}' \
+        "$config" "$layer" >"$work/manifest.json"
+    manifest=$(blob "$work/manifest.json")
+    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",%s,"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}\n' \
+        "$manifest" >"$work/image/index.json"
+}
+if command -v skopeo >/dev/null; then make_test_image; fi
 
 for endpoint in "$@"; do
     host=${endpoint%:*}
@@ -49,16 +89,23 @@ for endpoint in "$@"; do
     if command -v skopeo >/dev/null; then
         auth_args=()
         if [ "$AUTH" = "htpasswd" ] && [ -r "$password_file" ]; then
-            authfile=$(mktemp)
-            trap 'rm -f "$authfile"' EXIT
+            auth_args=(--authfile "$work/auth.json")
             printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$endpoint" \
-                "$(printf '%s:%s' "$USER_NAME" "$(head -n 1 "$password_file")" | base64 | tr -d '\n')" >"$authfile"
-            auth_args=(--authfile "$authfile")
+                "$(printf '%s:%s' "$USER_NAME" "$(head -n 1 "$password_file")" | base64 | tr -d '\n')" >"$work/auth.json"
         fi
         certs="$bundle/trust/docker/certs.d/$endpoint"
-        skopeo copy "${auth_args[@]}" --dest-cert-dir "$certs" \
-            "docker://docker.io/library/$TEST_IMAGE" "docker://$endpoint/$TEST_IMAGE" >/dev/null
-        skopeo inspect "${auth_args[@]}" --cert-dir "$certs" "docker://$endpoint/$TEST_IMAGE" >/dev/null
-        echo "ok: pushed and pulled $endpoint/$TEST_IMAGE with skopeo"
+        ref="docker://$endpoint/$TEST_IMAGE"
+        rm -f "$work/digest"
+        skopeo copy --quiet "${auth_args[@]}" --dest-cert-dir "$certs" --digestfile "$work/digest" \
+            "oci:$work/image:latest" "$ref" >/dev/null ||
+            die "FAIL: skopeo could not push $ref"
+        pushed=$(cat "$work/digest")
+        rm -rf "$work/pulled"
+        skopeo copy --quiet "${auth_args[@]}" --src-cert-dir "$certs" \
+            "$ref" "oci:$work/pulled:latest" >/dev/null ||
+            die "FAIL: skopeo could not pull $ref"
+        served=$(skopeo inspect "${auth_args[@]}" --cert-dir "$certs" --format '{{.Digest}}' "$ref")
+        [ "$served" = "$pushed" ] || die "FAIL: $ref is $served after pushing $pushed"
+        echo "ok: pushed and pulled $endpoint/$TEST_IMAGE ($pushed) with skopeo"
     fi
 done
