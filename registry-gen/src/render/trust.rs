@@ -81,8 +81,17 @@ fn hosts_toml(plan: &Plan, e: &Endpoint) -> String {
     } else {
         format!("{}/<image>", e.authority())
     };
+    let capabilities = r#"["pull", "resolve", "push"]"#;
+    // containerd 1.6's TOML parser (go-toml v1) rejects `]` inside a quoted
+    // key of a table header, which an IPv6 URL has: there, the same table
+    // is written inline under `[host]`.
+    let host = if target.contains(']') {
+        format!("[host]\n  \"{target}\" = {{ capabilities = {capabilities}, ca = \"ca.crt\" }}\n")
+    } else {
+        format!("[host.\"{target}\"]\n  capabilities = {capabilities}\n  ca = \"ca.crt\"\n")
+    };
     format!(
-        "# {HEADER}\n# {what}\n# Install as {}/{}/hosts.toml, with ca.crt beside it.\nserver = \"{target}\"\n\n[host.\"{target}\"]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n  ca = \"ca.crt\"\n",
+        "# {HEADER}\n# {what}\n# Install as {}/{}/hosts.toml, with ca.crt beside it.\nserver = \"{target}\"\n\n{host}",
         plan.node_paths.containerd,
         e.authority()
     )

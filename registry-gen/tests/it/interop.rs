@@ -380,7 +380,9 @@ fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
         // skopeo (installed by test.sh) pushes the image verify.sh builds and pulls it back.
         for ep in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
             assert!(
-                said.contains(&format!("ok: pushed and pulled {ep}/registry-gen-verify:latest (sha256:")),
+                said.contains(&format!(
+                    "ok: pushed and pulled {ep}/registry-gen-verify:latest (sha256:"
+                )),
                 "{said}"
             );
         }

@@ -402,19 +402,25 @@ fn every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca() {
                 continue;
             };
             seen += 1;
-            let text = std::str::from_utf8(&f.contents).unwrap();
-            let server = text
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix("server = \"https://")
-                        .and_then(|l| l.strip_suffix('"'))
-                })
+            // Parsed as TOML: the inline form (IPv6) and the table form
+            // must mean the same thing.
+            let doc: toml::Table = std::str::from_utf8(&f.contents).unwrap().parse().unwrap();
+            let url = doc["server"]
+                .as_str()
                 .unwrap_or_else(|| panic!("{name}: {p} has no server"));
-            assert!(
-                text.contains(&format!("[host.\"https://{server}\"]")),
-                "{name}: {p} lacks its [host] table"
+            let server = url.strip_prefix("https://").unwrap();
+            let host_table = doc["host"].as_table().unwrap();
+            assert_eq!(host_table.len(), 1, "{name}: {p}");
+            let h = host_table
+                .get(url)
+                .and_then(|h| h.as_table())
+                .unwrap_or_else(|| panic!("{name}: {p} lacks its [host] table"));
+            assert_eq!(h["ca"].as_str(), Some("ca.crt"), "{name}: {p}");
+            assert_eq!(
+                h["capabilities"].as_array().unwrap().len(),
+                3,
+                "{name}: {p}"
             );
-            assert!(text.contains("ca = \"ca.crt\""), "{name}: {p}");
             assert_eq!(
                 &b.get(&format!("trust/containerd/certs.d/{dir}/ca.crt"))
                     .unwrap()

@@ -1,23 +1,38 @@
 usage() {
     cat <<USAGE
-Usage: verify.sh [ENDPOINT...]
+Usage: verify.sh [--password-stdin] [ENDPOINT...]
 
 From a client: checks that the TLS handshake to each endpoint (default: every
 node address) verifies against certs/ca.crt alone (openssl s_client), that
 /v2/ answers 401 without credentials and 200 with the first user's (when auth
-is on and auth/USER.password is here), and, when skopeo is installed, pushes
-a tiny image it builds itself (no other registry is contacted) as
-$TEST_IMAGE, pulls it back and compares digests. Exits non-zero on the first
-failure.
+is on), and, when skopeo is installed, pushes a tiny image it builds itself
+(no other registry is contacted) as $TEST_IMAGE, pulls it back and compares
+digests. Exits non-zero on the first failure.
+
+The password of $USER_NAME is read from auth/$USER_NAME.password when
+registry-gen generated it, or from the first line of standard input with
+--password-stdin; without either, login and push are skipped.
 USAGE
 }
 
-case ${1:-} in
-    -h | --help) usage; exit 0 ;;
-esac
-[ $# -gt 0 ] || set -- "${ENDPOINTS[@]}"
 ca="$bundle/certs/ca.crt"
 password_file="$bundle/auth/$USER_NAME.password"
+password=""
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --password-stdin) IFS= read -r password || [ -n "$password" ] || die "no password on standard input"; shift ;;
+        -*) die "unknown option $1 (see --help)" ;;
+        *) break ;;
+    esac
+done
+if [ -z "$password" ] && [ -r "$password_file" ]; then
+    password=$(head -n 1 "$password_file")
+fi
+[ $# -gt 0 ] || set -- "${ENDPOINTS[@]}"
+# curl's config file syntax: backslash and double quote escaped.
+curl_password=${password//\\/\\\\}
+curl_password=${curl_password//\"/\\\"}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -74,12 +89,15 @@ for endpoint in "$@"; do
     if [ "$AUTH" = "htpasswd" ]; then
         [ "$code" = "401" ] || die "FAIL: $url answered $code without credentials, expected 401"
         echo "ok: $url asks for credentials"
-        if [ -r "$password_file" ]; then
+        if [ -n "$password" ]; then
             # The password reaches curl on stdin, never on its command line.
-            code=$(printf 'user = "%s:%s"\n' "$USER_NAME" "$(head -n 1 "$password_file")" |
+            code=$(printf 'user = "%s:%s"\n' "$USER_NAME" "$curl_password" |
                 curl --silent --show-error --output /dev/null --write-out '%{http_code}' --cacert "$ca" --config - "$url")
             [ "$code" = "200" ] || die "FAIL: $url answered $code with $USER_NAME's credentials, expected 200"
             echo "ok: $USER_NAME can log in"
+        else
+            echo "skip: login and push need $USER_NAME's password (--password-stdin)"
+            continue
         fi
     else
         [ "$code" = "200" ] || die "FAIL: $url answered $code, expected 200"
@@ -88,17 +106,25 @@ for endpoint in "$@"; do
 
     if command -v skopeo >/dev/null; then
         auth_args=()
-        if [ "$AUTH" = "htpasswd" ] && [ -r "$password_file" ]; then
+        if [ "$AUTH" = "htpasswd" ]; then
             auth_args=(--authfile "$work/auth.json")
             printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$endpoint" \
-                "$(printf '%s:%s' "$USER_NAME" "$(head -n 1 "$password_file")" | base64 | tr -d '\n')" >"$work/auth.json"
+                "$(printf '%s:%s' "$USER_NAME" "$password" | base64 | tr -d '\n')" >"$work/auth.json"
         fi
         certs="$bundle/trust/docker/certs.d/$endpoint"
         ref="docker://$endpoint/$TEST_IMAGE"
         rm -f "$work/digest"
-        skopeo copy --quiet "${auth_args[@]}" --dest-cert-dir "$certs" --digestfile "$work/digest" \
-            "oci:$work/image:latest" "$ref" >/dev/null ||
+        if ! skopeo copy --quiet "${auth_args[@]}" --dest-cert-dir "$certs" --digestfile "$work/digest" \
+            "oci:$work/image:latest" "$ref" >/dev/null 2>"$work/error"; then
+            if [[ $endpoint == \[* ]] && grep -q 'invalid reference format' "$work/error"; then
+                # Older skopeo and Docker releases cannot parse IPv6 image
+                # references; containerd (the kubelet's runtime) can.
+                echo "skip: this skopeo does not accept IPv6 addresses in image references ($endpoint); containerd does"
+                continue
+            fi
+            cat "$work/error" >&2
             die "FAIL: skopeo could not push $ref"
+        fi
         pushed=$(cat "$work/digest")
         rm -rf "$work/pulled"
         skopeo copy --quiet "${auth_args[@]}" --src-cert-dir "$certs" \

@@ -1,0 +1,873 @@
+//! End to end, with real software only: each test renders a bundle with the
+//! real `registry-gen` binary, plays the pod from the rendered manifests
+//! (every Secret written where its volume is mounted, every env var taken
+//! from the Deployment), starts the real distribution registry (Debian's
+//! `docker-registry`) with them, plays kube-proxy with socat (hostPort,
+//! NodePort and ClusterIP forwarded to the pod exactly as the Deployment
+//! and the Service say), and then uses real clients through the bundle's
+//! trust files only: curl, the bundle's own `verify.sh` (which pushes with
+//! skopeo), skopeo pulling with the rendered pull Secret as its authfile,
+//! and a private containerd whose `ctr images pull --hosts-dir` goes
+//! through every `hosts.toml`, the port-less alias included.
+//!
+//! Every test runs in a network namespace of its own that holds only
+//! loopback, and a mount namespace of its own whose `/etc/hosts` names the
+//! test's addresses (`unshare --net --mount`, as root): nothing reaches a
+//! real network or touches the machine's files, and tests cannot collide on
+//! ports, so they use the real ones (443, 5000, 30443 ...). Node addresses
+//! are 127.0.0.2 and `::1`, the Service's cluster IP 127.0.0.3, the pod's IP
+//! 127.0.0.10; DNS names end in `.test`.
+//!
+//! Time: about 5 to 10 s per test on the 2-core CI machine once built
+//! (`cargo test -p registry-gen-cli --test e2e`); they run in parallel.
+//! A missing tool or missing root fails the test; nothing is skipped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+const NODE_IP: &str = "127.0.0.2";
+const NODE_IP6: &str = "::1";
+const CLUSTER_IP: &str = "127.0.0.3";
+const POD_IP: &str = "127.0.0.10";
+/// The image `verify.sh` builds and pushes.
+const IMAGE: &str = "registry-gen-verify:latest";
+
+/// The registry's config file inside the image (registry:2 and registry:3
+/// bake one in; everything that matters is overridden by REGISTRY_* env).
+const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  headers:\n    X-Content-Type-Options: [nosniff]\n";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A loopback-only network namespace plus a private mount namespace with
+/// our own /etc/hosts, held open by a `sleep`; commands enter it with
+/// nsenter. Every process started in it is killed by PID on drop.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    holder: Child,
+    procs: Vec<(String, Child)>,
+}
+
+impl Sandbox {
+    fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = String::from("127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+        for (ip, names) in hosts {
+            h.push_str(&format!("{ip} {}\n", names.join(" ")));
+        }
+        let hosts_file = dir.path().join("hosts");
+        fs::write(&hosts_file, h).unwrap();
+        let mut holder = Command::new("unshare")
+            .args(["--net", "--mount", "--propagation", "private", "--"])
+            .args(["sh", "-c"])
+            .arg(r#"ip link set lo up && mount --bind "$1" /etc/hosts && echo ready && exec sleep 600"#)
+            .arg("sh")
+            .arg(&hosts_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("unshare (util-linux)");
+        let mut line = String::new();
+        BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if line.trim() != "ready" {
+            let o = holder.wait_with_output().unwrap();
+            panic!(
+                "could not make a private network namespace (the e2e tests run as root): {}",
+                text(&o)
+            );
+        }
+        Sandbox {
+            dir,
+            holder,
+            procs: Vec::new(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A command that runs inside the namespaces.
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg("--target")
+            .arg(self.holder.id().to_string())
+            .args(["--net", "--mount", "--", program]);
+        c
+    }
+
+    fn run(&self, c: &mut Command) -> Output {
+        c.stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Start a long-running process, its output in `<name>.log`.
+    fn spawn(&mut self, name: &str, mut c: Command) {
+        let log = fs::File::create(self.log(name)).unwrap();
+        let child = c
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        self.procs.push((name.to_owned(), child));
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.path().join(format!("{name}.log"))
+    }
+
+    /// Stop the processes named `name` (by PID) and wait for them.
+    fn stop(&mut self, name: &str) {
+        for (n, c) in self.procs.iter_mut() {
+            if n == name {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        self.procs.retain(|(n, _)| n != name);
+    }
+
+    /// HTTP status of a GET (`000` when there is no answer).
+    fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
+        let mut c = self.cmd("curl");
+        c.args(["--silent", "--show-error", "--max-time", "10"])
+            .args(["--output", "/dev/null", "--write-out", "%{http_code}"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let o = match stdin {
+            Some(s) => {
+                let mut child = c
+                    .args(["--config", "-"])
+                    .stdin(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+                child.wait_with_output().unwrap()
+            }
+            None => c.stdin(Stdio::null()).output().unwrap(),
+        };
+        (String::from_utf8_lossy(&o.stdout).into_owned(), o)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // What the servers said, for the failure's report.
+            for (name, _) in &self.procs {
+                let log = fs::read_to_string(self.log(name)).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                eprintln!("--- {name}.log (last lines) ---");
+                for l in tail.iter().rev() {
+                    eprintln!("{l}");
+                }
+            }
+        }
+        for (_, c) in self.procs.iter_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// One scenario: a config, the flags on top of it, and what we expect.
+struct Scenario {
+    /// Config file contents (an example's or inline).
+    config: String,
+    flags: Vec<&'static str>,
+    /// Sign with a CA that openssl made, as a cluster CA would be given.
+    own_ca: bool,
+    /// A password given on stdin for `--user`.
+    password_stdin: Option<&'static str>,
+    /// Every `host[:port]` clients may put in image references.
+    endpoints: &'static [&'static str],
+    /// The port-less aliases among them.
+    aliases: &'static [&'static str],
+    /// DNS names that resolve to the node.
+    dns_names: &'static [&'static str],
+    /// `<svc>.<ns>.svc` names that resolve to the cluster IP.
+    service_names: &'static [&'static str],
+}
+
+/// The rendered bundle, parsed.
+struct Bundle {
+    dir: PathBuf,
+    deployment: apps::Deployment,
+    service: core::Service,
+    secrets: BTreeMap<String, core::Secret>,
+}
+
+impl Bundle {
+    fn load(dir: PathBuf) -> Bundle {
+        let read = |f: &str| fs::read_to_string(dir.join("manifests").join(f)).unwrap();
+        let mut secrets = BTreeMap::new();
+        for e in fs::read_dir(dir.join("manifests")).unwrap() {
+            let p = e.unwrap().path();
+            let n = p.file_name().unwrap().to_str().unwrap().to_owned();
+            if n.starts_with("secret-") {
+                let s: core::Secret =
+                    serde_yaml::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
+                secrets.insert(s.metadata.name.clone().unwrap(), s);
+            }
+        }
+        Bundle {
+            deployment: serde_yaml::from_str(&read("deployment.yaml")).unwrap(),
+            service: serde_yaml::from_str(&read("service.yaml")).unwrap(),
+            secrets,
+            dir,
+        }
+    }
+
+    fn pod(&self) -> &core::PodSpec {
+        self.deployment
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+    }
+
+    fn container(&self) -> &core::Container {
+        &self.pod().containers[0]
+    }
+
+    fn secret_data(&self, secret: &str, key: &str) -> Vec<u8> {
+        let s = self
+            .secrets
+            .get(secret)
+            .unwrap_or_else(|| panic!("the pod refers to Secret {secret}, which the bundle lacks"));
+        s.data
+            .as_ref()
+            .unwrap()
+            .get(key)
+            .unwrap_or_else(|| panic!("Secret {secret} has no key {key}"))
+            .0
+            .clone()
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.container()
+            .env
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value.clone())
+    }
+
+    /// The container port a Service targetPort names.
+    fn target_port(&self, target: &IntOrString) -> u16 {
+        let ports = self.container().ports.as_ref().unwrap();
+        let p = match target {
+            IntOrString::Int(i) => *i,
+            IntOrString::String(name) => {
+                ports
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(name))
+                    .unwrap_or_else(|| panic!("targetPort {name} names no container port"))
+                    .container_port
+            }
+        };
+        u16::try_from(p).unwrap()
+    }
+
+    /// The first user and the password it was given or generated.
+    fn login(&self, given: Option<&str>) -> Option<(String, String)> {
+        let htpasswd = self.dir.join("auth/htpasswd");
+        if !htpasswd.exists() {
+            return None;
+        }
+        let first = fs::read_to_string(htpasswd).unwrap();
+        let user = first.split(':').next().unwrap().to_owned();
+        let password = match given {
+            Some(p) => p.to_owned(),
+            None => fs::read_to_string(self.dir.join(format!("auth/{user}.password")))
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_owned(),
+        };
+        Some((user, password))
+    }
+
+    /// The directory names under the bundle's containerd and Docker trees.
+    fn trust_dirs(&self, tree: &str) -> BTreeSet<String> {
+        fs::read_dir(self.dir.join("trust").join(tree).join("certs.d"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    }
+}
+
+/// Render with the real binary.
+fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
+    let config = sb.path().join("registry-gen.yaml");
+    fs::write(&config, &s.config).unwrap();
+    let out = sb.path().join("bundle");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
+    c.env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("REGISTRY_GEN_CONFIG")
+        .arg("render")
+        .arg("--config")
+        .arg(&config)
+        .args(&s.flags)
+        .arg("--out")
+        .arg(&out);
+    if s.own_ca {
+        // A CA made by openssl, as kubeadm's /etc/kubernetes/pki/ca.{crt,key}.
+        let ca = sb.path().join("cluster-ca");
+        fs::create_dir(&ca).unwrap();
+        let o = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
+            ])
+            .args(["-subj", "/CN=kubernetes", "-keyout"])
+            .arg(ca.join("ca.key"))
+            .arg("-out")
+            .arg(ca.join("ca.crt"))
+            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+            .args([
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+            ])
+            .output()
+            .expect("openssl");
+        assert!(o.status.success(), "{}", text(&o));
+        c.arg("--ca-cert")
+            .arg(ca.join("ca.crt"))
+            .arg("--ca-key")
+            .arg(ca.join("ca.key"));
+    }
+    let o = match s.password_stdin {
+        Some(p) => {
+            let mut child = c
+                .arg("--password-stdin")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            writeln!(child.stdin.take().unwrap(), "{p}").unwrap();
+            child.wait_with_output().unwrap()
+        }
+        None => c.stdin(Stdio::null()).output().unwrap(),
+    };
+    assert!(o.status.success(), "registry-gen render: {}", text(&o));
+    Bundle::load(out)
+}
+
+/// Play the pod: a fresh container filesystem under `pod/`, each Secret
+/// volume's data written at its mountPath, every other volume (the data)
+/// a directory under `volumes/` that outlives the pod, linked at its
+/// mountPath; then the registry started with the Deployment's env, paths
+/// re-rooted into `pod/`. The registry listens on the pod's IP.
+fn start_pod(sb: &mut Sandbox, b: &Bundle) {
+    let root = sb.path().join("pod");
+    let _ = fs::remove_dir_all(&root);
+    let reroot = |p: &str| root.join(p.trim_start_matches('/'));
+    let pod = b.pod();
+    let container = b.container();
+    for m in container.volume_mounts.as_ref().unwrap() {
+        let v = pod
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|v| v.name == m.name)
+            .unwrap_or_else(|| panic!("volumeMount {} has no volume", m.name));
+        let at = reroot(&m.mount_path);
+        fs::create_dir_all(at.parent().unwrap()).unwrap();
+        if let Some(s) = &v.secret {
+            fs::create_dir(&at).unwrap();
+            let secret = s.secret_name.as_deref().unwrap();
+            for k in b.secrets[secret].data.as_ref().unwrap().keys() {
+                fs::write(at.join(k), b.secret_data(secret, k)).unwrap();
+            }
+        } else {
+            let backing = sb.path().join("volumes").join(&v.name);
+            fs::create_dir_all(&backing).unwrap();
+            symlink(&backing, &at).unwrap();
+        }
+    }
+    let config_file = root.join("etc/docker/registry/config.yml");
+    fs::create_dir_all(config_file.parent().unwrap()).unwrap();
+    fs::write(&config_file, IMAGE_CONFIG).unwrap();
+
+    let mut c = sb.cmd("docker-registry");
+    c.arg("serve").arg(&config_file).env_clear();
+    for e in container.env.as_ref().unwrap() {
+        let mut value = match (&e.value, &e.value_from) {
+            (Some(v), _) => v.clone(),
+            (None, Some(from)) => {
+                let r = from.secret_key_ref.as_ref().unwrap();
+                String::from_utf8(b.secret_data(&r.name, &r.key)).unwrap()
+            }
+            _ => panic!("env {} has no value", e.name),
+        };
+        if value.starts_with('/') {
+            value = reroot(&value).display().to_string();
+        }
+        if e.name == "REGISTRY_HTTP_ADDR" {
+            // `:port` binds every address of the pod: here, the pod's IP.
+            assert!(value.starts_with(':'), "REGISTRY_HTTP_ADDR={value}");
+            value = format!("{POD_IP}{value}");
+        }
+        c.env(&e.name, value);
+    }
+    sb.spawn("registry", c);
+    let port = b.env("REGISTRY_HTTP_ADDR").unwrap()[1..].to_owned();
+    // The readiness probe: GET / over HTTPS on the container port (the
+    // kubelet does not verify the certificate either).
+    let url = format!("https://{POD_IP}:{port}/");
+    wait_for("the registry to be ready", Duration::from_secs(30), || {
+        sb.curl(&["--insecure", &url], None).0 == "200"
+    });
+}
+
+/// Play kube-proxy and the hostPort: forward the node's ports and the
+/// Service's cluster IP to the pod, as the rendered objects say.
+fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
+    let mut forwards: Vec<(String, u16, u16)> = Vec::new();
+    for p in b.container().ports.as_ref().unwrap() {
+        if let Some(host_port) = p.host_port {
+            let hp = u16::try_from(host_port).unwrap();
+            let cp = u16::try_from(p.container_port).unwrap();
+            forwards.push((NODE_IP.into(), hp, cp));
+            if ipv6 {
+                forwards.push((NODE_IP6.into(), hp, cp));
+            }
+        }
+    }
+    for p in b.service.spec.as_ref().unwrap().ports.as_ref().unwrap() {
+        let target = b.target_port(p.target_port.as_ref().unwrap_or(&IntOrString::Int(p.port)));
+        forwards.push((CLUSTER_IP.into(), u16::try_from(p.port).unwrap(), target));
+        if let Some(np) = p.node_port {
+            let np = u16::try_from(np).unwrap();
+            forwards.push((NODE_IP.into(), np, target));
+            if ipv6 {
+                forwards.push((NODE_IP6.into(), np, target));
+            }
+        }
+    }
+    for (i, (ip, port, target)) in forwards.iter().enumerate() {
+        let listen = if ip.contains(':') {
+            format!("TCP6-LISTEN:{port},bind=[{ip}],fork,reuseaddr")
+        } else {
+            format!("TCP4-LISTEN:{port},bind={ip},fork,reuseaddr")
+        };
+        let mut c = sb.cmd("socat");
+        c.arg(listen).arg(format!("TCP4:{POD_IP}:{target}"));
+        sb.spawn(&format!("proxy-{i}"), c);
+    }
+    for (ip, port, _) in &forwards {
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.clone()
+        };
+        let url = format!("https://{host}:{port}/");
+        wait_for(&format!("{host}:{port}"), Duration::from_secs(10), || {
+            sb.curl(&["--insecure", &url], None).0 == "200"
+        });
+    }
+}
+
+/// A private containerd: its own root, state and socket in the sandbox.
+fn start_containerd(sb: &mut Sandbox) -> PathBuf {
+    let d = sb.path().join("containerd");
+    fs::create_dir(&d).unwrap();
+    let sock = d.join("c.sock");
+    let config = d.join("config.toml");
+    fs::write(
+        &config,
+        format!(
+            r#"version = 2
+root = "{root}"
+state = "{state}"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "{sock}"
+[ttrpc]
+  address = "{sock}.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{opt}"
+"#,
+            root = d.join("root").display(),
+            state = d.join("state").display(),
+            opt = d.join("opt").display(),
+            sock = sock.display(),
+        ),
+    )
+    .unwrap();
+    let mut c = sb.cmd("containerd");
+    c.arg("--config").arg(&config);
+    sb.spawn("containerd", c);
+    wait_for("containerd", Duration::from_secs(20), || {
+        sb.run(sb.cmd("ctr").arg("--address").arg(&sock).arg("version"))
+            .status
+            .success()
+    });
+    sock
+}
+
+/// `ctr images pull` of `reference` through `hosts_dir`, as a node would.
+fn ctr_pull(
+    sb: &Sandbox,
+    sock: &Path,
+    hosts_dir: &Path,
+    reference: &str,
+    login: Option<&(String, String)>,
+) -> Output {
+    let mut c = sb.cmd("ctr");
+    c.arg("--address")
+        .arg(sock)
+        .args([
+            "--namespace",
+            "e2e",
+            "images",
+            "pull",
+            "--snapshotter",
+            "native",
+            "--hosts-dir",
+        ])
+        .arg(hosts_dir);
+    if let Some((u, p)) = login {
+        // ctr reads a password only from argv or a terminal; this one is a
+        // throwaway in a namespace with no network.
+        c.args(["--user", &format!("{u}:{p}")]);
+    }
+    c.arg(reference);
+    sb.run(&mut c)
+}
+
+fn digest_of(sb: &Sandbox, b: &Bundle, endpoint: &str, authfile: Option<&Path>) -> String {
+    let mut c = sb.cmd("skopeo");
+    c.arg("inspect");
+    if let Some(a) = authfile {
+        c.arg("--authfile").arg(a);
+    }
+    let o = sb.run(
+        c.arg("--cert-dir")
+            .arg(b.dir.join("trust/docker/certs.d").join(endpoint))
+            .args(["--format", "{{.Digest}}"])
+            .arg(format!("docker://{endpoint}/{IMAGE}")),
+    );
+    assert!(
+        o.status.success(),
+        "skopeo inspect {endpoint}: {}",
+        text(&o)
+    );
+    String::from_utf8(o.stdout).unwrap().trim().to_owned()
+}
+
+fn e2e(s: Scenario) {
+    let ipv6 = s.endpoints.iter().any(|e| e.starts_with('['));
+    let mut hosts = Vec::new();
+    if !s.dns_names.is_empty() {
+        hosts.push((NODE_IP, s.dns_names.iter().map(|n| n.to_string()).collect()));
+    }
+    hosts.push((
+        CLUSTER_IP,
+        s.service_names.iter().map(|n| n.to_string()).collect(),
+    ));
+    let mut sb = Sandbox::new(&hosts);
+    let b = render(&sb, &s);
+
+    // The trust trees name exactly the endpoints (Docker's has no
+    // port-less alias: Docker cannot redirect one).
+    let all: BTreeSet<String> = s.endpoints.iter().map(|e| e.to_string()).collect();
+    let direct: BTreeSet<String> = all
+        .iter()
+        .filter(|e| !s.aliases.contains(&e.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(b.trust_dirs("containerd"), all, "containerd certs.d");
+    assert_eq!(b.trust_dirs("docker"), direct, "docker certs.d");
+
+    start_pod(&mut sb, &b);
+    start_proxies(&mut sb, &b, ipv6);
+    let login = b.login(s.password_stdin);
+
+    // curl: TLS verifies through each endpoint's ca.crt alone; 401 without
+    // credentials and 200 with them (200 without auth).
+    for e in &direct {
+        let ca = b.dir.join("trust/docker/certs.d").join(e).join("ca.crt");
+        let ca = ca.to_str().unwrap();
+        let url = format!("https://{e}/v2/");
+        let (code, o) = sb.curl(&["--cacert", ca, &url], None);
+        match &login {
+            Some((u, p)) => {
+                assert_eq!(code, "401", "{url} without credentials: {}", text(&o));
+                // curl's config syntax: backslash escapes inside quotes.
+                let quoted = format!("{u}:{p}")
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"");
+                let (code, o) = sb.curl(
+                    &["--cacert", ca, &url],
+                    Some(format!("user = \"{quoted}\"\n")),
+                );
+                assert_eq!(code, "200", "{url} as {u}: {}", text(&o));
+            }
+            None => assert_eq!(code, "200", "{url}: {}", text(&o)),
+        }
+        // Without the bundle's CA the handshake fails.
+        let (code, o) = sb.curl(&[&url], None);
+        assert_eq!(code, "000", "{url} was trusted without the CA");
+        assert!(text(&o).contains("certificate"), "{}", text(&o));
+    }
+
+    // The bundle's verify.sh: handshake, login, and a push and pull of the
+    // image it builds, with skopeo, at every node address.
+    let mut verify = sb.cmd("bash");
+    verify.arg(b.dir.join("scripts/verify.sh"));
+    let o = match s.password_stdin {
+        Some(p) => {
+            let mut child = verify
+                .arg("--password-stdin")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            writeln!(child.stdin.take().unwrap(), "{p}").unwrap();
+            child.wait_with_output().unwrap()
+        }
+        None => sb.run(&mut verify),
+    };
+    let said = text(&o);
+    if let Some((u, _)) = &login {
+        assert!(said.contains(&format!("ok: {u} can log in")), "{said}");
+    }
+    assert!(o.status.success(), "verify.sh: {said}");
+    let pushed = said
+        .lines()
+        .filter_map(|l| l.strip_suffix(") with skopeo"))
+        .filter_map(|l| l.rsplit_once(" (").map(|(_, d)| d.to_owned()))
+        .collect::<Vec<_>>();
+    assert!(!pushed.is_empty(), "verify.sh pushed nothing: {said}");
+    let digest = pushed[0].clone();
+
+    // skopeo pulls through every Docker certs.d endpoint, the Service's
+    // included, logged in with the rendered pull Secret as its authfile:
+    // its `auths` keys must be spelled as the references are.
+    let authfile = login.as_ref().map(|_| {
+        let pull = b
+            .secrets
+            .values()
+            .find(|s| s.type_.as_deref() == Some("kubernetes.io/dockerconfigjson"))
+            .expect("a pull Secret when auth is on");
+        let f = sb.path().join("auth.json");
+        fs::write(&f, &pull.data.as_ref().unwrap()[".dockerconfigjson"].0).unwrap();
+        f
+    });
+    // (skopeo 1.9 cannot parse IPv6 image references; containerd below can.)
+    for e in direct.iter().filter(|e| !e.starts_with('[')) {
+        assert_eq!(digest_of(&sb, &b, e, authfile.as_deref()), digest, "{e}");
+    }
+
+    // containerd pulls every name through its hosts.toml, the port-less
+    // alias included (the second write-up's failure: port 443).
+    let sock = start_containerd(&mut sb);
+    let hosts_dir = b.dir.join("trust/containerd/certs.d");
+    for e in &all {
+        let reference = format!("{e}/{IMAGE}");
+        let o = ctr_pull(&sb, &sock, &hosts_dir, &reference, login.as_ref());
+        assert!(
+            o.status.success(),
+            "ctr images pull {reference}: {}",
+            text(&o)
+        );
+        let o = sb.run(sb.cmd("ctr").arg("--address").arg(&sock).args([
+            "--namespace",
+            "e2e",
+            "images",
+            "ls",
+        ]));
+        let listed = text(&o);
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with(&reference) && l.contains(&digest)),
+            "{reference} not listed with {digest}: {listed}"
+        );
+    }
+    // Without the trust files containerd refuses the certificate, and a
+    // port-less name goes to port 443. (Names, not IPs: containerd tries
+    // plain HTTP first for loopback addresses, which these tests use.)
+    let is_name = |e: &str| {
+        !e.starts_with('[')
+            && e.split(':')
+                .next()
+                .unwrap()
+                .parse::<std::net::Ipv4Addr>()
+                .is_err()
+    };
+    let empty = sb.path().join("no-trust");
+    fs::create_dir(&empty).unwrap();
+    let with_port = direct
+        .iter()
+        .find(|e| is_name(e) && e.contains(':'))
+        .unwrap();
+    let o = ctr_pull(
+        &sb,
+        &sock,
+        &empty,
+        &format!("{with_port}/{IMAGE}"),
+        login.as_ref(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("x509: certificate signed by unknown authority"),
+        "{}",
+        text(&o)
+    );
+    for alias in s.aliases.iter().filter(|a| is_name(a)) {
+        let o = ctr_pull(
+            &sb,
+            &sock,
+            &empty,
+            &format!("{alias}/{IMAGE}"),
+            login.as_ref(),
+        );
+        assert!(!o.status.success());
+        let said = text(&o);
+        assert!(
+            said.contains(&format!("https://{alias}/v2/"))
+                && said.contains(":443: connect: connection refused"),
+            "{said}"
+        );
+    }
+
+    // The data outlives the pod: a new pod (fresh container filesystem,
+    // same data volume) still serves the image. A data mountPath that
+    // differs from REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY fails here.
+    sb.stop("registry");
+    start_pod(&mut sb, &b);
+    let first = direct.iter().next().unwrap();
+    assert_eq!(
+        digest_of(&sb, &b, first, authfile.as_deref()),
+        digest,
+        "after the pod was replaced"
+    );
+}
+
+fn example(name: &str) -> String {
+    fs::read_to_string(workspace().join("examples").join(name)).unwrap()
+}
+
+/// The first write-up: hostPort 5000, NFS claim, no auth, ECDSA P-256.
+#[test]
+fn minikube_nfs_hostport_without_auth() {
+    e2e(Scenario {
+        config: example("minikube-nfs.yaml"),
+        flags: vec!["--node-ip", NODE_IP],
+        own_ca: false,
+        password_stdin: None,
+        endpoints: &["127.0.0.2:5000", "kube-registry.kube-system.svc:5000"],
+        aliases: &[],
+        dns_names: &[],
+        service_names: &["kube-registry.kube-system.svc"],
+    });
+}
+
+/// The second write-up: NodePort 30443 with htpasswd (generated password),
+/// an IP and a DNS name, and port-less names redirected to the NodePort.
+#[test]
+fn nodeport_htpasswd_with_portless_alias() {
+    e2e(Scenario {
+        config: example("nodeport-htpasswd.yaml"),
+        flags: vec!["--node-ip", NODE_IP, "--dns-name", "registry.e2e.test"],
+        own_ca: false,
+        password_stdin: None,
+        endpoints: &[
+            "127.0.0.2",
+            "127.0.0.2:30443",
+            "docker-registry.default.svc:8443",
+            "registry.e2e.test",
+            "registry.e2e.test:30443",
+        ],
+        aliases: &["127.0.0.2", "registry.e2e.test"],
+        dns_names: &["registry.e2e.test"],
+        service_names: &["docker-registry.default.svc"],
+    });
+}
+
+/// RSA keys, two users, a shared claim, IPv4 and IPv6 node addresses and a
+/// DNS name on NodePort 30500.
+#[test]
+fn shared_pvc_rsa_ipv4_ipv6_nodeport() {
+    e2e(Scenario {
+        config: example("shared-pvc-rsa.yaml"),
+        flags: vec![
+            "--node-ip",
+            NODE_IP,
+            "--node-ip",
+            NODE_IP6,
+            "--dns-name",
+            "registry.e2e.test",
+        ],
+        own_ca: false,
+        password_stdin: None,
+        endpoints: &[
+            "127.0.0.2",
+            "127.0.0.2:30500",
+            "[::1]",
+            "[::1]:30500",
+            "registry.e2e.test",
+            "registry.e2e.test:30500",
+            "registry.registry.svc:5000",
+        ],
+        aliases: &["127.0.0.2", "[::1]", "registry.e2e.test"],
+        dns_names: &["registry.e2e.test"],
+        service_names: &["registry.registry.svc"],
+    });
+}
+
+/// hostPort 443 (references without a port), a CA of the cluster's made by
+/// openssl (bring your own CA), ECDSA P-384 server key, a password given on
+/// stdin.
+#[test]
+fn hostport_443_with_own_ca_and_given_password() {
+    e2e(Scenario {
+        config: "name: registry\nnamespace: registry\naddresses:\n  node_ips: [127.0.0.2]\n  dns_names: [registry.e2e.test]\nports:\n  container: 5000\n  host: 443\nstorage:\n  host_path: {path: /srv/registry, node: node1}\nauth:\n  users: [{name: alice}]\ntls:\n  key_algorithm: ecdsa-p384\n".into(),
+        flags: vec!["--user", "alice"],
+        own_ca: true,
+        password_stdin: Some("e2e pass: with spaces & \"quotes\""),
+        endpoints: &["127.0.0.2", "registry.e2e.test", "registry.registry.svc:5000"],
+        aliases: &[],
+        dns_names: &["registry.e2e.test"],
+        service_names: &["registry.registry.svc"],
+    });
+}
