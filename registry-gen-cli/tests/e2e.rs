@@ -572,7 +572,13 @@ fn ctr_pull(
     sb.run(&mut c)
 }
 
-fn digest_of(sb: &Sandbox, b: &Bundle, endpoint: &str, authfile: Option<&Path>) -> String {
+fn digest_of(
+    sb: &Sandbox,
+    b: &Bundle,
+    endpoint: &str,
+    authfile: Option<&Path>,
+    when: &str,
+) -> String {
     let mut c = sb.cmd("skopeo");
     c.arg("inspect");
     if let Some(a) = authfile {
@@ -586,7 +592,7 @@ fn digest_of(sb: &Sandbox, b: &Bundle, endpoint: &str, authfile: Option<&Path>) 
     );
     assert!(
         o.status.success(),
-        "skopeo inspect {endpoint}: {}",
+        "skopeo inspect {endpoint} {when}: {}",
         text(&o)
     );
     String::from_utf8(o.stdout).unwrap().trim().to_owned()
@@ -694,7 +700,11 @@ fn e2e(s: Scenario) {
     });
     // (skopeo 1.9 cannot parse IPv6 image references; containerd below can.)
     for e in direct.iter().filter(|e| !e.starts_with('[')) {
-        assert_eq!(digest_of(&sb, &b, e, authfile.as_deref()), digest, "{e}");
+        assert_eq!(
+            digest_of(&sb, &b, e, authfile.as_deref(), "after verify.sh pushed"),
+            digest,
+            "{e}"
+        );
     }
 
     // containerd pulls every name through its hosts.toml, the port-less
@@ -777,7 +787,13 @@ fn e2e(s: Scenario) {
     start_pod(&mut sb, &b);
     let first = direct.iter().next().unwrap();
     assert_eq!(
-        digest_of(&sb, &b, first, authfile.as_deref()),
+        digest_of(
+            &sb,
+            &b,
+            first,
+            authfile.as_deref(),
+            "after the pod was replaced (is the data volume mounted at REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY?)"
+        ),
         digest,
         "after the pod was replaced"
     );
