@@ -111,7 +111,13 @@ fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path, new_ca: bool) 
     } else {
         Vec::new()
     };
-    bundle.write_to(dir)?;
+    if let Err(e) = bundle.write_to(dir) {
+        // Nothing was written: put the old CA back where it was.
+        for (old, new) in set_aside.iter().rev() {
+            let _ = std::fs::rename(new, old);
+        }
+        return Err(e.into());
+    }
 
     let mut err = std::io::stderr().lock();
     for (old, new) in &set_aside {
