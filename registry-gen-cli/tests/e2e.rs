@@ -780,6 +780,85 @@ fn e2e(s: Scenario) {
         );
     }
 
+    // An image that is not there is "not found", through every hosts.toml
+    // (the CA also serves `server`, which containerd tries last).
+    for e in &all {
+        let o = ctr_pull(
+            &sb,
+            &sock,
+            &hosts_dir,
+            &format!("{e}/no-such-image:1"),
+            login.as_ref(),
+        );
+        assert!(!o.status.success());
+        let said = text(&o);
+        assert!(
+            said.contains("not found") && !said.contains("x509"),
+            "{e}: {said}"
+        );
+    }
+
+    // A node as the bundle's trust-node.sh sets it up (under a root here):
+    // containerd pulls through the installed tree, and containers/image
+    // (the library of CRI-O and podman, here in skopeo) reads the installed
+    // /etc/containers: port-less names are rewritten to the NodePort, names
+    // that carry the port are left alone, and the CA is found by location.
+    let node = sb.path().join("node");
+    let o = sb.run(
+        sb.cmd("bash")
+            .arg(b.dir.join("scripts/trust-node.sh"))
+            .args(["--docker", "--containerd", "--crio", "--root"])
+            .arg(&node),
+    );
+    assert!(o.status.success(), "trust-node.sh: {}", text(&o));
+    for e in &all {
+        let reference = format!("{e}/{IMAGE}");
+        let o = ctr_pull(
+            &sb,
+            &sock,
+            &node.join("etc/containerd/certs.d"),
+            &reference,
+            login.as_ref(),
+        );
+        assert!(
+            o.status.success(),
+            "installed tree: ctr images pull {reference}: {}",
+            text(&o)
+        );
+    }
+    let etc = node.join("etc/containers");
+    fs::write(etc.join("registries.conf"), "").unwrap();
+    fs::write(
+        etc.join("policy.json"),
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let o = sb.run(
+        sb.cmd("mount")
+            .arg("--bind")
+            .arg(&etc)
+            .arg("/etc/containers"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for e in all.iter().filter(|e| !e.starts_with('[')) {
+        let mut c = sb.cmd("skopeo");
+        c.arg("inspect");
+        if let Some(a) = &authfile {
+            c.arg("--authfile").arg(a);
+        }
+        // --no-tags: listing tags ignores registries.conf (pulls do not).
+        let o = sb.run(
+            c.args(["--no-tags", "--format", "{{.Digest}}"])
+                .arg(format!("docker://{e}/{IMAGE}")),
+        );
+        assert!(
+            o.status.success(),
+            "containers/image via /etc/containers, {e}: {}",
+            text(&o)
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), digest, "{e}");
+    }
+
     // The data outlives the pod: a new pod (fresh container filesystem,
     // same data volume) still serves the image. A data mountPath that
     // differs from REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY fails here.

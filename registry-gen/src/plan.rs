@@ -577,6 +577,25 @@ impl<'c> Plan<'c> {
         ])
     }
 
+    /// What `delete.sh` does to the data, for its `--help` and the
+    /// bundle's README (one text, so they cannot disagree).
+    pub fn data_on_delete(&self) -> &'static str {
+        match &self.data.source {
+            DataSource::Claim { pv: Some(_), .. } => {
+                "The data stays: the PersistentVolumeClaim and the PersistentVolume (and a namespace the bundle created) are kept unless --purge-data is given; even then the volume's reclaim policy Retain leaves the files on the NFS export."
+            }
+            DataSource::Claim { pv: None, .. } => {
+                "The data stays: the PersistentVolumeClaim (and a namespace the bundle created) is kept unless --purge-data is given; deleting the claim deletes the data if its StorageClass's reclaim policy is Delete, the default of most provisioners."
+            }
+            DataSource::HostPath { .. } => {
+                "The data stays: the images are in a directory of the node, which delete.sh never touches (--purge-data deletes only a namespace the bundle created)."
+            }
+            DataSource::EmptyDir => {
+                "The data is lost: storage is emptyDir, which goes with the pod (as on every pod restart)."
+            }
+        }
+    }
+
     /// Name of the trust installer's ConfigMap and DaemonSet.
     pub fn trust_installer(&self) -> String {
         format!("{}-trust", self.name)

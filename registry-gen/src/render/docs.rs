@@ -200,13 +200,10 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
             plan.data.mount_path
         ),
     };
-    let delete = match &plan.data.source {
-        DataSource::Claim { .. } => {
-            "`./scripts/delete.sh` keeps the claim (and the volume) unless given `--delete-data`."
-        }
-        DataSource::HostPath { .. } => "`./scripts/delete.sh` never touches the node's directory.",
-        DataSource::EmptyDir => "`./scripts/delete.sh` (or any pod restart) discards it.",
-    };
+    let delete = format!(
+        "`./scripts/delete.sh` removes the registry. {}",
+        plan.data_on_delete()
+    );
     let _ = writeln!(s, "{storage} {delete}\n");
 
     s.push_str("## Files\n\n");

@@ -82,6 +82,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                     Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect()),
                 ),
                 ("DATA_MANIFESTS", data),
+                ("ON_DELETE", one(plan.data_on_delete())),
             ],
             DELETE,
         ),

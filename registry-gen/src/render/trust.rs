@@ -53,10 +53,15 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             plan.node_paths.containers_conf
         );
         for e in &aliases {
+            // containers/image lets the prefix `host` match `host:port/...`
+            // too (a `:` may follow it), which would rewrite a reference
+            // that already names the NodePort to `host:port:port`: the
+            // longer `host:port` prefix, mapped to itself, wins there.
+            let location = format!("{}:{}", e.host, e.port);
             let _ = write!(
                 conf,
-                "\n[[registry]]\nprefix = \"{}\"\nlocation = \"{}:{}\"\n",
-                e.host, e.host, e.port
+                "\n[[registry]]\nprefix = \"{host}\"\nlocation = \"{location}\"\n\n[[registry]]\nprefix = \"{location}\"\nlocation = \"{location}\"\n",
+                host = e.host,
             );
         }
         out.add(paths::containers_conf(plan.name), conf, MODE_FILE);
@@ -90,8 +95,11 @@ fn hosts_toml(plan: &Plan, e: &Endpoint) -> String {
     } else {
         format!("[host.\"{target}\"]\n  capabilities = {capabilities}\n  ca = \"ca.crt\"\n")
     };
+    // The top-level `ca` is for `server` itself, which containerd tries
+    // after the `[host]` entries (a 404 there must not turn into an
+    // unknown-authority error).
     format!(
-        "# {HEADER}\n# {what}\n# Install as {}/{}/hosts.toml, with ca.crt beside it.\nserver = \"{target}\"\n\n{host}",
+        "# {HEADER}\n# {what}\n# Install as {}/{}/hosts.toml, with ca.crt beside it.\nserver = \"{target}\"\nca = \"ca.crt\"\n\n{host}",
         plan.node_paths.containerd,
         e.authority()
     )

@@ -11,5 +11,5 @@ die() {
 
 # kubectl with the --context/--kubeconfig given to this script.
 k() {
-    "$KUBECTL" "${kubectl_args[@]}" "$@"
+    "$KUBECTL" ${kubectl_args[@]+"${kubectl_args[@]}"} "$@"
 }

@@ -3,11 +3,10 @@ usage() {
 Usage: delete.sh [--context NAME] [--kubeconfig FILE] [--purge-data]
 
 Deletes what start.sh created, in reverse order, skipping what is already
-gone. The data stays: the namespace, PersistentVolumeClaim and
-PersistentVolume are kept unless --purge-data is given (and even then the
-PersistentVolume's reclaim policy Retain keeps the files on the storage).
-KUBECTL names the kubectl binary (default: kubectl).
+gone.
 USAGE
+    echo "$ON_DELETE" | fold -s -w 76 | sed 's/ *$//'
+    echo "KUBECTL names the kubectl binary (default: kubectl)."
 }
 
 purge=false
@@ -24,7 +23,7 @@ kept=()
 for ((i = ${#MANIFESTS[@]} - 1; i >= 0; i--)); do
     manifest=${MANIFESTS[i]}
     keep=false
-    for data in "${DATA_MANIFESTS[@]}"; do
+    for data in ${DATA_MANIFESTS[@]+"${DATA_MANIFESTS[@]}"}; do
         if [ "$manifest" = "$data" ]; then keep=true; fi
     done
     if [ "$keep" = true ] && [ "$purge" = false ]; then

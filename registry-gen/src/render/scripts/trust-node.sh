@@ -55,9 +55,16 @@ for runtime in "${wanted[@]}"; do
         containerd)
             install_tree "$bundle/trust/containerd/certs.d" "$root$CONTAINERD_DIR"
             echo "containerd: installed hosts.toml and ca.crt in $root$CONTAINERD_DIR"
+            # containerd's effective config (defaults included: 2.x reads
+            # /etc/containerd/certs.d by default), else config.toml itself.
             config="$root/etc/containerd/config.toml"
-            if [ -r "$config" ] && grep -Eq "^[[:space:]]*config_path[[:space:]]*=[[:space:]]*\"$CONTAINERD_DIR\"" "$config"; then
-                echo "containerd: $config already reads $CONTAINERD_DIR"
+            effective=""
+            if [ -z "$root" ] && command -v containerd >/dev/null; then
+                effective=$(containerd config dump 2>/dev/null) || effective=""
+            fi
+            [ -n "$effective" ] || effective=$(cat "$config" 2>/dev/null) || effective=""
+            if printf '%s\n' "$effective" | grep -Eq "^[[:space:]]*config_path[[:space:]]*=[[:space:]]*\"([^\"]*:)?$CONTAINERD_DIR/?(:[^\"]*)?\""; then
+                echo "containerd: its config_path includes $CONTAINERD_DIR"
                 services+=(containerd)
             else
                 echo "containerd: $config does not set config_path = \"$CONTAINERD_DIR\"; add, for containerd 1.x:"
@@ -73,10 +80,18 @@ for runtime in "${wanted[@]}"; do
             install_tree "$bundle/trust/containers/certs.d" "$root$CONTAINERS_DIR"
             install_tree "$bundle/trust/containers/registries.conf.d" "$root$CONTAINERS_CONF_DIR"
             echo "crio/podman: installed the CA in $root$CONTAINERS_DIR"
-            services+=(crio)
+            # podman reads these on every run; CRI-O at start.
+            if command -v crio >/dev/null; then services+=(crio); fi
             ;;
         k3s)
-            install -D -m 0600 "$bundle/trust/k3s/registries.yaml" "$root$K3S_REGISTRIES"
+            target="$root$K3S_REGISTRIES"
+            if [ -e "$target" ] && ! cmp -s "$bundle/trust/k3s/registries.yaml" "$target"; then
+                # Another registry's settings may be in it: keep them aside.
+                backup="$target.$(date -u +%Y%m%dT%H%M%SZ).bak"
+                cp -p "$target" "$backup"
+                echo "k3s: kept the earlier $target as $backup; merge other registries' entries back by hand"
+            fi
+            install -D -m 0600 "$bundle/trust/k3s/registries.yaml" "$target"
             install -D -m 0644 "$bundle/trust/ca.crt" "$root$K3S_CA"
             echo "k3s: installed $root$K3S_REGISTRIES and $root$K3S_CA"
             services+=(k3s)
@@ -84,7 +99,7 @@ for runtime in "${wanted[@]}"; do
     esac
 done
 
-for service in "${services[@]}"; do
+for service in ${services[@]+"${services[@]}"}; do
     if [ "$restart" = true ]; then
         systemctl restart "$service"
         echo "restarted $service"

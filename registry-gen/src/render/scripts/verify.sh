@@ -73,9 +73,13 @@ make_test_image() {
 if command -v skopeo >/dev/null; then make_test_image; fi
 
 for endpoint in "$@"; do
-    host=${endpoint%:*}
-    port=${endpoint##*:}
-    [ "$host" != "$endpoint" ] || port=443
+    # host[:port], the host an IPv6 address in brackets; no port means 443.
+    case $endpoint in
+        \[*\]) host=$endpoint port=443 ;;
+        \[*\]:*) host=${endpoint%:*} port=${endpoint##*:} ;;
+        *:*) host=${endpoint%:*} port=${endpoint##*:} ;;
+        *) host=$endpoint port=443 ;;
+    esac
     name=${host#[}
     name=${name%]}
     if [[ $name =~ ^[0-9.]+$ || $name == *:* ]]; then check=(-verify_ip "$name"); else check=(-verify_hostname "$name"); fi
@@ -114,7 +118,7 @@ for endpoint in "$@"; do
         certs="$bundle/trust/docker/certs.d/$endpoint"
         ref="docker://$endpoint/$TEST_IMAGE"
         rm -f "$work/digest"
-        if ! skopeo copy --quiet "${auth_args[@]}" --dest-cert-dir "$certs" --digestfile "$work/digest" \
+        if ! skopeo copy --quiet ${auth_args[@]+"${auth_args[@]}"} --dest-cert-dir "$certs" --digestfile "$work/digest" \
             "oci:$work/image:latest" "$ref" >/dev/null 2>"$work/error"; then
             if [[ $endpoint == \[* ]] && grep -q 'invalid reference format' "$work/error"; then
                 # Older skopeo and Docker releases cannot parse IPv6 image
@@ -127,10 +131,10 @@ for endpoint in "$@"; do
         fi
         pushed=$(cat "$work/digest")
         rm -rf "$work/pulled"
-        skopeo copy --quiet "${auth_args[@]}" --src-cert-dir "$certs" \
+        skopeo copy --quiet ${auth_args[@]+"${auth_args[@]}"} --src-cert-dir "$certs" \
             "$ref" "oci:$work/pulled:latest" >/dev/null ||
             die "FAIL: skopeo could not pull $ref"
-        served=$(skopeo inspect "${auth_args[@]}" --cert-dir "$certs" --format '{{.Digest}}' "$ref")
+        served=$(skopeo inspect ${auth_args[@]+"${auth_args[@]}"} --cert-dir "$certs" --format '{{.Digest}}' "$ref")
         [ "$served" = "$pushed" ] || die "FAIL: $ref is $served after pushing $pushed"
         echo "ok: pushed and pulled $endpoint/$TEST_IMAGE ($pushed) with skopeo"
     fi
