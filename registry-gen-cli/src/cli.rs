@@ -144,10 +144,10 @@ pub struct RenderArgs {
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
 
-    /// Start a new CA in --out: the old certs/ca.crt and certs/ca.key are
-    /// renamed with a timestamp (never deleted) and every client must be
-    /// given the new certs/ca.crt.
-    #[arg(long, conflicts_with = "ca_cert")]
+    /// Start a new CA in --out, generated or the one given with --ca-cert:
+    /// the old certs/ca.crt and certs/ca.key are renamed with a timestamp
+    /// (never deleted) and every client must be given the new certs/ca.crt.
+    #[arg(long)]
     pub new_ca: bool,
 
     /// Key algorithm of generated keys [config: tls.key_algorithm].

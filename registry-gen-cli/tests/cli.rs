@@ -870,6 +870,67 @@ fn a_wrong_given_ca_is_named_clearly() {
     assert!(!out.exists(), "a refused render wrote files");
 }
 
+/// Moving a bundle from its generated CA to the cluster's: refused
+/// without --new-ca, done with it, the old CA kept aside.
+#[test]
+fn a_given_ca_replaces_a_generated_one_only_with_new_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&["render", "--out", out.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let old_ca = std::fs::read(out.join("certs/ca.crt")).unwrap();
+    let pki = tmp.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    let (crt, key) = openssl_ca(&pki, "openssl genrsa -traditional 2048", "365");
+    let given = |extra: &[&str]| {
+        let mut args = vec![
+            "render",
+            "--ca-cert",
+            crt.to_str().unwrap(),
+            "--ca-key",
+            key.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args, None)
+    };
+    let o = given(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("an existing CA is never overwritten"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--new-ca"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("certs/ca.crt")).unwrap(), old_ca);
+
+    let o = given(&["--new-ca"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(out.join("certs/ca.crt")).unwrap(),
+        std::fs::read(&crt).unwrap()
+    );
+    assert!(
+        !out.join("certs/ca.key").exists(),
+        "the given CA's key entered the bundle"
+    );
+    let aside: Vec<String> = std::fs::read_dir(out.join("certs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("ca.crt.") || n.starts_with("ca.key."))
+        .collect();
+    assert_eq!(aside.len(), 2, "{aside:?}");
+    assert!(openssl_verify(
+        &crt,
+        &out.join("certs/server.crt"),
+        "-verify_hostname",
+        "localhost"
+    ));
+    // Re-rendering with the same given CA is fine now.
+    assert!(given(&[]).status.success());
+}
+
 #[test]
 fn new_ca_sets_the_old_one_aside_and_reissues_the_server_certificate() {
     let tmp = tempfile::tempdir().unwrap();

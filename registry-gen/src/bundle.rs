@@ -161,7 +161,7 @@ impl Bundle {
                 Ok(_) => {
                     return Err(Error::Refused {
                         path: target,
-                        reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), or move the old certs/ aside to start a new CA".into(),
+                        reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), or replace it on purpose with `registry-gen render --new-ca` (which keeps the old files under a timestamped name)".into(),
                     })
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

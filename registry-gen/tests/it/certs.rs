@@ -17,13 +17,16 @@ fn der(pem: &[u8]) -> Vec<u8> {
 
 /// Does the bundle's server certificate verify, under the bundle's CA, for `name`?
 fn verifies_for(b: &Bundle, name: &str) -> Result<(), String> {
+    verifies_at(b, name, common::NOW + ::time::Duration::days(1))
+}
+
+/// ... a day after `now`.
+fn verifies_at(b: &Bundle, name: &str, at: ::time::OffsetDateTime) -> Result<(), String> {
     let ca = CertificateDer::from(der(&b.get("certs/ca.crt").unwrap().contents));
     let anchor = webpki::anchor_from_trusted_cert(&ca).map_err(|e| e.to_string())?;
     let server = CertificateDer::from(der(&b.get("certs/server.crt").unwrap().contents));
     let ee = webpki::EndEntityCert::try_from(&server).map_err(|e| e.to_string())?;
-    let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        (common::NOW + ::time::Duration::days(1)).unix_timestamp() as u64,
-    ));
+    let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(at.unix_timestamp() as u64));
     ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         &[anchor],
@@ -86,6 +89,76 @@ fn every_key_algorithm_verifies_for_every_address_and_nothing_else() {
                 pem.starts_with("-----BEGIN PRIVATE KEY-----"),
                 "{key} is PKCS#8"
             );
+        }
+    }
+}
+
+/// A CA made by openssl, as a cluster's /etc/kubernetes/pki holds one, in
+/// each key format openssl writes (PKCS#1 RSA, SEC1 EC, PKCS#8), signs a
+/// server certificate of every algorithm that webpki accepts for every
+/// address and no other; its key never enters the bundle.
+#[test]
+fn a_given_ca_of_every_key_format_signs_for_every_address_and_nothing_else() {
+    let genkeys = [
+        ("rsa-pkcs1", "openssl genrsa -traditional 2048"),
+        (
+            "ec-p256-sec1",
+            "openssl ecparam -name prime256v1 -genkey -noout",
+        ),
+        (
+            "ec-p384-pkcs8",
+            "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384",
+        ),
+    ];
+    for (format, genkey) in genkeys {
+        let tmp = tempfile::tempdir().unwrap();
+        let sh = format!(
+            "{genkey} > ca.key && openssl req -x509 -new -key ca.key -subj /CN=kubernetes -days 30 \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out ca.crt"
+        );
+        let o = std::process::Command::new("sh")
+            .args(["-c", &sh])
+            .current_dir(tmp.path())
+            .output()
+            .expect("openssl");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let read = |f: &str| std::fs::read_to_string(tmp.path().join(f)).unwrap();
+        let now = ::time::OffsetDateTime::now_utc();
+        for alg in KeyAlgorithm::ALL {
+            let mut config = config_for(
+                alg,
+                vec!["10.131.82.54".parse().unwrap(), "fd00::54".parse().unwrap()],
+                vec!["yuan.test".into()],
+            );
+            config.tls.server_validity_days = 20; // within the CA's 30 days
+            let mut inputs = Inputs::new(now);
+            inputs.ca = Some(CaInput::External {
+                cert_pem: read("ca.crt"),
+                key: Secret::new(read("ca.key")),
+            });
+            inputs.fill_missing(&config).unwrap();
+            let b = registry_gen::render(&config, &inputs)
+                .unwrap_or_else(|e| panic!("{format} CA, {}: {e}", alg.as_str()));
+            assert_eq!(
+                b.get("certs/ca.crt").unwrap().contents,
+                read("ca.crt").as_bytes()
+            );
+            assert!(
+                b.get("certs/ca.key").is_none(),
+                "the given CA key was copied"
+            );
+            let at = now + ::time::Duration::days(1);
+            for name in addresses(&config) {
+                verifies_at(&b, &name, at)
+                    .unwrap_or_else(|e| panic!("{format} CA, {}: {e}", alg.as_str()));
+            }
+            for foreign in ["other.test", "10.131.82.55", "fd00::55"] {
+                assert!(
+                    verifies_at(&b, foreign, at).is_err(),
+                    "{format} CA, {}: accepted {foreign}",
+                    alg.as_str()
+                );
+            }
         }
     }
 }
