@@ -29,7 +29,7 @@ enum Ca {
     /// `ca.crt` holds no PEM.
     NotPem,
     /// A leaf certificate (CA:FALSE), not a CA.
-    NotACa,
+    LeafCert,
     /// A CA whose validity ended.
     Expired,
     /// The key of another CA.
@@ -158,7 +158,7 @@ fn cases() -> Vec<Case> {
         flags("unknown key algorithm", &["--key-algorithm", "dsa"]),
         ca("CA file unreadable", Ca::Unreadable),
         ca("CA file not PEM", Ca::NotPem),
-        ca("CA certificate not a CA", Ca::NotACa),
+        ca("CA certificate not a CA", Ca::LeafCert),
         ca("CA expired", Ca::Expired),
         ca("CA key of another CA", Ca::KeyMismatch),
         ca("CA key file holds a certificate", Ca::KeyNotAKey),
@@ -191,7 +191,7 @@ fn make_ca(dir: &Path, kind: Ca) -> (PathBuf, PathBuf) {
     match kind {
         Ca::Unreadable => openssl(dir, &format!("{genkey} -out ca.key")),
         Ca::NotPem => openssl(dir, &format!("{genkey} -out ca.key && echo 'not a certificate' > ca.crt")),
-        Ca::NotACa => openssl(dir, &format!("{genkey} -out ca.key && openssl req -x509 -new -key ca.key -subj /CN=leaf -days 30 -addext basicConstraints=critical,CA:FALSE -out ca.crt")),
+        Ca::LeafCert => openssl(dir, &format!("{genkey} -out ca.key && openssl req -x509 -new -key ca.key -subj /CN=leaf -days 30 -addext basicConstraints=critical,CA:FALSE -out ca.crt")),
         // Valid for a day; the case renders on a clock in 2100.
         Ca::Expired => openssl(dir, &format!("{genkey} -out ca.key && openssl req -x509 -new -key ca.key -subj /CN=old-ca -days 1 {ca} -out ca.crt")),
         Ca::KeyMismatch => openssl(dir, &format!("{genkey} -out other.key && openssl req -x509 -new -key other.key -subj /CN=ca -days 30 {ca} -out ca.crt && {genkey} -out ca.key")),
@@ -326,7 +326,7 @@ fn every_bad_input_fails_plainly_and_the_docs_table_says_how() {
             let what = match kind {
                 Ca::Unreadable => "--ca-cert of a missing file",
                 Ca::NotPem => "--ca-cert of a text file",
-                Ca::NotACa => "--ca-cert of a leaf certificate (CA:FALSE)",
+                Ca::LeafCert => "--ca-cert of a leaf certificate (CA:FALSE)",
                 Ca::Expired => {
                     "--ca-cert of a CA valid for one day, on a clock in 2100 (SOURCE_DATE_EPOCH)"
                 }
