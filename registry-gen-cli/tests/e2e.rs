@@ -388,17 +388,31 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
     Bundle::load(out)
 }
 
-/// Play the pod: a fresh container filesystem under `pod/`, each Secret
-/// volume's data written at its mountPath, every other volume (the data)
-/// a directory under `volumes/` that outlives the pod, linked at its
-/// mountPath; then the registry started with the Deployment's env, paths
-/// re-rooted into `pod/`. The registry listens on the pod's IP.
+/// Play the pod as the kubelet and the container runtime would: a fresh
+/// container filesystem under `pod/`, each Secret volume's data written at
+/// its mountPath with its defaultMode (group-readable and owned by the
+/// pod's fsGroup when it has one), every other volume (the data) a
+/// directory under `volumes/` that outlives the pod, linked at its
+/// mountPath (given to fsGroup, setgid, when there is one); the root
+/// filesystem bind-mounted read-only when the container asks for that;
+/// then the registry started with the Deployment's env (paths re-rooted
+/// into `pod/`), as its runAsUser/runAsGroup, with no capabilities beyond
+/// those the container adds, no new privileges, on the pod's IP.
 fn start_pod(sb: &mut Sandbox, b: &Bundle) {
+    use std::os::unix::fs::{chown, PermissionsExt};
     let root = sb.path().join("pod");
+    let _ = sb.run(sb.cmd("umount").arg(&root));
     let _ = fs::remove_dir_all(&root);
     let reroot = |p: &str| root.join(p.trim_start_matches('/'));
     let pod = b.pod();
     let container = b.container();
+    let pod_sc = pod.security_context.clone().unwrap_or_default();
+    let sc = container.security_context.clone().unwrap_or_default();
+    let fs_group = pod_sc.fs_group.map(|g| u32::try_from(g).unwrap());
+    if pod_sc.run_as_user.is_some() {
+        // The user must be able to reach its files at all.
+        fs::set_permissions(sb.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    }
     for m in container.volume_mounts.as_ref().unwrap() {
         let v = pod
             .volumes
@@ -412,21 +426,72 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
         if let Some(s) = &v.secret {
             fs::create_dir(&at).unwrap();
             let secret = s.secret_name.as_deref().unwrap();
+            let mode = u32::try_from(s.default_mode.unwrap_or(0o644)).unwrap();
             for k in b.secrets[secret].data.as_ref().unwrap().keys() {
-                fs::write(at.join(k), b.secret_data(secret, k)).unwrap();
+                let f = at.join(k);
+                fs::write(&f, b.secret_data(secret, k)).unwrap();
+                let mode = match fs_group {
+                    Some(g) => {
+                        chown(&f, Some(0), Some(g)).unwrap();
+                        mode | 0o440
+                    }
+                    None => mode,
+                };
+                fs::set_permissions(&f, fs::Permissions::from_mode(mode)).unwrap();
             }
         } else {
             let backing = sb.path().join("volumes").join(&v.name);
-            fs::create_dir_all(&backing).unwrap();
+            // The kubelet gives emptyDir and (most) provisioned claims to
+            // fsGroup; a hostPath or an NFS volume stays as it is: a
+            // directory of root's, 0755, as the kubelet or a fresh export
+            // makes it.
+            let nfs = b.dir.join("manifests/persistentvolume.yaml").exists();
+            let owned = v.empty_dir.is_some() || (v.persistent_volume_claim.is_some() && !nfs);
+            if !backing.exists() {
+                fs::create_dir_all(&backing).unwrap();
+                fs::set_permissions(&backing, fs::Permissions::from_mode(0o755)).unwrap();
+                if let Some(g) = fs_group.filter(|_| owned) {
+                    chown(&backing, Some(0), Some(g)).unwrap();
+                    fs::set_permissions(&backing, fs::Permissions::from_mode(0o2775)).unwrap();
+                }
+            }
             symlink(&backing, &at).unwrap();
         }
     }
     let config_file = root.join("etc/docker/registry/config.yml");
     fs::create_dir_all(config_file.parent().unwrap()).unwrap();
     fs::write(&config_file, IMAGE_CONFIG).unwrap();
+    if sc.read_only_root_filesystem == Some(true) {
+        for args in [vec!["--bind"], vec!["-o", "remount,bind,ro"]] {
+            let o = sb.run(sb.cmd("mount").args(&args).arg(&root).arg(&root));
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    }
 
-    let mut c = sb.cmd("docker-registry");
-    c.arg("serve").arg(&config_file).env_clear();
+    assert_eq!(sc.allow_privilege_escalation, Some(false));
+    let caps = sc.capabilities.clone().unwrap_or_default();
+    assert_eq!(
+        caps.drop,
+        Some(vec!["ALL".to_owned()]),
+        "capabilities are dropped"
+    );
+    let mut bounding = String::from("-all");
+    for add in caps.add.unwrap_or_default() {
+        bounding.push_str(&format!(",+{}", add.to_lowercase()));
+    }
+    let mut c = sb.cmd("setpriv");
+    c.args(["--no-new-privs", "--inh-caps=-all"])
+        .arg(format!("--bounding-set={bounding}"));
+    if let Some(uid) = pod_sc.run_as_user {
+        let gid = pod_sc.run_as_group.unwrap_or(uid);
+        let groups = fs_group.map_or(gid.to_string(), |g| format!("{gid},{g}"));
+        c.arg(format!("--reuid={uid}"))
+            .arg(format!("--regid={gid}"))
+            .arg(format!("--groups={groups}"));
+    }
+    c.args(["--", "docker-registry", "serve"])
+        .arg(&config_file)
+        .env_clear();
     for e in container.env.as_ref().unwrap() {
         let mut value = match (&e.value, &e.value_from) {
             (Some(v), _) => v.clone(),
@@ -454,6 +519,19 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
     wait_for("the registry to be ready", Duration::from_secs(30), || {
         sb.curl(&["--insecure", &url], None).0 == "200"
     });
+    // TLS 1.1 is refused (REGISTRY_HTTP_TLS_MINIMUMTLS), whatever the client allows.
+    let o = sb.run(
+        sb.cmd("openssl")
+            .args([
+                "s_client",
+                "-tls1_1",
+                "-cipher",
+                "DEFAULT@SECLEVEL=0",
+                "-connect",
+            ])
+            .arg(format!("{POD_IP}:{port}")),
+    );
+    assert!(!o.status.success(), "TLS 1.1 was accepted: {}", text(&o));
 }
 
 /// Play kube-proxy and the hostPort: forward the node's ports and the

@@ -52,6 +52,8 @@ pub(crate) struct Plan<'c> {
     pub node_paths: NodePaths,
     /// The Deployment's strategy: `Recreate` unless pods can overlap.
     pub strategy: &'static str,
+    /// How the registry container runs (user, capabilities, filesystem).
+    pub security: SecurityPlan,
     /// Every manifest, in apply order.
     pub manifests: Vec<Manifest>,
     /// Things the user should know before relying on this bundle.
@@ -251,6 +253,25 @@ pub(crate) struct NodePaths {
     pub k3s_ca: String,
 }
 
+/// The registry's hardening. It runs without privileges, with no
+/// capabilities (but `NET_BIND_SERVICE` for a port below 1024), on a
+/// read-only root filesystem with the RuntimeDefault seccomp profile. It
+/// runs as a non-root user where the storage lets that user write: a
+/// dynamically provisioned claim (the kubelet gives the volume to
+/// `fsGroup`) or an emptyDir. On NFS and hostPath volumes the kubelet
+/// changes no ownership, and a fresh export or a directory the kubelet
+/// creates belongs to root, so there the registry stays root (capabilities
+/// still dropped): docs/config.md says what ownership a non-root run needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SecurityPlan {
+    /// uid = gid = fsGroup when non-root.
+    pub run_as: Option<i64>,
+    pub net_bind_service: bool,
+}
+
+/// The user a non-root registry runs as.
+pub(crate) const REGISTRY_UID: i64 = 1000;
+
 /// Which object a manifest file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ManifestKind {
@@ -445,6 +466,16 @@ impl<'c> Plan<'c> {
             "Recreate"
         };
 
+        let low_port = ports.container < 1024;
+        let writable_by_fs_group = matches!(
+            &data.source,
+            DataSource::Claim { pv: None, .. } | DataSource::EmptyDir
+        );
+        let security = SecurityPlan {
+            run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),
+            net_bind_service: low_port,
+        };
+
         let mut warnings = Vec::new();
         if matches!(data.source, DataSource::EmptyDir) {
             warnings.push(
@@ -488,6 +519,7 @@ impl<'c> Plan<'c> {
                 k3s_ca: format!("/etc/rancher/k3s/{name}-{namespace}-ca.crt"),
             },
             strategy,
+            security,
             manifests,
             warnings,
         }
@@ -529,6 +561,8 @@ impl<'c> Plan<'c> {
                 "REGISTRY_STORAGE_DELETE_ENABLED",
                 Plain(self.config.registry.delete_enabled.to_string()),
             ),
+            // No TLS 1.0/1.1 (the distribution server accepts them by default).
+            ("REGISTRY_HTTP_TLS_MINIMUMTLS", Plain("tls1.2".to_owned())),
         ];
         if let Some(a) = &self.auth {
             env.push(("REGISTRY_AUTH", Plain("htpasswd".to_owned())));

@@ -163,6 +163,14 @@ fn trust_daemon_set(plan: &Plan) -> apps::DaemonSet {
                         ..Default::default()
                     }]),
                     automount_service_account_token: Some(false),
+                    // Root: it writes into the nodes' /etc through hostPath.
+                    security_context: Some(core::PodSecurityContext {
+                        seccomp_profile: Some(core::SeccompProfile {
+                            type_: "RuntimeDefault".to_owned(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }),
             },
@@ -571,6 +579,16 @@ fn deployment(plan: &Plan) -> apps::Deployment {
         liveness_probe: Some(probe(10, 10, 6)),
         security_context: Some(core::SecurityContext {
             allow_privilege_escalation: Some(false),
+            privileged: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: plan.security.run_as.map(|_| true),
+            capabilities: Some(core::Capabilities {
+                drop: Some(vec!["ALL".to_owned()]),
+                add: plan
+                    .security
+                    .net_bind_service
+                    .then(|| vec!["NET_BIND_SERVICE".to_owned()]),
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -604,6 +622,20 @@ fn deployment(plan: &Plan) -> apps::Deployment {
                     volumes: Some(volumes),
                     node_selector,
                     automount_service_account_token: Some(false),
+                    security_context: Some(core::PodSecurityContext {
+                        run_as_user: plan.security.run_as,
+                        run_as_group: plan.security.run_as,
+                        fs_group: plan.security.run_as,
+                        fs_group_change_policy: plan
+                            .security
+                            .run_as
+                            .map(|_| "OnRootMismatch".to_owned()),
+                        seccomp_profile: Some(core::SeccompProfile {
+                            type_: "RuntimeDefault".to_owned(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }),
             },
