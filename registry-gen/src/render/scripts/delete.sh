@@ -36,3 +36,4 @@ done
 if [ ${#kept[@]} -gt 0 ]; then
     echo "kept, with the registry's data: ${kept[*]} (run with --purge-data to delete them)"
 fi
+echo "$ON_DELETE" | fold -s -w 76 | sed 's/ *$//'

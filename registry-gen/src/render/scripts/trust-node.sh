@@ -10,9 +10,11 @@ runtimes named (default: each one found on this machine):
                 add if not (config.toml is never edited)
   --crio        $CONTAINERS_DIR/<endpoint>/ca.crt and $CONTAINERS_CONF_DIR/
   --k3s         $K3S_REGISTRIES and $K3S_CA
---restart restarts the services whose files changed (systemctl); without it,
-the command to run is printed. --root DIR installs under DIR (for a test or
-an image build). Safe to run again.
+--restart restarts the services that read their files only at start (CRI-O,
+k3s or k3s-agent) when a file changed (systemctl); without it, the command
+to run is printed. containerd, Docker and podman read them on each pull.
+--root DIR installs under DIR (for a test or an image build). Safe to run
+again.
 USAGE
 }
 
@@ -36,17 +38,22 @@ if [ ${#wanted[@]} -eq 0 ]; then
     [ ${#wanted[@]} -gt 0 ] || die "found none of dockerd, containerd, crio, podman, k3s: name one (--docker, --containerd, --crio, --k3s)"
 fi
 
-# Copy the tree under $1 into $2, file by file, keeping modes.
+# Copy the tree under $1 into $2, file by file, keeping modes; sets
+# changed=true when a file was new or different.
+changed=false
 install_tree() {
-    local from=$1 to=$2 file
+    local from=$1 to=$2 file target
     [ -d "$from" ] || return 0
     while IFS= read -r -d '' file; do
-        install -D -m "$(stat -c %a "$file")" "$file" "$to/${file#"$from"/}"
+        target="$to/${file#"$from"/}"
+        cmp -s "$file" "$target" || changed=true
+        install -D -m "$(stat -c %a "$file")" "$file" "$target"
     done < <(find "$from" -type f -print0)
 }
 
 services=()
 for runtime in "${wanted[@]}"; do
+    changed=false
     case $runtime in
         docker)
             install_tree "$bundle/trust/docker/certs.d" "$root$DOCKER_DIR"
@@ -65,7 +72,7 @@ for runtime in "${wanted[@]}"; do
             [ -n "$effective" ] || effective=$(cat "$config" 2>/dev/null) || effective=""
             if printf '%s\n' "$effective" | grep -Eq "^[[:space:]]*config_path[[:space:]]*=[[:space:]]*\"([^\"]*:)?$CONTAINERD_DIR/?(:[^\"]*)?\""; then
                 echo "containerd: its config_path includes $CONTAINERD_DIR"
-                services+=(containerd)
+                # containerd reads hosts.toml on each pull: no restart needed.
             else
                 echo "containerd: $config does not set config_path = \"$CONTAINERD_DIR\"; add, for containerd 1.x:"
                 echo "  [plugins.\"io.containerd.grpc.v1.cri\".registry]"
@@ -81,7 +88,7 @@ for runtime in "${wanted[@]}"; do
             install_tree "$bundle/trust/containers/registries.conf.d" "$root$CONTAINERS_CONF_DIR"
             echo "crio/podman: installed the CA in $root$CONTAINERS_DIR"
             # podman reads these on every run; CRI-O at start.
-            if command -v crio >/dev/null; then services+=(crio); fi
+            if command -v crio >/dev/null && [ "$changed" = true ]; then services+=(crio); fi
             ;;
         k3s)
             target="$root$K3S_REGISTRIES"
@@ -91,10 +98,15 @@ for runtime in "${wanted[@]}"; do
                 cp -p "$target" "$backup"
                 echo "k3s: kept the earlier $target as $backup; merge other registries' entries back by hand"
             fi
+            cmp -s "$bundle/trust/k3s/registries.yaml" "$target" || changed=true
+            cmp -s "$bundle/trust/ca.crt" "$root$K3S_CA" || changed=true
             install -D -m 0600 "$bundle/trust/k3s/registries.yaml" "$target"
             install -D -m 0644 "$bundle/trust/ca.crt" "$root$K3S_CA"
             echo "k3s: installed $root$K3S_REGISTRIES and $root$K3S_CA"
-            services+=(k3s)
+            # A server runs k3s, an agent k3s-agent; both read the file at start.
+            if [ "$changed" = true ]; then
+                if systemctl is-active --quiet k3s-agent 2>/dev/null; then services+=(k3s-agent); else services+=(k3s); fi
+            fi
             ;;
     esac
 done
