@@ -46,312 +46,343 @@ fn env(b: &Bundle, name: &str) -> Option<String> {
 
 #[test]
 fn selector_matches_pod_labels_and_service() {
-    each(|name, _, b| {
-        let d = deployment(b);
-        let spec = d.spec.unwrap();
-        let selector = spec.selector.match_labels.unwrap();
-        let labels = spec.template.metadata.unwrap().labels.unwrap();
-        for (k, v) in &selector {
-            assert_eq!(
-                labels.get(k),
-                Some(v),
-                "{name}: pod labels lack selector {k}"
-            );
-        }
-        let svc: core::Service = common::yaml(b, "manifests/service.yaml");
+    each(check_selector_matches_pod_labels_and_service);
+}
+
+fn check_selector_matches_pod_labels_and_service(name: &str, _config: &Config, b: &Bundle) {
+    let d = deployment(b);
+    let spec = d.spec.unwrap();
+    let selector = spec.selector.match_labels.unwrap();
+    let labels = spec.template.metadata.unwrap().labels.unwrap();
+    for (k, v) in &selector {
         assert_eq!(
-            svc.spec.unwrap().selector.unwrap(),
-            selector,
-            "{name}: Service selector"
+            labels.get(k),
+            Some(v),
+            "{name}: pod labels lack selector {k}"
         );
-    });
+    }
+    let svc: core::Service = common::yaml(b, "manifests/service.yaml");
+    assert_eq!(
+        svc.spec.unwrap().selector.unwrap(),
+        selector,
+        "{name}: Service selector"
+    );
 }
 
 #[test]
 fn service_targets_the_container_port() {
-    each(|name, config, b| {
-        let c = &pod(b).containers[0];
-        let port = &c.ports.as_ref().unwrap()[0];
+    each(check_service_targets_the_container_port);
+}
+
+fn check_service_targets_the_container_port(name: &str, config: &Config, b: &Bundle) {
+    let c = &pod(b).containers[0];
+    let port = &c.ports.as_ref().unwrap()[0];
+    assert_eq!(
+        port.container_port,
+        i32::from(config.ports.container),
+        "{name}"
+    );
+    let listen = env(b, "REGISTRY_HTTP_ADDR").unwrap();
+    assert_eq!(
+        listen,
+        format!(":{}", port.container_port),
+        "{name}: the registry listens where the port points"
+    );
+    let svc: core::Service = common::yaml(b, "manifests/service.yaml");
+    let sp = &svc.spec.unwrap().ports.unwrap()[0];
+    assert_eq!(
+        sp.target_port,
+        Some(IntOrString::String(port.name.clone().unwrap())),
+        "{name}"
+    );
+    assert_eq!(sp.node_port, config.ports.node.map(i32::from), "{name}");
+    assert_eq!(port.host_port, config.ports.host.map(i32::from), "{name}");
+    for probe in [&c.readiness_probe, &c.liveness_probe] {
+        let get = probe.as_ref().unwrap().http_get.as_ref().unwrap();
         assert_eq!(
-            port.container_port,
-            i32::from(config.ports.container),
-            "{name}"
+            get.port,
+            IntOrString::String(port.name.clone().unwrap()),
+            "{name}: probe port"
         );
-        let listen = env(b, "REGISTRY_HTTP_ADDR").unwrap();
         assert_eq!(
-            listen,
-            format!(":{}", port.container_port),
-            "{name}: the registry listens where the port points"
+            get.scheme.as_deref(),
+            Some("HTTPS"),
+            "{name}: the registry only speaks TLS"
         );
-        let svc: core::Service = common::yaml(b, "manifests/service.yaml");
-        let sp = &svc.spec.unwrap().ports.unwrap()[0];
-        assert_eq!(
-            sp.target_port,
-            Some(IntOrString::String(port.name.clone().unwrap())),
-            "{name}"
-        );
-        assert_eq!(sp.node_port, config.ports.node.map(i32::from), "{name}");
-        assert_eq!(port.host_port, config.ports.host.map(i32::from), "{name}");
-        for probe in [&c.readiness_probe, &c.liveness_probe] {
-            let get = probe.as_ref().unwrap().http_get.as_ref().unwrap();
-            assert_eq!(
-                get.port,
-                IntOrString::String(port.name.clone().unwrap()),
-                "{name}: probe port"
-            );
-            assert_eq!(
-                get.scheme.as_deref(),
-                Some("HTTPS"),
-                "{name}: the registry only speaks TLS"
-            );
-        }
-    });
+    }
 }
 
 #[test]
 fn every_mount_has_its_volume_and_every_volume_its_object() {
-    each(|name, _, b| {
-        let p = pod(b);
-        let volumes = p.volumes.unwrap();
-        let names: BTreeSet<_> = volumes.iter().map(|v| v.name.as_str()).collect();
-        for m in p.containers[0].volume_mounts.as_ref().unwrap() {
+    each(check_every_mount_has_its_volume_and_every_volume_its_object);
+}
+
+fn check_every_mount_has_its_volume_and_every_volume_its_object(
+    name: &str,
+    _config: &Config,
+    b: &Bundle,
+) {
+    let p = pod(b);
+    let volumes = p.volumes.unwrap();
+    let names: BTreeSet<_> = volumes.iter().map(|v| v.name.as_str()).collect();
+    for m in p.containers[0].volume_mounts.as_ref().unwrap() {
+        assert!(
+            names.contains(m.name.as_str()),
+            "{name}: mount {} has no volume",
+            m.name
+        );
+    }
+    let secrets: BTreeSet<String> = b
+        .files()
+        .filter(|(p, _)| p.starts_with("manifests/secret-"))
+        .map(|(p, _)| common::yaml::<core::Secret>(b, p).metadata.name.unwrap())
+        .collect();
+    for v in &volumes {
+        if let Some(s) = &v.secret {
+            let s = s.secret_name.as_ref().unwrap();
             assert!(
-                names.contains(m.name.as_str()),
-                "{name}: mount {} has no volume",
-                m.name
+                secrets.contains(s),
+                "{name}: volume {} names missing Secret {s}",
+                v.name
             );
         }
-        let secrets: BTreeSet<String> = b
-            .files()
-            .filter(|(p, _)| p.starts_with("manifests/secret-"))
-            .map(|(p, _)| common::yaml::<core::Secret>(b, p).metadata.name.unwrap())
-            .collect();
-        for v in &volumes {
-            if let Some(s) = &v.secret {
-                let s = s.secret_name.as_ref().unwrap();
-                assert!(
-                    secrets.contains(s),
-                    "{name}: volume {} names missing Secret {s}",
-                    v.name
-                );
-            }
-            if let Some(c) = &v.persistent_volume_claim {
-                let pvc: core::PersistentVolumeClaim =
-                    common::yaml(b, "manifests/persistentvolumeclaim.yaml");
-                assert_eq!(pvc.metadata.name.as_ref(), Some(&c.claim_name), "{name}");
-            }
+        if let Some(c) = &v.persistent_volume_claim {
+            let pvc: core::PersistentVolumeClaim =
+                common::yaml(b, "manifests/persistentvolumeclaim.yaml");
+            assert_eq!(pvc.metadata.name.as_ref(), Some(&c.claim_name), "{name}");
         }
-        for e in p.containers[0].env.as_ref().unwrap() {
-            if let Some(r) = e
-                .value_from
-                .as_ref()
-                .and_then(|v| v.secret_key_ref.as_ref())
-            {
-                assert!(
-                    secrets.contains(&r.name),
-                    "{name}: env {} names missing Secret {}",
-                    e.name,
-                    r.name
-                );
-            }
+    }
+    for e in p.containers[0].env.as_ref().unwrap() {
+        if let Some(r) = e
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+        {
+            assert!(
+                secrets.contains(&r.name),
+                "{name}: env {} names missing Secret {}",
+                e.name,
+                r.name
+            );
         }
-    });
+    }
 }
 
 #[test]
 fn every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file() {
-    each(|name, config, b| {
-        let p = pod(b);
-        let mounts = p.containers[0].volume_mounts.clone().unwrap();
-        let volumes = p.volumes.unwrap();
-        let under = |path: &str| {
-            mounts
-                .iter()
-                .find(|m| Path::new(path).starts_with(&m.mount_path))
-                .unwrap_or_else(|| panic!("{name}: {path} is under no mount"))
-        };
-        // The data directory *is* the data mount: the write-up's /vat/lib/registry can't happen.
-        let root = env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY").unwrap();
-        assert_eq!(root, config.registry.data_path);
-        let m = under(&root);
-        assert_eq!(m.mount_path, root, "{name}");
-        assert_ne!(m.read_only, Some(true), "{name}: data must be writable");
+    each(check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file);
+}
 
-        let mut files = vec![
-            ("REGISTRY_HTTP_TLS_CERTIFICATE", "certs/server.crt"),
-            ("REGISTRY_HTTP_TLS_KEY", "certs/server.key"),
-        ];
-        if config.auth.is_some() {
-            files.push(("REGISTRY_AUTH_HTPASSWD_PATH", "auth/htpasswd"));
-            assert_eq!(env(b, "REGISTRY_AUTH").as_deref(), Some("htpasswd"));
-        } else {
-            assert_eq!(env(b, "REGISTRY_AUTH"), None, "{name}");
-        }
-        for (var, bundle_file) in files {
-            let path = env(b, var).unwrap_or_else(|| panic!("{name}: {var} unset"));
-            let m = under(&path);
-            let key = Path::new(&path)
-                .strip_prefix(&m.mount_path)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_owned();
-            let v = volumes.iter().find(|v| v.name == m.name).unwrap();
-            let secret_name = v.secret.as_ref().unwrap().secret_name.clone().unwrap();
-            let (_, secret) = b
-                .files()
-                .filter(|(p, _)| p.starts_with("manifests/secret-"))
-                .map(|(p, _)| (p, common::yaml::<core::Secret>(b, p)))
-                .find(|(_, s)| s.metadata.name.as_ref() == Some(&secret_name))
-                .unwrap();
-            let data = secret.data.unwrap();
-            assert_eq!(
-                data.get(&key).map(|d| &d.0),
-                Some(&b.get(bundle_file).unwrap().contents),
-                "{name}: {var}={path} is not the bytes of {bundle_file}"
-            );
-        }
-    });
+fn check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file(
+    name: &str,
+    config: &Config,
+    b: &Bundle,
+) {
+    let p = pod(b);
+    let mounts = p.containers[0].volume_mounts.clone().unwrap();
+    let volumes = p.volumes.unwrap();
+    let under = |path: &str| {
+        mounts
+            .iter()
+            .find(|m| Path::new(path).starts_with(&m.mount_path))
+            .unwrap_or_else(|| panic!("{name}: {path} is under no mount"))
+    };
+    // The data directory *is* the data mount: the write-up's /vat/lib/registry can't happen.
+    let root = env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY").unwrap();
+    assert_eq!(root, config.registry.data_path);
+    let m = under(&root);
+    assert_eq!(m.mount_path, root, "{name}");
+    assert_ne!(m.read_only, Some(true), "{name}: data must be writable");
+
+    let mut files = vec![
+        ("REGISTRY_HTTP_TLS_CERTIFICATE", "certs/server.crt"),
+        ("REGISTRY_HTTP_TLS_KEY", "certs/server.key"),
+    ];
+    if config.auth.is_some() {
+        files.push(("REGISTRY_AUTH_HTPASSWD_PATH", "auth/htpasswd"));
+        assert_eq!(env(b, "REGISTRY_AUTH").as_deref(), Some("htpasswd"));
+    } else {
+        assert_eq!(env(b, "REGISTRY_AUTH"), None, "{name}");
+    }
+    for (var, bundle_file) in files {
+        let path = env(b, var).unwrap_or_else(|| panic!("{name}: {var} unset"));
+        let m = under(&path);
+        let key = Path::new(&path)
+            .strip_prefix(&m.mount_path)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let v = volumes.iter().find(|v| v.name == m.name).unwrap();
+        let secret_name = v.secret.as_ref().unwrap().secret_name.clone().unwrap();
+        let (_, secret) = b
+            .files()
+            .filter(|(p, _)| p.starts_with("manifests/secret-"))
+            .map(|(p, _)| (p, common::yaml::<core::Secret>(b, p)))
+            .find(|(_, s)| s.metadata.name.as_ref() == Some(&secret_name))
+            .unwrap();
+        let data = secret.data.unwrap();
+        assert_eq!(
+            data.get(&key).map(|d| &d.0),
+            Some(&b.get(bundle_file).unwrap().contents),
+            "{name}: {var}={path} is not the bytes of {bundle_file}"
+        );
+    }
 }
 
 #[test]
 fn trust_directories_are_covered_by_the_certificate() {
-    each(|name, config, b| {
-        let (_, pem) = x509_parser::pem::parse_x509_pem(
-            b.get("certs/server.crt").unwrap().contents.as_slice(),
-        )
-        .unwrap();
-        let cert = pem.parse_x509().unwrap();
-        let san = cert.subject_alternative_name().unwrap().unwrap().value;
-        let mut dns = BTreeSet::new();
-        let mut ips = BTreeSet::new();
-        for n in &san.general_names {
-            match n {
-                x509_parser::extensions::GeneralName::DNSName(d) => {
-                    dns.insert(d.to_string());
-                }
-                x509_parser::extensions::GeneralName::IPAddress(ip) => {
-                    ips.insert(ip.to_vec());
-                }
-                _ => {}
+    each(check_trust_directories_are_covered_by_the_certificate);
+}
+
+fn check_trust_directories_are_covered_by_the_certificate(name: &str, config: &Config, b: &Bundle) {
+    let (_, pem) =
+        x509_parser::pem::parse_x509_pem(b.get("certs/server.crt").unwrap().contents.as_slice())
+            .unwrap();
+    let cert = pem.parse_x509().unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap().value;
+    let mut dns = BTreeSet::new();
+    let mut ips = BTreeSet::new();
+    for n in &san.general_names {
+        match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => {
+                dns.insert(d.to_string());
             }
+            x509_parser::extensions::GeneralName::IPAddress(ip) => {
+                ips.insert(ip.to_vec());
+            }
+            _ => {}
         }
-        for ip in &config.addresses.node_ips {
-            let bytes = match ip {
-                std::net::IpAddr::V4(v) => v.octets().to_vec(),
-                std::net::IpAddr::V6(v) => v.octets().to_vec(),
-            };
-            assert!(ips.contains(&bytes), "{name}: {ip} not an IP SAN");
-        }
-        let mut dirs = 0;
-        for (p, _) in b.files() {
-            let Some(ep) = p
-                .strip_prefix("trust/docker/certs.d/")
-                .and_then(|p| p.strip_suffix("/ca.crt"))
-            else {
-                continue;
-            };
-            dirs += 1;
-            let host = match ep.rsplit_once(':') {
-                Some((h, port)) if port.parse::<u16>().is_ok() && !h.ends_with(':') => h,
-                _ => ep,
-            };
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let covered = match host.parse::<std::net::IpAddr>() {
-                Ok(std::net::IpAddr::V4(v)) => ips.contains(v.octets().as_slice()),
-                Ok(std::net::IpAddr::V6(v)) => ips.contains(v.octets().as_slice()),
-                Err(_) => dns.contains(host),
-            };
-            assert!(
-                covered,
-                "{name}: trust dir {ep} is not covered by the certificate's SANs"
-            );
-        }
+    }
+    for ip in &config.addresses.node_ips {
+        let bytes = match ip {
+            std::net::IpAddr::V4(v) => v.octets().to_vec(),
+            std::net::IpAddr::V6(v) => v.octets().to_vec(),
+        };
+        assert!(ips.contains(&bytes), "{name}: {ip} not an IP SAN");
+    }
+    let mut dirs = 0;
+    for (p, _) in b.files() {
+        let Some(ep) = p
+            .strip_prefix("trust/docker/certs.d/")
+            .and_then(|p| p.strip_suffix("/ca.crt"))
+        else {
+            continue;
+        };
+        dirs += 1;
+        let host = match ep.rsplit_once(':') {
+            Some((h, port)) if port.parse::<u16>().is_ok() && !h.ends_with(':') => h,
+            _ => ep,
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let covered = match host.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(v)) => ips.contains(v.octets().as_slice()),
+            Ok(std::net::IpAddr::V6(v)) => ips.contains(v.octets().as_slice()),
+            Err(_) => dns.contains(host),
+        };
         assert!(
-            dirs > config.addresses.node_ips.len(),
-            "{name}: too few trust dirs ({dirs})"
+            covered,
+            "{name}: trust dir {ep} is not covered by the certificate's SANs"
         );
-    });
+    }
+    // Every node address per exposed port, and the Service.
+    let exposed =
+        usize::from(config.ports.host.is_some()) + usize::from(config.ports.node.is_some());
+    assert_eq!(
+        dirs,
+        (config.addresses.node_ips.len() + config.addresses.dns_names.len()) * exposed + 1,
+        "{name}: trust dirs ({dirs})"
+    );
 }
 
 #[test]
 fn pull_secret_has_an_entry_per_trust_directory() {
-    each(|name, config, b| {
-        let Some(auth) = &config.auth else {
-            assert!(b.get("manifests/secret-pull.yaml").is_none(), "{name}");
-            return;
-        };
-        let s: core::Secret = common::yaml(b, "manifests/secret-pull.yaml");
-        assert_eq!(s.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
-        let json: serde_json::Value =
-            serde_json::from_slice(&s.data.unwrap()[".dockerconfigjson"].0).unwrap();
-        let auths: BTreeSet<String> = json["auths"].as_object().unwrap().keys().cloned().collect();
-        // Every name an image reference may use, port-less aliases included.
-        let dirs: BTreeSet<String> = b
-            .files()
-            .filter_map(|(p, _)| {
-                p.strip_prefix("trust/containerd/certs.d/")
-                    .and_then(|p| p.strip_suffix("/hosts.toml"))
-            })
-            .map(str::to_owned)
-            .collect();
-        assert_eq!(auths, dirs, "{name}");
-        let user = &auth.users[0].name;
-        for v in json["auths"].as_object().unwrap().values() {
-            assert_eq!(v["username"], *user);
-            assert_eq!(v["password"], common::password(user));
-        }
-    });
+    each(check_pull_secret_has_an_entry_per_trust_directory);
+}
+
+fn check_pull_secret_has_an_entry_per_trust_directory(name: &str, config: &Config, b: &Bundle) {
+    let Some(auth) = &config.auth else {
+        assert!(b.get("manifests/secret-pull.yaml").is_none(), "{name}");
+        return;
+    };
+    let s: core::Secret = common::yaml(b, "manifests/secret-pull.yaml");
+    assert_eq!(s.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&s.data.unwrap()[".dockerconfigjson"].0).unwrap();
+    let auths: BTreeSet<String> = json["auths"].as_object().unwrap().keys().cloned().collect();
+    // Every name an image reference may use, port-less aliases included.
+    let dirs: BTreeSet<String> = b
+        .files()
+        .filter_map(|(p, _)| {
+            p.strip_prefix("trust/containerd/certs.d/")
+                .and_then(|p| p.strip_suffix("/hosts.toml"))
+        })
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(auths, dirs, "{name}");
+    let user = &auth.users[0].name;
+    for v in json["auths"].as_object().unwrap().values() {
+        assert_eq!(v["username"], *user);
+        assert_eq!(v["password"], common::password(user));
+    }
 }
 
 #[test]
 fn kustomization_lists_exactly_the_manifests_and_the_stream_holds_them() {
-    each(|name, _, b| {
-        #[derive(serde::Deserialize)]
-        struct K {
-            resources: Vec<String>,
-        }
-        let k: K = common::yaml(b, "manifests/kustomization.yaml");
-        let listed: BTreeSet<String> = k
-            .resources
-            .iter()
-            .map(|r| format!("manifests/{r}"))
-            .collect();
-        let files: BTreeSet<String> = b
-            .files()
-            .map(|(p, _)| p.to_owned())
-            .filter(|p| {
-                p.starts_with("manifests/")
-                    && !p.ends_with("kustomization.yaml")
-                    && !p.starts_with("manifests/tests/")
-            })
-            .collect();
-        assert_eq!(listed, files, "{name}");
-        assert_eq!(
-            b.manifest_stream().lines().filter(|l| *l == "---").count(),
-            files.len(),
-            "{name}: stream documents"
-        );
-    });
+    each(check_kustomization_lists_exactly_the_manifests_and_the_stream_holds_them);
+}
+
+fn check_kustomization_lists_exactly_the_manifests_and_the_stream_holds_them(
+    name: &str,
+    _config: &Config,
+    b: &Bundle,
+) {
+    #[derive(serde::Deserialize)]
+    struct K {
+        resources: Vec<String>,
+    }
+    let k: K = common::yaml(b, "manifests/kustomization.yaml");
+    let listed: BTreeSet<String> = k
+        .resources
+        .iter()
+        .map(|r| format!("manifests/{r}"))
+        .collect();
+    let files: BTreeSet<String> = b
+        .files()
+        .map(|(p, _)| p.to_owned())
+        .filter(|p| {
+            p.starts_with("manifests/")
+                && !p.ends_with("kustomization.yaml")
+                && !p.starts_with("manifests/tests/")
+        })
+        .collect();
+    assert_eq!(listed, files, "{name}");
+    assert_eq!(
+        b.manifest_stream().lines().filter(|l| *l == "---").count(),
+        files.len(),
+        "{name}: stream documents"
+    );
 }
 
 #[test]
 fn secret_manifests_and_keys_are_private() {
-    each(|name, config, b| {
-        for (p, f) in b.files() {
-            let secret = p.ends_with(".key")
-                || p.ends_with(".password")
-                || p.starts_with("auth/")
-                || p.starts_with("manifests/secret-")
-                || (p == "trust/k3s/registries.yaml" && config.auth.is_some());
-            assert_eq!(
-                f.mode == registry_gen::MODE_SECRET,
-                secret,
-                "{name}: {p} has mode {:o}",
-                f.mode
-            );
-        }
-    });
+    each(check_secret_manifests_and_keys_are_private);
+}
+
+fn check_secret_manifests_and_keys_are_private(name: &str, config: &Config, b: &Bundle) {
+    for (p, f) in b.files() {
+        let secret = p.ends_with(".key")
+            || p.ends_with(".password")
+            || p.starts_with("auth/")
+            || p.starts_with("manifests/secret-")
+            || (p == "trust/k3s/registries.yaml" && config.auth.is_some());
+        assert_eq!(
+            f.mode == registry_gen::MODE_SECRET,
+            secret,
+            "{name}: {p} has mode {:o}",
+            f.mode
+        );
+    }
 }
 
 #[test]
@@ -383,74 +414,205 @@ fn with_rsa_keys_the_same_inputs_give_byte_identical_bundles() {
 
 #[test]
 fn every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca() {
-    each(|name, config, b| {
-        let ca = &b.get("certs/ca.crt").unwrap().contents;
-        let ports: BTreeSet<u16> = [
-            config.ports.host,
-            config.ports.node,
-            Some(config.ports.service.unwrap_or(config.ports.container)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let mut seen = 0;
-        for (p, f) in b.files() {
-            let Some(dir) = p
-                .strip_prefix("trust/containerd/certs.d/")
-                .and_then(|p| p.strip_suffix("/hosts.toml"))
-            else {
-                continue;
-            };
-            seen += 1;
-            // Parsed as TOML: the inline form (IPv6) and the table form
-            // must mean the same thing.
-            let doc: toml::Table = std::str::from_utf8(&f.contents).unwrap().parse().unwrap();
-            let url = doc["server"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name}: {p} has no server"));
-            let server = url.strip_prefix("https://").unwrap();
-            let host_table = doc["host"].as_table().unwrap();
-            assert_eq!(host_table.len(), 1, "{name}: {p}");
-            let h = host_table
-                .get(url)
-                .and_then(|h| h.as_table())
-                .unwrap_or_else(|| panic!("{name}: {p} lacks its [host] table"));
-            assert_eq!(h["ca"].as_str(), Some("ca.crt"), "{name}: {p}");
-            assert_eq!(
-                h["capabilities"].as_array().unwrap().len(),
-                3,
-                "{name}: {p}"
-            );
-            assert_eq!(
-                &b.get(&format!("trust/containerd/certs.d/{dir}/ca.crt"))
-                    .unwrap()
-                    .contents,
-                ca,
-                "{name}: {dir}"
-            );
-            let (host, port) = server.rsplit_once(':').unwrap();
-            let port: u16 = port.parse().unwrap();
+    each(check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca);
+}
+
+fn check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca(
+    name: &str,
+    config: &Config,
+    b: &Bundle,
+) {
+    let ca = &b.get("certs/ca.crt").unwrap().contents;
+    let ports: BTreeSet<u16> = [
+        config.ports.host,
+        config.ports.node,
+        Some(config.ports.service.unwrap_or(config.ports.container)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut seen = 0;
+    for (p, f) in b.files() {
+        let Some(dir) = p
+            .strip_prefix("trust/containerd/certs.d/")
+            .and_then(|p| p.strip_suffix("/hosts.toml"))
+        else {
+            continue;
+        };
+        seen += 1;
+        // Parsed as TOML: the inline form (IPv6) and the table form
+        // must mean the same thing.
+        let doc: toml::Table = std::str::from_utf8(&f.contents).unwrap().parse().unwrap();
+        let url = doc["server"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: {p} has no server"));
+        let server = url.strip_prefix("https://").unwrap();
+        let host_table = doc["host"].as_table().unwrap();
+        assert_eq!(host_table.len(), 1, "{name}: {p}");
+        let h = host_table
+            .get(url)
+            .and_then(|h| h.as_table())
+            .unwrap_or_else(|| panic!("{name}: {p} lacks its [host] table"));
+        assert_eq!(h["ca"].as_str(), Some("ca.crt"), "{name}: {p}");
+        assert_eq!(
+            h["capabilities"].as_array().unwrap().len(),
+            3,
+            "{name}: {p}"
+        );
+        assert_eq!(
+            &b.get(&format!("trust/containerd/certs.d/{dir}/ca.crt"))
+                .unwrap()
+                .contents,
+            ca,
+            "{name}: {dir}"
+        );
+        // `host[:port]`; no port (443) for `host` or `[v6]`.
+        let (host, port) = match server.rsplit_once(':') {
+            Some((h, p)) if !server.ends_with(']') => (h, p.parse::<u16>().unwrap()),
+            _ => (server, 443),
+        };
+        assert!(
+            ports.contains(&port),
+            "{name}: {p} points at port {port}, which nothing listens on"
+        );
+        if dir.ends_with(&format!(":{port}")) || (port == 443 && dir == server) {
+            assert_eq!(dir, server, "{name}: {p}");
+        } else {
+            // A port-less alias: its server is the NodePort.
+            assert_eq!(dir, host, "{name}: {p}");
+            assert_eq!(Some(port), config.ports.node, "{name}: {p}");
+        }
+    }
+    assert!(seen >= 1, "{name}: {seen} hosts.toml");
+    if config.ports.node.is_some() {
+        for host in config.addresses.dns_names.iter() {
             assert!(
-                ports.contains(&port),
-                "{name}: {p} points at port {port}, which nothing listens on"
+                b.get(&format!("trust/containerd/certs.d/{host}/hosts.toml"))
+                    .is_some(),
+                "{name}: no alias for {host}"
             );
-            if dir.ends_with(&format!(":{port}")) {
-                assert_eq!(dir, server, "{name}: {p}");
+        }
+    }
+}
+
+/// Every cross-reference check above.
+const CHECKS: &[fn(&str, &Config, &Bundle)] = &[
+    check_selector_matches_pod_labels_and_service,
+    check_service_targets_the_container_port,
+    check_every_mount_has_its_volume_and_every_volume_its_object,
+    check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file,
+    check_trust_directories_are_covered_by_the_certificate,
+    check_pull_secret_has_an_entry_per_trust_directory,
+    check_kustomization_lists_exactly_the_manifests_and_the_stream_holds_them,
+    check_secret_manifests_and_keys_are_private,
+    check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca,
+];
+
+mod random {
+    //! The same checks on random valid configs: names, namespaces,
+    //! addresses (IPv4, IPv6, DNS), ports, every storage kind, auth on or
+    //! off, replicas. A config that fails validation is drawn again (the
+    //! strategies aim at valid ones); one that passes must render, and its
+    //! bundle must pass every check.
+    use std::net::IpAddr;
+
+    use proptest::prelude::*;
+    use registry_gen::{Config, KeyAlgorithm};
+
+    use crate::common;
+
+    fn label() -> impl Strategy<Value = String> {
+        "[a-z]([a-z0-9-]{0,10}[a-z0-9])?"
+    }
+
+    fn storage() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("empty_dir: {}".to_owned()),
+            ("/[a-z]{1,8}(/[a-z0-9]{1,8}){0,2}", label())
+                .prop_map(|(p, n)| format!("host_path: {{path: {p}, node: {n}}}")),
+            (1u32..500, prop::bool::ANY).prop_map(|(g, rwx)| format!(
+                "nfs: {{server: 10.0.0.9, path: /exports/r, size: {g}Gi, access_modes: [{}]}}",
+                if rwx {
+                    "ReadWriteMany"
+                } else {
+                    "ReadWriteOnce"
+                }
+            )),
+            (1u32..500, prop::bool::ANY).prop_map(|(g, rwx)| format!(
+                "pvc: {{size: {g}Gi, access_modes: [{}]}}",
+                if rwx {
+                    "ReadWriteMany"
+                } else {
+                    "ReadWriteOnce"
+                }
+            )),
+        ]
+    }
+
+    fn ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            (1u8..=223, any::<u8>(), any::<u8>(), 1u8..=254)
+                .prop_map(|(a, b, c, d)| IpAddr::from([a, b, c, d])),
+            (1u16..0xfeff, any::<u16>())
+                .prop_map(|(a, b)| IpAddr::from([0xfd00, a, 0, 0, 0, 0, b, 1])),
+        ]
+    }
+
+    prop_compose! {
+        fn config()(
+            name in label(),
+            namespace in prop_oneof![Just("default".to_owned()), Just("kube-system".to_owned()), label()],
+            ips in prop::collection::btree_set(ip(), 0..3),
+            dns in prop::collection::btree_set(
+                prop::collection::vec(label(), 1..4).prop_map(|l| l.join(".") + ".test"),
+                0..3,
+            ),
+            container in 1024u16..30000,
+            host in prop::option::of(prop_oneof![Just(443u16), Just(5000u16), 1024u16..30000]),
+            node in prop::option::of(30000u16..=32767),
+            storage in storage(),
+            users in prop::collection::btree_set("[a-z][a-z0-9_]{0,8}", 0..3),
+            replicas in 1i32..4,
+        ) -> String {
+            let list = |v: Vec<String>| format!("[{}]", v.join(", "));
+            let mut y = format!(
+                "name: {name}\nnamespace: {namespace}\nreplicas: {replicas}\naddresses:\n  node_ips: {}\n  dns_names: {}\nports:\n  container: {container}\n",
+                list(ips.iter().map(|i| format!("\"{i}\"")).collect()),
+                list(dns.into_iter().collect()),
+            );
+            if let Some(h) = host {
+                y.push_str(&format!("  host: {h}\n"));
+            }
+            if let Some(n) = node {
+                y.push_str(&format!("  node: {n}\n"));
+            }
+            y.push_str(&format!("storage: {{{storage}}}\n"));
+            if users.is_empty() {
+                y.push_str("auth: null\n");
             } else {
-                // A port-less alias: its server is the NodePort.
-                assert_eq!(dir, host, "{name}: {p}");
-                assert_eq!(Some(port), config.ports.node, "{name}: {p}");
+                y.push_str(&format!(
+                    "auth: {{bcrypt_cost: 4, users: [{}]}}\n",
+                    users.iter().map(|u| format!("{{name: {u}}}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            y
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn every_check_holds_for_random_valid_configs(yaml in config()) {
+            let mut c: Config = Config::from_yaml(&yaml).unwrap();
+            c.tls.key_algorithm = KeyAlgorithm::EcdsaP256; // fixture keys: fast
+            // Invalid mixes (replicas > 1 without shared storage, hostPort =
+            // NodePort, ...) are rejected and drawn again.
+            prop_assume!(registry_gen::validate(&c).is_ok());
+            let b = registry_gen::render(&c, &common::inputs(&c))
+                .unwrap_or_else(|e| panic!("valid but not rendered: {e}\n{yaml}"));
+            for check in super::CHECKS {
+                check(&yaml, &c, &b);
             }
         }
-        assert!(seen >= 2, "{name}: {seen} hosts.toml");
-        if config.ports.node.is_some() {
-            for host in config.addresses.dns_names.iter() {
-                assert!(
-                    b.get(&format!("trust/containerd/certs.d/{host}/hosts.toml"))
-                        .is_some(),
-                    "{name}: no alias for {host}"
-                );
-            }
-        }
-    });
+    }
 }
