@@ -43,11 +43,29 @@ if ! cargo insta --version >/dev/null 2>&1; then
     cargo install cargo-insta --locked --quiet
 fi
 
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "test.sh: installing cargo-fuzz"
+    cargo install cargo-fuzz --locked --quiet
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Snapshots are the contract: a changed or unreferenced snapshot fails.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo insta test --workspace --unreferenced=reject --check 2>&1 | tee "$log"
+# A short fuzzing run of config parsing + validation + render (no panic on
+# any input). This machine has only a stable toolchain: RUSTC_BOOTSTRAP=1
+# lets it take the sanitizer flags cargo fuzz passes. Longer runs: see
+# docs/testing.md.
+corpus=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$corpus"' EXIT
+cp fuzz/seeds/* "$corpus/"
+if ! RUSTC_BOOTSTRAP=1 cargo fuzz run render "$corpus" -- -max_total_time=15 >"$corpus/fuzz.log" 2>&1; then
+    tail -n 60 "$corpus/fuzz.log"
+    echo "test.sh: the fuzz target failed (the crashing input is in fuzz/artifacts/render/)"
+    exit 1
+fi
+echo "fuzz: $(tail -n 1 "$corpus/fuzz.log")"
 # One closing line over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
