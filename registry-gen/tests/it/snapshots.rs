@@ -183,3 +183,51 @@ fn describe_installer(bundle: &Bundle, text: &str) -> String {
     }
     out
 }
+
+/// No key, password, HTTP secret or credential (plain or base64) of any
+/// example appears in any snapshot file.
+#[test]
+fn no_secret_value_is_in_any_snapshot() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut secrets: Vec<String> = vec!["fixture-http-secret".into(), b64("fixture-http-secret")];
+    for path in common::examples() {
+        let config = common::load(&path);
+        for role in ["ca", "server"] {
+            let pem = common::key(role, &config).expose().to_owned();
+            // Every line of the key's base64 body.
+            secrets.extend(
+                pem.lines()
+                    .filter(|l| !l.starts_with("-----") && l.len() > 16)
+                    .map(str::to_owned),
+            );
+        }
+        for u in config.auth.iter().flat_map(|a| a.users.iter()) {
+            let pw = common::password(&u.name);
+            secrets.push(b64(&format!("{}:{pw}", u.name)));
+            secrets.push(b64(&pw));
+            secrets.push(pw);
+        }
+    }
+    let mut dirs = vec![common::workspace().join("snapshots")];
+    let mut files = 0;
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&p).unwrap();
+            for s in &secrets {
+                assert!(
+                    !text.contains(s.as_str()),
+                    "{} holds a secret value",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(files > 100, "only {files} snapshot files");
+}
