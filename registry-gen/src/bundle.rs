@@ -100,6 +100,26 @@ impl Bundle {
             .filter(|p| *p == paths::CA_KEY || (p.starts_with("auth/") && p.ends_with(".password")))
     }
 
+    /// Every directory of the bundle, parents first, with the mode
+    /// [`Bundle::write_to`] gives it: 0700 where it holds a secret file,
+    /// else 0755. For writers of other forms (a tar stream).
+    pub fn directories(&self) -> Vec<(String, u32)> {
+        let mut dirs = BTreeSet::new();
+        for path in self.files.keys() {
+            let mut rest = path.as_str();
+            while let Some((dir, _)) = rest.rsplit_once('/') {
+                dirs.insert(dir);
+                rest = dir;
+            }
+        }
+        dirs.into_iter()
+            .map(|d| {
+                let secret = self.dir_holds_secret(&format!("{d}/x"));
+                (d.to_owned(), if secret { 0o700 } else { 0o755 })
+            })
+            .collect()
+    }
+
     /// Every Kubernetes manifest as one multi-document YAML stream, in apply
     /// order, for `kubectl apply -f -`.
     pub fn manifest_stream(&self) -> String {

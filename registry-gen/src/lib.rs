@@ -31,6 +31,7 @@ mod keys;
 pub mod layout;
 mod plan;
 mod render;
+mod summary;
 mod validate;
 mod yaml;
 
@@ -42,6 +43,7 @@ pub use config::{
 pub use error::{Error, FieldError, Result};
 pub use inputs::{CaInput, Inputs, Password, Secret};
 pub use inspect::{inspect, CertReport, Inspection};
+pub use summary::{summarize, Summary};
 
 /// Validate `config` (every problem at once), plan it, and render every file
 /// of the bundle from it and `inputs`.
