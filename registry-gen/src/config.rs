@@ -267,7 +267,9 @@ pub struct Auth {
     /// Registry users; each password is bcrypt-hashed into `auth/htpasswd`.
     /// Default: one user, `admin`, with a generated password.
     pub users: Vec<User>,
-    /// bcrypt cost (4-31); the registry pays it on every authenticated request.
+    /// bcrypt cost (4-31). The registry verifies at this cost on every
+    /// authenticated request (each blob of a pull), within its CPU limit.
+    /// Default 5, as `htpasswd -B` writes; see docs/performance.md.
     pub bcrypt_cost: u32,
 }
 
@@ -450,7 +452,7 @@ impl Default for Auth {
                 name: "admin".to_owned(),
                 password_file: None,
             }],
-            bcrypt_cost: 10,
+            bcrypt_cost: 5,
         }
     }
 }

@@ -112,6 +112,6 @@ fn the_schema_describes_every_field_and_knows_the_defaults() {
         schema["properties"]["tls"]["default"]["key_algorithm"],
         "ecdsa-p256"
     );
-    assert_eq!(schema["properties"]["auth"]["default"]["bcrypt_cost"], 10);
+    assert_eq!(schema["properties"]["auth"]["default"]["bcrypt_cost"], 5);
     assert_eq!(schema["$defs"]["Storage"]["maxProperties"], 1);
 }
