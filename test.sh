@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 
-# Real tools the interop and end-to-end tests drive: openssl, shellcheck, the
+# Real tools the interop, CLI and end-to-end tests drive: openssl, shellcheck, the
 # CNCF distribution registry, Apache's htpasswd, curl, kubectl (for
 # kustomize), skopeo, containerd and ctr, socat (plays kube-proxy), and
 # unshare/ip for a private loopback-only network namespace.
@@ -25,6 +25,8 @@ command -v containerd >/dev/null || packages+=(containerd)
 command -v socat >/dev/null || packages+=(socat)
 command -v unshare >/dev/null || packages+=(util-linux)
 command -v ip >/dev/null || packages+=(iproute2)
+# groff checks the man page (`registry-gen man`).
+command -v groff >/dev/null || packages+=(groff-base)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "test.sh: installing ${packages[*]}"
     $sudo apt-get update -qq
@@ -36,6 +38,13 @@ if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
     echo "test.sh: installing kubernetes-validate"
     python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 ||
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages kubernetes-validate==1.37.0
+fi
+
+# A JSON Schema validator: every example must pass `registry-gen schema`.
+if ! command -v check-jsonschema >/dev/null; then
+    echo "test.sh: installing check-jsonschema"
+    python3 -m pip install --quiet --disable-pip-version-check check-jsonschema==0.39.0 ||
+        python3 -m pip install --quiet --disable-pip-version-check --break-system-packages check-jsonschema==0.39.0
 fi
 
 if ! cargo insta --version >/dev/null 2>&1; then

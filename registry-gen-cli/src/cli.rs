@@ -10,27 +10,73 @@ use registry_gen::KeyAlgorithm;
 /// manifests, CA and server certificates, htpasswd, client and node trust
 /// files, and start/delete/verify scripts, from one config.
 #[derive(Debug, Parser)]
-#[command(name = "registry-gen", version, propagate_version = true)]
+#[command(
+    name = "registry-gen",
+    version,
+    propagate_version = true,
+    after_help = "Start here:
+  registry-gen init                  write a commented registry-gen.yaml
+  registry-gen check --config registry-gen.yaml
+  registry-gen render --config registry-gen.yaml --out out/
+
+Exit codes: 0 ok, 1 failure (unreadable input, refused or failed write,
+inspect found a problem), 2 usage or an invalid config.
+NO_COLOR (any value) turns colour off."
+)]
 pub struct Cli {
+    /// Print only errors: no summary, notices or warnings on stderr.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "REGISTRY_GEN_QUIET",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Render the bundle into a directory, or the manifests to stdout.
+    /// Write a commented config to start from: every field with its default
+    /// and a one-line explanation.
+    ///
+    /// Also writes the config's JSON Schema as registry-gen.schema.json beside
+    /// it (unless that file exists), which the config's
+    /// `# yaml-language-server: $schema=` line points editors at. Never
+    /// overwrites an existing config. FILE `-` prints the config to stdout.
+    #[command(
+        after_help = "Examples:\n  registry-gen init\n  registry-gen init cluster/registry-gen.yaml\n  registry-gen init - | less"
+    )]
+    Init(InitArgs),
+
+    /// Validate a config and print the plan: endpoints, ports, storage,
+    /// TLS, auth, and what each client needs. Writes nothing.
+    ///
+    /// Exits 2 when the config does not parse or is invalid, listing every
+    /// problem at once.
+    #[command(
+        after_help = "Examples:\n  registry-gen check --config registry-gen.yaml\n  REGISTRY_GEN_CONFIG=registry-gen.yaml registry-gen check"
+    )]
+    Check(CheckArgs),
+
+    /// Render the bundle into a directory, or to stdout (the manifests, or a tar of it all).
     ///
     /// Settings come from the flags, then the --config file (fields it leaves
     /// out take their documented defaults), or without --config from the
     /// embedded default. With --out, an existing bundle there keeps its CA,
     /// its generated passwords and its HTTP secret. Without --out, every
-    /// manifest is printed as one YAML stream for `kubectl apply -f -`.
+    /// manifest is printed as one YAML stream for `kubectl apply -f -`, or
+    /// with --format tar the whole bundle, secrets included, as a tar stream.
     #[command(after_help = "Examples:
   registry-gen render --out out/
   registry-gen render --config examples/minikube-nfs.yaml --out out/
   registry-gen render --node-ip 10.131.82.54 --dns-name yuan.test \\
       --node-port 30443 --out out/
   registry-gen render --user alice --password-stdin --out out/ < password.txt
+  registry-gen render --config registry-gen.yaml --format tar > bundle.tar
   registry-gen render --ca-cert /etc/kubernetes/pki/ca.crt \\
       --ca-key /etc/kubernetes/pki/ca.key \\
       --user alice --password-stdin < password.txt | kubectl apply -f -")]
@@ -47,6 +93,54 @@ pub enum Command {
         after_help = "Examples:\n  registry-gen inspect out/\n  registry-gen inspect /etc/docker/certs.d/10.131.82.54:30443/ca.crt"
     )]
     Inspect(InspectArgs),
+
+    /// Print the JSON Schema of the config file (for editors and CI).
+    #[command(after_help = "Example:\n  registry-gen schema > registry-gen.schema.json")]
+    Schema,
+
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  registry-gen completions bash > ~/.local/share/bash-completion/completions/registry-gen
+  registry-gen completions zsh > ~/.zfunc/_registry-gen
+  registry-gen completions fish > ~/.config/fish/completions/registry-gen.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff).
+    #[command(
+        after_help = "Example:\n  registry-gen man > registry-gen.1 && man ./registry-gen.1"
+    )]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the config; `-` for stdout.
+    #[arg(value_name = "FILE", default_value = "registry-gen.yaml")]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Config file (YAML). Without it, the embedded default is checked.
+    #[arg(long, value_name = "FILE", env = "REGISTRY_GEN_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// What `render` prints on stdout when there is no --out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The Kubernetes manifests as one YAML stream, for `kubectl apply -f -`.
+    Yaml,
+    /// The whole bundle as a tar stream, file modes kept, CA key and
+    /// passwords included.
+    Tar,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +159,12 @@ pub struct RenderArgs {
     /// Write the bundle into DIR (created if missing). Without it, print the manifests to stdout.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Without --out: print the manifests (yaml) or the whole bundle (tar)
+    /// on stdout. The tar stream holds the secrets too (CA key, server key,
+    /// passwords, htpasswd), with their 0600 modes: keep it like a key.
+    #[arg(long, value_name = "FORMAT", value_enum, conflicts_with = "out")]
+    pub format: Option<Format>,
 
     /// Config file (YAML). Without it, the embedded default is used.
     #[arg(long, value_name = "FILE", env = "REGISTRY_GEN_CONFIG")]
@@ -151,7 +251,7 @@ pub struct RenderArgs {
     pub new_ca: bool,
 
     /// Key algorithm of generated keys [config: tls.key_algorithm].
-    #[arg(long, value_name = "ALG", value_parser = parse_key_algorithm)]
+    #[arg(long, value_name = "ALG", value_parser = parse_key_algorithm, env = "REGISTRY_GEN_KEY_ALGORITHM")]
     pub key_algorithm: Option<KeyAlgorithm>,
 }
 

@@ -10,7 +10,9 @@ use std::process::{Command, Output, Stdio};
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
     c.env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("REGISTRY_GEN_CONFIG");
+        .env_remove("REGISTRY_GEN_CONFIG")
+        .env_remove("REGISTRY_GEN_QUIET")
+        .env_remove("REGISTRY_GEN_KEY_ALGORITHM");
     c
 }
 
@@ -86,7 +88,7 @@ fn a_bad_flag_is_a_usage_error_with_exit_code_2() {
 }
 
 #[test]
-fn a_bad_config_exits_1_names_every_field_and_writes_nothing() {
+fn a_bad_config_exits_2_names_every_field_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let cfg = tmp.path().join("bad.yaml");
@@ -105,7 +107,7 @@ fn a_bad_config_exits_1_names_every_field_and_writes_nothing() {
         ],
         None,
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
         err.starts_with("registry-gen: error: invalid config (3 problems):"),
@@ -1130,4 +1132,499 @@ fn inspect_reports_a_bundle_and_judges_foreign_certificates() {
         "{}",
         stderr(&o)
     );
+}
+
+// ---- init, check, schema, completions, man, --quiet, colour, tar ----
+
+fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut c = bin();
+    c.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// Every property path of the JSON Schema (`ports.node`, `storage.nfs.server`,
+/// `auth.users.name`), following `$ref`s, `anyOf`/`oneOf` and array items.
+fn schema_paths() -> Vec<String> {
+    let o = run(&["schema"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    fn walk(
+        root: &serde_json::Value,
+        node: &serde_json::Value,
+        prefix: &str,
+        out: &mut Vec<String>,
+    ) {
+        if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
+            let name = r.trim_start_matches("#/$defs/");
+            walk(root, &root["$defs"][name], prefix, out);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = node.get(key).and_then(|a| a.as_array()) {
+                for alt in alts {
+                    walk(root, alt, prefix, out);
+                }
+            }
+        }
+        if let Some(items) = node.get("items") {
+            walk(root, items, prefix, out);
+        }
+        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+            for (name, sub) in props {
+                let path = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                out.push(path.clone());
+                walk(root, sub, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&schema, &schema, "", &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn new_subcommands_have_help() {
+    for (name, args) in [
+        ("init-help", &["init", "--help"][..]),
+        ("check-help", &["check", "--help"]),
+        ("completions-help", &["completions", "--help"]),
+    ] {
+        let o = run(args, None);
+        assert!(o.status.success(), "{}", stderr(&o));
+        snapshot(name, &stdout(&o));
+    }
+}
+
+#[test]
+fn init_writes_a_commented_config_and_its_schema_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_in(tmp.path(), &["init"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    snapshot("init-stderr", &stderr(&o));
+    let cfg = tmp.path().join("registry-gen.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(
+        text.starts_with("# yaml-language-server: $schema=registry-gen.schema.json\n"),
+        "{text}"
+    );
+    let schema = std::fs::read(tmp.path().join("registry-gen.schema.json")).unwrap();
+    assert_eq!(schema, run(&["schema"], None).stdout);
+
+    // The values are the embedded default's, so it renders as is.
+    let parsed = registry_gen::Config::from_yaml(&text).unwrap();
+    assert_eq!(parsed, registry_gen::Config::embedded_default());
+    let o = run_in(tmp.path(), &["check", "--config", "registry-gen.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Every field of the schema is named in it, with a comment above it or
+    // beside it (commented-out alternatives count).
+    let keys: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_start_matches([' ', '#', '-']).trim_start())
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_owned()))
+        .collect();
+    for path in schema_paths() {
+        let leaf = path.rsplit('.').next().unwrap();
+        assert!(
+            keys.iter().any(|k| k == leaf)
+                || text.contains(&format!("{leaf}: "))
+                || text.contains(&format!("{{{leaf}:"))
+                || text.contains(&format!(" {leaf}: ")),
+            "init's config does not name {path}"
+        );
+    }
+
+    // A second init leaves the edited file alone.
+    std::fs::write(&cfg, "name: mine\n").unwrap();
+    let o = run_in(tmp.path(), &["init"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "registry-gen: error: registry-gen.yaml: exists already; init never overwrites a config: edit it, check it with `registry-gen check --config registry-gen.yaml`, or move it away first\n"
+    );
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "name: mine\n");
+
+    // `-` prints it; another path beside an existing schema keeps the schema.
+    let o = run_in(tmp.path(), &["init", "-"], &[]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), text);
+    assert_eq!(stderr(&o), "");
+    std::fs::write(tmp.path().join("registry-gen.schema.json"), "{}").unwrap();
+    let o = run_in(tmp.path(), &["init", "other.yaml"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kept the existing registry-gen.schema.json"));
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("registry-gen.schema.json")).unwrap(),
+        "{}"
+    );
+    let o = run_in(tmp.path(), &["--quiet", "init", "third.yaml"], &[]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn check_prints_the_plan_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_in(tmp.path(), &["check"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    snapshot("check-default", &stdout(&o));
+    for example in ["nodeport-htpasswd", "minikube-nfs", "shared-pvc-rsa"] {
+        let cfg = workspace().join(format!("examples/{example}.yaml"));
+        let o = run_in(
+            tmp.path(),
+            &["check", "--config", cfg.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        snapshot(&format!("check-{example}"), &stdout(&o));
+        // REGISTRY_GEN_CONFIG stands for --config.
+        let e = run_in(
+            tmp.path(),
+            &["check"],
+            &[("REGISTRY_GEN_CONFIG", cfg.to_str().unwrap())],
+        );
+        assert_eq!(e.stdout, o.stdout);
+    }
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "check wrote a file"
+    );
+
+    // Invalid or unparsable: exit 2, every problem named, nothing on stdout.
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "name: Bad\nports: {node: 80}\n").unwrap();
+    let o = run_in(tmp.path(), &["check", "--config", "bad.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    snapshot("check-invalid", &stderr(&o));
+    std::fs::write(&bad, "nodeips: [1.2.3.4]\n").unwrap();
+    let o = run_in(tmp.path(), &["check", "--config", "bad.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown field `nodeips`"),
+        "{}",
+        stderr(&o)
+    );
+    // A file that cannot be read is a failure, not a usage error.
+    let o = run_in(tmp.path(), &["check", "--config", "missing.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// The schema, checked by a real JSON Schema validator (check-jsonschema):
+/// every example and the init template pass; broken configs fail where
+/// they are broken.
+#[test]
+fn every_example_validates_against_the_schema_and_a_bad_config_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = tmp.path().join("registry-gen.schema.json");
+    std::fs::write(&schema, run(&["schema"], None).stdout).unwrap();
+    let init = tmp.path().join("init.yaml");
+    std::fs::write(&init, run(&["init", "-"], None).stdout).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(workspace().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(files.len() >= 3);
+    files.push(workspace().join("registry-gen/src/default.yaml"));
+    files.push(init);
+    let check = |files: &[PathBuf]| {
+        Command::new("check-jsonschema")
+            .arg("--schemafile")
+            .arg(&schema)
+            .args(files)
+            .output()
+            .expect("check-jsonschema is installed (test.sh installs it)")
+    };
+    let o = check(&files);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    for (bad, expect) in [
+        ("nme: registry\n", "'nme' was unexpected"),
+        (
+            "ports: {node: thirty}\n",
+            "'thirty' is not of type 'integer', 'null'",
+        ),
+        (
+            "storage: {empty_dir: {}, host_path: {path: /x, node: n}}\n",
+            "has too many properties",
+        ),
+        ("tls: {key_algorithm: dsa}\n", "$.tls.key_algorithm"),
+        (
+            "auth: {users: [{password_file: x}]}\n",
+            "'name' is a required property",
+        ),
+    ] {
+        let f = tmp.path().join("bad.yaml");
+        std::fs::write(&f, bad).unwrap();
+        let o = check(&[f]);
+        assert_eq!(o.status.code(), Some(1), "{bad} passed the schema");
+        assert!(stdout(&o).contains(expect), "{bad}: {}", stdout(&o));
+        // and registry-gen itself refuses it too.
+        let r = run(
+            &[
+                "check",
+                "--config",
+                tmp.path().join("bad.yaml").to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(r.status.code(), Some(2), "{bad}: {}", stderr(&r));
+    }
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = run(&["completions", shell], None);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let text = stdout(&o);
+        for word in ["init", "check", "render", "key-algorithm"] {
+            assert!(text.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // The bash script is valid bash.
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("registry-gen.bash");
+    std::fs::write(&script, run(&["completions", "bash"], None).stdout).unwrap();
+    let o = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["completions", "tcsh"], None);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = run(&["man"], None);
+    assert!(o.status.success());
+    let page = stdout(&o);
+    assert!(page.contains(".TH registry-gen 1"), "{page}");
+    // groff formats it without a warning.
+    let man = tmp.path().join("registry-gen.1");
+    std::fs::write(&man, &o.stdout).unwrap();
+    let o = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&man)
+        .output()
+        .expect("groff");
+    assert!(o.status.success() && o.stderr.is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn quiet_silences_everything_but_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = run_in(tmp.path(), &["render", "--quiet", "--out", "out"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), "");
+    assert!(out.join("certs/ca.crt").exists());
+    // REGISTRY_GEN_QUIET stands for --quiet, and -q works before the subcommand.
+    let o = run_in(
+        tmp.path(),
+        &["render", "--out", "out"],
+        &[("REGISTRY_GEN_QUIET", "1")],
+    );
+    assert_eq!(stderr(&o), "");
+    let o = run_in(tmp.path(), &["-q", "render", "--out", "out"], &[]);
+    assert_eq!(stderr(&o), "");
+    // ...but errors still show.
+    let o = run_in(
+        tmp.path(),
+        &["-q", "render", "--out", "out", "--namespace", "A"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("registry-gen: error: invalid config"),
+        "{}",
+        stderr(&o)
+    );
+    // Without --quiet, a render says what it wrote and what to run next.
+    let o = run_in(tmp.path(), &["render", "--out", "out2"], &[]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("wrote ") && err.ends_with("next: out2/scripts/start.sh\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn key_algorithm_comes_from_the_environment_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_in(
+        tmp.path(),
+        &["render", "--out", "out"],
+        &[("REGISTRY_GEN_KEY_ALGORITHM", "rsa-2048")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cfg = std::fs::read_to_string(tmp.path().join("out/registry-gen.yaml")).unwrap();
+    assert!(cfg.contains("key_algorithm: rsa-2048"), "{cfg}");
+    // The flag wins over the variable.
+    let o = run_in(
+        tmp.path(),
+        &["render", "--out", "out2", "--key-algorithm", "ecdsa-p384"],
+        &[("REGISTRY_GEN_KEY_ALGORITHM", "rsa-2048")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cfg = std::fs::read_to_string(tmp.path().join("out2/registry-gen.yaml")).unwrap();
+    assert!(cfg.contains("key_algorithm: ecdsa-p384"), "{cfg}");
+}
+
+#[test]
+fn colour_only_when_wanted_and_never_with_no_color() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = ["render", "--out", "out", "--namespace", "A"];
+    let forced = run_in(tmp.path(), &bad, &[("CLICOLOR_FORCE", "1")]);
+    assert!(stderr(&forced).contains("\x1b["), "{}", stderr(&forced));
+    for envs in [
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")][..],
+        &[("NO_COLOR", "1")],
+        &[],
+    ] {
+        let o = run_in(tmp.path(), &bad, envs);
+        assert!(!stderr(&o).contains('\x1b'), "{envs:?}: {}", stderr(&o));
+        let o = run_in(tmp.path(), &["render", "--help"], envs);
+        assert!(!stdout(&o).contains('\x1b'), "{envs:?}");
+    }
+    let help = run_in(tmp.path(), &["--help"], &[("CLICOLOR_FORCE", "1")]);
+    assert!(stdout(&help).contains("\x1b["));
+    let help = run_in(
+        tmp.path(),
+        &["--help"],
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+    );
+    assert!(!stdout(&help).contains('\x1b'));
+}
+
+/// `render --format tar`, read back by the real `tar`: every bundle path,
+/// its mode, owner 0/0 and the render clock as mtime; extracted with -p it
+/// is the same tree that `--out` writes.
+#[test]
+fn format_tar_streams_the_whole_bundle_with_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let epoch = [("SOURCE_DATE_EPOCH", "1700000000")];
+    let cfg = workspace().join("examples/nodeport-htpasswd.yaml");
+    let cfg = cfg.to_str().unwrap();
+    let o = run_in(
+        tmp.path(),
+        &["render", "--config", cfg, "--format", "tar"],
+        &epoch,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("as a tar stream") && err.contains("holds the CA key and passwords"),
+        "{err}"
+    );
+    let tarball = tmp.path().join("bundle.tar");
+    std::fs::write(&tarball, &o.stdout).unwrap();
+
+    let listing = Command::new("tar")
+        .args([
+            "--list",
+            "--verbose",
+            "--full-time",
+            "--numeric-owner",
+            "--file",
+        ])
+        .arg(&tarball)
+        .output()
+        .unwrap();
+    assert!(listing.status.success(), "{}", stderr(&listing));
+    let listing = stdout(&listing);
+    let mut listed = Vec::new();
+    for line in listing.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(f[1], "0/0", "{line}");
+        assert_eq!(
+            format!("{} {}", f[3], f[4]),
+            "2023-11-14 22:13:20",
+            "{line}"
+        );
+        listed.push(format!("{} {}", f[0], f[5]));
+    }
+    snapshot("render-tar-listing", &listed.join("\n"));
+    for secret in [
+        "certs/ca.key",
+        "certs/server.key",
+        "auth/htpasswd",
+        "auth/Yuan.password",
+    ] {
+        assert!(
+            listed.contains(&format!("-rw------- {secret}")),
+            "{secret}: {listing}"
+        );
+    }
+
+    // Extracted, it is what --out writes (paths and modes).
+    let x = tmp.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    let o = Command::new("tar")
+        .args(["-xpf"])
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&x)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_in(
+        tmp.path(),
+        &["render", "--config", cfg, "--out", "dir"],
+        &epoch,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    fn tree(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if rel == ".registry-gen-files" {
+                continue;
+            }
+            out.push(format!("{:o} {rel}", mode(&p)));
+            if p.is_dir() {
+                tree(root, &p, out);
+            }
+        }
+    }
+    let (mut from_tar, mut from_dir) = (Vec::new(), Vec::new());
+    tree(&x, &x, &mut from_tar);
+    tree(
+        &tmp.path().join("dir"),
+        &tmp.path().join("dir"),
+        &mut from_dir,
+    );
+    assert_eq!(from_tar, from_dir);
+    // The extracted bundle is a working one: its password matches its htpasswd.
+    let pw = std::fs::read_to_string(x.join("auth/Yuan.password")).unwrap();
+    let htpasswd = std::fs::read_to_string(x.join("auth/htpasswd")).unwrap();
+    let hash = htpasswd.trim().strip_prefix("Yuan:").unwrap();
+    assert!(bcrypt::verify(pw.trim(), hash).unwrap());
+
+    // --format tar writes to stdout only.
+    let o = run_in(
+        tmp.path(),
+        &["render", "--format", "tar", "--out", "y"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!tmp.path().join("y").exists());
 }

@@ -339,6 +339,8 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
     let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
     c.env_remove("SOURCE_DATE_EPOCH")
         .env_remove("REGISTRY_GEN_CONFIG")
+        .env_remove("REGISTRY_GEN_QUIET")
+        .env_remove("REGISTRY_GEN_KEY_ALGORITHM")
         .arg("render")
         .arg("--config")
         .arg(&config)

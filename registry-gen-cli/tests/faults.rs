@@ -11,6 +11,8 @@ fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
     c.env_remove("SOURCE_DATE_EPOCH")
         .env_remove("REGISTRY_GEN_CONFIG")
+        .env_remove("REGISTRY_GEN_QUIET")
+        .env_remove("REGISTRY_GEN_KEY_ALGORITHM")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -9,6 +9,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -20,8 +21,12 @@ pub(crate) const DEFAULT_YAML: &str = include_str!("default.yaml");
 ///
 /// Read one with [`Config::from_yaml`], start from [`Config::embedded_default`],
 /// or build one in Rust: every section implements [`Default`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schemars(
+    title = "registry-gen.yaml",
+    description = "The config of registry-gen: one TLS Docker registry on Kubernetes. Every field has a default; see docs/config.md."
+)]
 pub struct Config {
     /// Base name of every object (Deployment, Service, Secrets...). RFC 1123 label.
     pub name: String,
@@ -50,7 +55,7 @@ pub struct Config {
 }
 
 /// How nodes get the trust files.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustOptions {
     /// Also render a DaemonSet that writes the CA and containerd's and
@@ -61,7 +66,7 @@ pub struct TrustOptions {
 }
 
 /// Resource requests and limits, as Kubernetes quantities (`100m`, `100Mi`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Resources {
     /// Guaranteed CPU and memory.
@@ -71,7 +76,7 @@ pub struct Resources {
 }
 
 /// A CPU and a memory quantity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CpuMemory {
     /// CPU, e.g. `100m`.
@@ -81,7 +86,7 @@ pub struct CpuMemory {
 }
 
 /// The addresses clients use: every one is a SAN of the server certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Addresses {
     /// IP addresses of the nodes (IPv4 or IPv6).
@@ -93,7 +98,7 @@ pub struct Addresses {
 }
 
 /// Ports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
     /// Port the registry listens on inside the pod.
@@ -114,7 +119,7 @@ pub struct Ports {
 
 /// Where images are stored. Exactly one kind; in YAML a map with one key,
 /// e.g. `storage: {nfs: {server: ..., path: ...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "StorageRepr", into = "StorageRepr")]
 pub enum Storage {
     /// A PersistentVolume on NFS and a PersistentVolumeClaim bound to it.
@@ -128,21 +133,26 @@ pub enum Storage {
 }
 
 /// The YAML shape of [`Storage`]: one optional key per kind, exactly one set.
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
 struct StorageRepr {
+    /// A PersistentVolume on NFS and a PersistentVolumeClaim bound to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nfs: Option<NfsStorage>,
+    /// A directory on one node, the pod pinned there with a nodeSelector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     host_path: Option<HostPathStorage>,
+    /// A PersistentVolumeClaim on an existing StorageClass (dynamic provisioning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pvc: Option<PvcStorage>,
+    /// The pod's own scratch space (`empty_dir: {}`): every image is lost when the pod goes away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     empty_dir: Option<EmptyDirStorage>,
 }
 
 /// `empty_dir: {}` takes no settings.
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct EmptyDirStorage {}
 
@@ -181,7 +191,7 @@ impl From<Storage> for StorageRepr {
 }
 
 /// NFS storage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NfsStorage {
     /// NFS server, host name or IP.
@@ -200,7 +210,7 @@ pub struct NfsStorage {
 }
 
 /// hostPath storage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostPathStorage {
     /// Absolute directory on the node.
@@ -210,7 +220,7 @@ pub struct HostPathStorage {
 }
 
 /// A claim on an existing StorageClass.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PvcStorage {
     /// StorageClass name; absent means the cluster's default class.
@@ -225,7 +235,9 @@ pub struct PvcStorage {
 }
 
 /// A Kubernetes volume access mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum AccessMode {
     /// Mounted read-write by one node.
     ReadWriteOnce,
@@ -247,7 +259,7 @@ impl AccessMode {
 }
 
 /// htpasswd authentication.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
     /// The Basic-auth realm the registry announces.
@@ -255,12 +267,14 @@ pub struct Auth {
     /// Registry users; each password is bcrypt-hashed into `auth/htpasswd`.
     /// Default: one user, `admin`, with a generated password.
     pub users: Vec<User>,
-    /// bcrypt cost (4-31); the registry pays it on every authenticated request.
+    /// bcrypt cost (4-31). The registry verifies at this cost on every
+    /// authenticated request (each blob of a pull), within its CPU limit.
+    /// Default 5, as `htpasswd -B` writes; see docs/performance.md.
     pub bcrypt_cost: u32,
 }
 
 /// One registry user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct User {
     /// User name (no `:`).
@@ -272,7 +286,7 @@ pub struct User {
 }
 
 /// TLS settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tls {
     /// Key algorithm of generated keys.
@@ -288,7 +302,7 @@ pub struct Tls {
 }
 
 /// PEM files of an existing CA.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaFiles {
     /// CA certificate, PEM.
@@ -298,7 +312,7 @@ pub struct CaFiles {
 }
 
 /// Key algorithm of generated keys.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyAlgorithm {
     /// ECDSA on P-256 with SHA-256 (default: small, fast, accepted everywhere).
@@ -361,7 +375,7 @@ impl std::str::FromStr for KeyAlgorithm {
 }
 
 /// Registry behaviour.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistryOptions {
     /// Where the registry stores data inside the pod; the data volume is mounted here.
@@ -438,7 +452,7 @@ impl Default for Auth {
                 name: "admin".to_owned(),
                 password_file: None,
             }],
-            bcrypt_cost: 10,
+            bcrypt_cost: 5,
         }
     }
 }
@@ -491,6 +505,16 @@ impl Config {
             });
         }
         crate::yaml::from_str(text)
+    }
+
+    /// The JSON Schema (draft 2020-12) of a config file, as pretty-printed
+    /// JSON, with every field's description and default: editors use it to
+    /// validate and complete `registry-gen.yaml`. It checks structure and
+    /// types; the semantic rules are [`crate::validate`]'s.
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Config);
+        // A schema of plain data always serialises.
+        serde_json::to_string_pretty(&schema).expect("a JSON Schema serialises") + "\n"
     }
 
     /// The config as YAML, as written to `registry-gen.yaml` in the bundle.

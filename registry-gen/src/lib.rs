@@ -31,6 +31,7 @@ mod keys;
 pub mod layout;
 mod plan;
 mod render;
+mod summary;
 mod validate;
 mod yaml;
 
@@ -42,6 +43,59 @@ pub use config::{
 pub use error::{Error, FieldError, Result};
 pub use inputs::{CaInput, Inputs, Password, Secret};
 pub use inspect::{inspect, CertReport, Inspection};
+pub use summary::{summarize, Summary};
+
+/// The pipeline's stages one by one, for `benches/render.rs` only: not part
+/// of the API, present only with the internal `bench` feature.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench {
+    use crate::{Bundle, Config, Inputs, KeyAlgorithm, Result};
+
+    /// A validated config's plan.
+    pub struct Planned<'c>(crate::plan::Plan<'c>);
+
+    /// One renderer.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Stage {
+        /// Parse the keys, sign the CA, the server certificate and the CSR.
+        Certs,
+        /// bcrypt every password, the HTTP secret.
+        Auth,
+        /// The per-endpoint trust files.
+        Trust,
+        /// Build the k8s-openapi objects and serialise them to YAML.
+        Manifests,
+        /// The scripts.
+        Scripts,
+        /// The bundle's README and effective config.
+        Docs,
+    }
+
+    /// The plan of a config that passed [`crate::validate`].
+    pub fn plan(config: &Config) -> Planned<'_> {
+        Planned(crate::plan::Plan::new(config))
+    }
+
+    /// One PEM private key of `alg` from the OS CSPRNG.
+    pub fn generate_key(alg: KeyAlgorithm) -> Result<String> {
+        crate::keys::generate(alg)
+    }
+
+    /// Run one renderer into `out`.
+    pub fn stage(planned: &Planned, inputs: &Inputs, stage: Stage, out: &mut Bundle) -> Result<()> {
+        use crate::render::stages as s;
+        let f = match stage {
+            Stage::Certs => s::certs,
+            Stage::Auth => s::auth,
+            Stage::Trust => s::trust,
+            Stage::Manifests => s::manifests,
+            Stage::Scripts => s::scripts,
+            Stage::Docs => s::docs,
+        };
+        f(&planned.0, inputs, out)
+    }
+}
 
 /// Validate `config` (every problem at once), plan it, and render every file
 /// of the bundle from it and `inputs`.

@@ -13,9 +13,10 @@ use registry_gen::{
 };
 use time::OffsetDateTime;
 
-use crate::cli::RenderArgs;
+use crate::cli::{Format, RenderArgs};
+use crate::term;
 
-pub fn run(args: RenderArgs) -> Result<()> {
+pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
     let config = effective_config(&args)?;
     registry_gen::validate(&config)?;
 
@@ -45,8 +46,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
     }
 
     match &args.out {
-        Some(dir) => render_to_dir(&config, inputs, dir, args.new_ca),
-        None => render_to_stdout(&config, inputs, &args),
+        Some(dir) => render_to_dir(&config, inputs, dir, args.new_ca, quiet),
+        None => render_to_stdout(&config, inputs, &args, quiet),
     }
 }
 
@@ -80,7 +81,13 @@ fn set_aside_ca(dir: &Path, now: OffsetDateTime) -> Result<Vec<(PathBuf, PathBuf
     Ok(moved)
 }
 
-fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path, new_ca: bool) -> Result<()> {
+fn render_to_dir(
+    config: &Config,
+    mut inputs: Inputs,
+    dir: &Path,
+    new_ca: bool,
+    quiet: bool,
+) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         bail!("--out {}: exists and is not a directory", dir.display());
     }
@@ -118,6 +125,9 @@ fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path, new_ca: bool) 
         }
         return Err(e.into());
     }
+    if quiet {
+        return Ok(());
+    }
 
     let mut err = std::io::stderr().lock();
     for (old, new) in &set_aside {
@@ -132,7 +142,7 @@ fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path, new_ca: bool) 
         writeln!(err, "{n}")?;
     }
     for w in bundle.warnings() {
-        writeln!(err, "registry-gen: warning: {w}")?;
+        term::warning(w);
     }
     writeln!(
         err,
@@ -162,9 +172,17 @@ fn render_to_dir(config: &Config, mut inputs: Inputs, dir: &Path, new_ca: bool) 
     Ok(())
 }
 
-fn render_to_stdout(config: &Config, mut inputs: Inputs, args: &RenderArgs) -> Result<()> {
+fn render_to_stdout(
+    config: &Config,
+    mut inputs: Inputs,
+    args: &RenderArgs,
+    quiet: bool,
+) -> Result<()> {
     if args.new_ca {
         bail!("--new-ca replaces the CA of the bundle in --out; it needs --out DIR");
+    }
+    if args.format == Some(Format::Tar) {
+        return render_tar(config, inputs, quiet);
     }
     // Nothing generated may be thrown away: a CA key or a password that is
     // printed nowhere would be lost the moment this command ends.
@@ -186,13 +204,45 @@ fn render_to_stdout(config: &Config, mut inputs: Inputs, args: &RenderArgs) -> R
     }
     inputs.fill_missing(config)?;
     let bundle = registry_gen::render(config, &inputs)?;
-    for w in bundle.warnings() {
-        eprintln!("registry-gen: warning: {w}");
+    if !quiet {
+        for w in bundle.warnings() {
+            term::warning(w);
+        }
     }
     let mut out = std::io::stdout().lock();
     out.write_all(bundle.manifest_stream().as_bytes())
         .and_then(|()| out.flush())
         .context("writing to stdout")?;
+    Ok(())
+}
+
+/// `--format tar`: the whole bundle, secrets included (the user asked for
+/// it), as a tar stream on stdout. Everything is generated fresh, as in a
+/// first render into an empty directory; a terminal is refused.
+fn render_tar(config: &Config, mut inputs: Inputs, quiet: bool) -> Result<()> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        bail!("--format tar writes a binary tar stream that holds the CA key and passwords: redirect it to a file (> bundle.tar) or a pipe");
+    }
+    let mtime = u64::try_from(inputs.now.unix_timestamp()).unwrap_or(0);
+    inputs.fill_missing(config)?;
+    let bundle = registry_gen::render(config, &inputs)?;
+    let tar = crate::tarball::to_tar(&bundle, mtime).context("building the tar stream")?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&tar)
+        .and_then(|()| out.flush())
+        .context("writing to stdout")?;
+    if !quiet {
+        for w in bundle.warnings() {
+            term::warning(w);
+        }
+        eprintln!(
+            "wrote {} files as a tar stream ({} bytes) to stdout; it holds the CA key and passwords",
+            bundle.files().count(),
+            tar.len()
+        );
+        eprintln!("next: mkdir out && tar -xpf bundle.tar -C out && out/scripts/start.sh");
+    }
     Ok(())
 }
 

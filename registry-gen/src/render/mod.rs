@@ -26,6 +26,17 @@ const ORDER: [Renderer; 6] = [
     docs::render,
 ];
 
+/// Each renderer by name, for the benches (`crate::bench`).
+#[cfg(feature = "bench")]
+pub(crate) mod stages {
+    pub(crate) use super::auth::render as auth;
+    pub(crate) use super::certs::render as certs;
+    pub(crate) use super::docs::render as docs;
+    pub(crate) use super::manifests::render as manifests;
+    pub(crate) use super::scripts::render as scripts;
+    pub(crate) use super::trust::render as trust;
+}
+
 pub(crate) fn render_plan(plan: &Plan, inputs: &Inputs) -> Result<Bundle> {
     let mut out = Bundle::default();
     for render in ORDER {

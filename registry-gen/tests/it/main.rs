@@ -2,6 +2,7 @@
 
 mod certs;
 mod common;
+mod docs_sync;
 mod interop;
 mod plan_xrefs;
 mod snapshots;

@@ -1,0 +1,19 @@
+//! stderr messages: `registry-gen: error: ...` and `registry-gen: warning:
+//! ...`, coloured only on a terminal that wants colour. anstream honours
+//! `NO_COLOR` (which wins), `CLICOLOR` and `CLICOLOR_FORCE`, as clap does for
+//! the help.
+
+use anstyle::{AnsiColor, Style};
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+
+/// `registry-gen: error: {message}` on stderr.
+pub fn error(message: &str) {
+    anstream::eprintln!("registry-gen: {ERROR}error:{ERROR:#} {message}");
+}
+
+/// `registry-gen: warning: {message}` on stderr.
+pub fn warning(message: &str) {
+    anstream::eprintln!("registry-gen: {WARNING}warning:{WARNING:#} {message}");
+}
