@@ -331,6 +331,23 @@ impl Bundle {
     }
 }
 
+/// Run `c`, with `--password-stdin` and the password on its standard input
+/// when there is one.
+fn with_password_stdin(c: &mut Command, password: Option<&str>) -> Output {
+    let Some(p) = password else {
+        return c.stdin(Stdio::null()).output().unwrap();
+    };
+    let mut child = c
+        .arg("--password-stdin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{p}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Render with the real binary.
 fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
     let config = sb.path().join("registry-gen.yaml");
@@ -372,20 +389,7 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
             .arg("--ca-key")
             .arg(ca.join("ca.key"));
     }
-    let o = match s.password_stdin {
-        Some(p) => {
-            let mut child = c
-                .arg("--password-stdin")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            writeln!(child.stdin.take().unwrap(), "{p}").unwrap();
-            child.wait_with_output().unwrap()
-        }
-        None => c.stdin(Stdio::null()).output().unwrap(),
-    };
+    let o = with_password_stdin(&mut c, s.password_stdin);
     assert!(o.status.success(), "registry-gen render: {}", text(&o));
     Bundle::load(out)
 }
@@ -738,20 +742,7 @@ fn e2e(s: Scenario) {
     // image it builds, with skopeo, at every node address.
     let mut verify = sb.cmd("bash");
     verify.arg(b.dir.join("scripts/verify.sh"));
-    let o = match s.password_stdin {
-        Some(p) => {
-            let mut child = verify
-                .arg("--password-stdin")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            writeln!(child.stdin.take().unwrap(), "{p}").unwrap();
-            child.wait_with_output().unwrap()
-        }
-        None => sb.run(&mut verify),
-    };
+    let o = with_password_stdin(&mut verify, s.password_stdin);
     let said = text(&o);
     if let Some((u, _)) = &login {
         assert!(said.contains(&format!("ok: {u} can log in")), "{said}");
