@@ -293,10 +293,6 @@ impl Bundle {
         previous: &BTreeSet<&str>,
         crash_after: Option<usize>,
     ) -> Result<()> {
-        let io = |path: &Path| {
-            let path: PathBuf = path.to_owned();
-            move |source| Error::Io { path, source }
-        };
         if old_exists {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(old)
@@ -322,7 +318,7 @@ impl Bundle {
         if old_exists {
             self.carry_over(old, staging, previous)?;
         }
-        let list: String = self.files.keys().map(|p| format!("{p}\n")).collect();
+        let list = self.file_list();
         let record = staging.join(paths::FILE_LIST);
         write_new_file(&record, list.as_bytes(), MODE_FILE, !ONE_SYNC).map_err(io(&record))?;
         // Every file and directory entry on disk before the swap makes them
@@ -339,10 +335,6 @@ impl Bundle {
     /// a kept file needs them, with the old directory's mode.
     fn carry_over(&self, from: &Path, to: &Path, previous: &BTreeSet<&str>) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        let io = |path: &Path| {
-            let path: PathBuf = path.to_owned();
-            move |source| Error::Io { path, source }
-        };
         let mut kept = Vec::new();
         let mut dirs = vec![String::new()];
         while let Some(rel) = dirs.pop() {
@@ -359,9 +351,8 @@ impl Bundle {
                     dirs.push(path);
                     continue;
                 }
-                let is_ca = path == paths::CA_CERT || path == paths::CA_KEY;
                 let replaced = self.files.contains_key(&path) || path == paths::FILE_LIST;
-                let stale = previous.contains(path.as_str()) && !is_ca;
+                let stale = previous.contains(path.as_str()) && self.is_stale(&path);
                 if !(replaced || stale || name.ends_with(TMP_SUFFIX)) {
                     kept.push(path);
                 }
@@ -407,10 +398,6 @@ impl Bundle {
     /// The fallback: each file replaced atomically in place, stale files
     /// removed afterwards.
     fn write_in_place(&self, dir: &Path, previous: &BTreeSet<&str>) -> Result<()> {
-        let io = |path: &Path| {
-            let path: PathBuf = path.to_owned();
-            move |source| Error::Io { path, source }
-        };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         for (rel, file) in &self.files {
             let target = dir.join(rel);
@@ -419,9 +406,7 @@ impl Bundle {
             }
             write_file(&target, &file.contents, file.mode).map_err(io(&target))?;
         }
-        for stale in previous.iter().filter(|p| {
-            !self.files.contains_key(**p) && **p != paths::CA_CERT && **p != paths::CA_KEY
-        }) {
+        for stale in previous.iter().filter(|p| self.is_stale(p)) {
             let target = dir.join(stale);
             match std::fs::remove_file(&target) {
                 Ok(()) => remove_empty_parents(dir, &target),
@@ -435,9 +420,20 @@ impl Bundle {
             }
         }
         let record = dir.join(paths::FILE_LIST);
-        let list: String = self.files.keys().map(|p| format!("{p}\n")).collect();
+        let list = self.file_list();
         write_file(&record, list.as_bytes(), MODE_FILE).map_err(io(&record))?;
         Ok(())
+    }
+
+    /// A path an earlier write recorded is stale when this bundle no longer
+    /// has it; a CA never is.
+    fn is_stale(&self, path: &str) -> bool {
+        !self.files.contains_key(path) && path != paths::CA_CERT && path != paths::CA_KEY
+    }
+
+    /// `.registry-gen-files`: one bundle path a line.
+    fn file_list(&self) -> String {
+        self.files.keys().map(|p| format!("{p}\n")).collect()
     }
 
     fn dir_holds_secret(&self, rel: &str) -> bool {
@@ -469,6 +465,12 @@ fn create_dir(dir: &Path, secret: bool) -> std::io::Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
+}
+
+/// Map an I/O error to [`Error::Io`] naming `path`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path: PathBuf = path.to_owned();
+    move |source| Error::Io { path, source }
 }
 
 /// How a staged write ended.
@@ -545,22 +547,13 @@ fn write_new_file(target: &Path, contents: &[u8], mode: u32, sync: bool) -> std:
 /// final mode (a key is never readable by others, not even briefly), then
 /// rename it over the target.
 fn write_file(target: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = target.with_file_name(format!(".{name}{TMP_SUFFIX}"));
     let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    write_new_file(&tmp, contents, mode, true)?;
     std::fs::rename(&tmp, target)
 }
 
