@@ -1149,49 +1149,15 @@ fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     c.output().unwrap()
 }
 
-/// Every property path of the JSON Schema (`ports.node`, `storage.nfs.server`,
-/// `auth.users.name`), following `$ref`s, `anyOf`/`oneOf` and array items.
+#[path = "../../registry-gen/tests/support/schema_paths.rs"]
+mod support;
+
+/// Every property path of the schema `registry-gen schema` prints.
 fn schema_paths() -> Vec<String> {
     let o = run(&["schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    fn walk(
-        root: &serde_json::Value,
-        node: &serde_json::Value,
-        prefix: &str,
-        out: &mut Vec<String>,
-    ) {
-        if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
-            let name = r.trim_start_matches("#/$defs/");
-            walk(root, &root["$defs"][name], prefix, out);
-        }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(alts) = node.get(key).and_then(|a| a.as_array()) {
-                for alt in alts {
-                    walk(root, alt, prefix, out);
-                }
-            }
-        }
-        if let Some(items) = node.get("items") {
-            walk(root, items, prefix, out);
-        }
-        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
-            for (name, sub) in props {
-                let path = if prefix.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{prefix}.{name}")
-                };
-                out.push(path.clone());
-                walk(root, sub, &path, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&schema, &schema, "", &mut out);
-    out.sort();
-    out.dedup();
-    out
+    support::schema_paths(&schema)
 }
 
 #[test]

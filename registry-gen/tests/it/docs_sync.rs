@@ -4,53 +4,14 @@
 
 use std::path::Path;
 
-/// Every property path of the schema: `ports.node`, `auth.users[].name`.
+#[path = "../support/schema_paths.rs"]
+mod support;
+
+/// Every property path of the library's schema.
 fn schema_paths() -> Vec<String> {
     let schema: serde_json::Value =
         serde_json::from_str(&registry_gen::Config::json_schema()).unwrap();
-    fn walk(
-        root: &serde_json::Value,
-        node: &serde_json::Value,
-        prefix: &str,
-        out: &mut Vec<String>,
-    ) {
-        if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
-            let name = r.trim_start_matches("#/$defs/");
-            walk(root, &root["$defs"][name], prefix, out);
-        }
-        for key in ["anyOf", "oneOf"] {
-            for alt in node
-                .get(key)
-                .and_then(|a| a.as_array())
-                .into_iter()
-                .flatten()
-            {
-                walk(root, alt, prefix, out);
-            }
-        }
-        if let Some(items) = node.get("items") {
-            walk(root, items, &format!("{prefix}[]"), out);
-        }
-        for (name, sub) in node
-            .get("properties")
-            .and_then(|p| p.as_object())
-            .into_iter()
-            .flatten()
-        {
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}.{name}")
-            };
-            out.push(path.clone());
-            walk(root, sub, &path, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&schema, &schema, "", &mut out);
-    out.sort();
-    out.dedup();
-    out
+    support::schema_paths(&schema)
 }
 
 /// `path` is documented when docs/config.md names it in backticks, or names
