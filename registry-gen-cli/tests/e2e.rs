@@ -748,6 +748,44 @@ fn e2e(s: Scenario) {
         assert!(said.contains(&format!("ok: {u} can log in")), "{said}");
     }
     assert!(o.status.success(), "verify.sh: {said}");
+    // ... and it fails when certs/ca.crt is not the CA that signed.
+    let ca_file = b.dir.join("certs/ca.crt");
+    let ca = fs::read(&ca_file).unwrap();
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+            "-subj",
+            "/CN=foreign",
+            "-days",
+            "1",
+            "-out",
+        ])
+        .arg(&ca_file)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = sb.run(sb.cmd("bash").arg(b.dir.join("scripts/verify.sh")));
+    assert!(
+        !o.status.success(),
+        "verify.sh trusted a foreign CA: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("does not verify against certs/ca.crt"),
+        "{}",
+        text(&o)
+    );
+    fs::write(&ca_file, ca).unwrap();
     let pushed = said
         .lines()
         .filter_map(|l| l.strip_suffix(") with skopeo"))

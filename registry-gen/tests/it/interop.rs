@@ -1,16 +1,15 @@
 //! Real tools judge the bundle: openssl, kubectl kustomize, the
-//! kubernetes-validate schema validator (PyPI), shellcheck, Apache's htpasswd and
-//! the CNCF distribution registry (Debian's docker-registry). A missing tool
+//! kubernetes-validate schema validator (PyPI), shellcheck and Apache's
+//! htpasswd (the distribution registry is run by the CLI's end-to-end
+//! tests, registry-gen-cli/tests/e2e.rs). A missing tool
 //! is a failure, never a skip: the README's test command installs them.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
+use k8s_openapi::api::core::v1 as core;
 use registry_gen::Config;
 
 use crate::common;
@@ -196,8 +195,6 @@ fn apache_htpasswd_verifies_every_user() {
 /// The registry image's own config file (distribution's
 /// cmd/registry/config-example.yml as the v2 and v3 images ship it): the
 /// bundle configures everything else through REGISTRY_* variables.
-const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  headers:\n    X-Content-Type-Options: [nosniff]\nhealth:\n  storagedriver:\n    enabled: true\n    interval: 10s\n    threshold: 3\n";
-
 /// Every file below `dir`, sorted.
 fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -211,215 +208,6 @@ fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Play the pod: Secrets written where their volumes are mounted, env taken
-/// from the rendered Deployment with paths re-rooted into a temp dir, and
-/// the real distribution server started with it.
-#[test]
-fn the_real_registry_serves_tls_and_htpasswd_from_the_rendered_manifests() {
-    for auth in [true, false] {
-        let port = free_port();
-        let mut config = Config::embedded_default();
-        config.addresses.node_ips = vec!["127.0.0.1".parse().unwrap()];
-        config.addresses.dns_names = vec!["localhost".into()];
-        config.ports.container = port;
-        config.ports.host = Some(port);
-        if !auth {
-            config.auth = None;
-        }
-        let (tmp, b) = written(&config);
-        let root = tmp.path().join("pod");
-        let d: apps::Deployment = serde_yaml::from_str(
-            &std::fs::read_to_string(b.join("manifests/deployment.yaml")).unwrap(),
-        )
-        .unwrap();
-        let pod = d.spec.unwrap().template.spec.unwrap();
-        let container = &pod.containers[0];
-        let secret_of = |name: &str| -> core::Secret {
-            std::fs::read_dir(b.join("manifests"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| {
-                    p.file_name()
-                        .unwrap()
-                        .to_str()
-                        .unwrap()
-                        .starts_with("secret-")
-                })
-                .map(|p| {
-                    serde_yaml::from_str::<core::Secret>(&std::fs::read_to_string(p).unwrap())
-                        .unwrap()
-                })
-                .find(|s| s.metadata.name.as_deref() == Some(name))
-                .unwrap_or_else(|| panic!("no Secret {name}"))
-        };
-        let reroot = |p: &str| root.join(p.trim_start_matches('/'));
-        for m in container.volume_mounts.as_ref().unwrap() {
-            let dir = reroot(&m.mount_path);
-            std::fs::create_dir_all(&dir).unwrap();
-            let v = pod
-                .volumes
-                .as_ref()
-                .unwrap()
-                .iter()
-                .find(|v| v.name == m.name)
-                .unwrap();
-            if let Some(s) = &v.secret {
-                for (k, data) in secret_of(s.secret_name.as_ref().unwrap()).data.unwrap() {
-                    std::fs::write(dir.join(k), data.0).unwrap();
-                }
-            }
-        }
-        let mut cmd = Command::new("docker-registry");
-        let config_file = root.join("config.yml");
-        std::fs::write(&config_file, IMAGE_CONFIG).unwrap();
-        cmd.arg("serve")
-            .arg(&config_file)
-            .env_clear()
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for e in container.env.as_ref().unwrap() {
-            let value = match (&e.value, &e.value_from) {
-                (Some(v), _) => v.clone(),
-                (None, Some(from)) => {
-                    let r = from.secret_key_ref.as_ref().unwrap();
-                    String::from_utf8(secret_of(&r.name).data.unwrap()[&r.key].0.clone()).unwrap()
-                }
-                _ => panic!("env {} has no value", e.name),
-            };
-            let value = if value.starts_with('/') {
-                reroot(&value).display().to_string()
-            } else {
-                value
-            };
-            cmd.env(&e.name, value);
-        }
-        let _server = Killed(cmd.spawn().expect("docker-registry (Debian package)"));
-
-        let url = |path: &str| format!("https://localhost:{port}{path}");
-        let curl = |path: &str, user: Option<&str>| -> String {
-            let mut c = Command::new("curl");
-            c.args([
-                "--silent",
-                "--output",
-                "/dev/null",
-                "--write-out",
-                "%{http_code}",
-                "--cacert",
-            ])
-            .arg(
-                b.join("trust/docker/certs.d")
-                    .join(format!("localhost:{port}"))
-                    .join("ca.crt"),
-            );
-            if let Some(u) = user {
-                c.args(["--config", "-"]).stdin(Stdio::piped());
-                let mut child = c.arg(url(path)).stdout(Stdio::piped()).spawn().unwrap();
-                writeln!(
-                    child.stdin.take().unwrap(),
-                    "user = \"{u}:{}\"",
-                    common::password(u)
-                )
-                .unwrap();
-                return String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
-            }
-            String::from_utf8(c.arg(url(path)).output().unwrap().stdout).unwrap()
-        };
-        let start = Instant::now();
-        while curl("/", None) != "200" {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the registry did not come up on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if auth {
-            assert_eq!(curl("/v2/", None), "401", "without credentials");
-            assert_eq!(
-                curl("/v2/", Some("admin")),
-                "200",
-                "with the generated user's credentials"
-            );
-        } else {
-            assert_eq!(curl("/v2/", None), "200");
-        }
-        // The bundle's own verify.sh, from a client: handshake, 401, login.
-        let verify = Command::new("bash")
-            .arg(b.join("scripts/verify.sh"))
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&verify.stdout).into_owned()
-            + &String::from_utf8_lossy(&verify.stderr);
-        assert!(verify.status.success(), "{said}");
-        for ep in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
-            assert!(
-                said.contains(&format!("ok: {ep} presents a certificate")),
-                "{said}"
-            );
-        }
-        if auth {
-            assert!(said.contains("ok: admin can log in"), "{said}");
-        }
-        // skopeo (installed by test.sh) pushes the image verify.sh builds and pulls it back.
-        for ep in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
-            assert!(
-                said.contains(&format!(
-                    "ok: pushed and pulled {ep}/registry-gen-verify:latest (sha256:"
-                )),
-                "{said}"
-            );
-        }
-        // ... and it fails when the CA is not the one that signed.
-        let other = {
-            // A CA of its own key (the fixtures would give the same CA again).
-            let c = Config::embedded_default();
-            let mut inputs = registry_gen::Inputs::new(common::NOW);
-            inputs.fill_missing(&c).unwrap();
-            registry_gen::render(&c, &inputs).unwrap()
-        };
-        let ca = std::fs::read(b.join("certs/ca.crt")).unwrap();
-        std::fs::write(
-            b.join("certs/ca.crt"),
-            &other.get("certs/ca.crt").unwrap().contents,
-        )
-        .unwrap();
-        let verify = Command::new("bash")
-            .arg(b.join("scripts/verify.sh"))
-            .output()
-            .unwrap();
-        assert!(!verify.status.success());
-        assert!(String::from_utf8_lossy(&verify.stderr)
-            .contains("does not verify against certs/ca.crt"));
-        std::fs::write(b.join("certs/ca.crt"), ca).unwrap();
-
-        // TLS verification really happens: the system CAs alone refuse it.
-        let refused = Command::new("curl")
-            .args(["--silent", "--output", "/dev/null"])
-            .arg(url("/v2/"))
-            .status()
-            .unwrap();
-        assert!(
-            !refused.success(),
-            "curl trusted the registry without the bundle's CA"
-        );
-    }
 }
 
 /// The commands `certs/openssl.cnf` documents really reproduce an
