@@ -647,24 +647,9 @@ fn a_rerender_removes_what_it_no_longer_writes_and_nothing_else() {
     assert!(out.join("certs/ca.key").exists());
 }
 
-/// A CA made by openssl, as a cluster's /etc/kubernetes/pki would hold one.
-fn openssl_ca(dir: &Path, genkey: &str, days: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join("ca.key");
-    let crt = dir.join("ca.crt");
-    let sh = format!(
-        "{genkey} > '{k}' && openssl req -x509 -new -key '{k}' -subj /CN=kubernetes -days {days} \
-         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out '{c}'",
-        k = key.display(),
-        c = crt.display()
-    );
-    let o = Command::new("sh").arg("-c").arg(&sh).output().unwrap();
-    assert!(
-        o.status.success(),
-        "{sh}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (crt, key)
-}
+#[path = "../../registry-gen/tests/support/openssl_ca.rs"]
+mod openssl;
+use openssl::openssl_ca;
 
 fn openssl_verify(ca: &Path, cert: &Path, flag: &str, name: &str) -> bool {
     Command::new("openssl")

@@ -112,16 +112,7 @@ fn a_given_ca_of_every_key_format_signs_for_every_address_and_nothing_else() {
     ];
     for (format, genkey) in genkeys {
         let tmp = tempfile::tempdir().unwrap();
-        let sh = format!(
-            "{genkey} > ca.key && openssl req -x509 -new -key ca.key -subj /CN=kubernetes -days 30 \
-             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out ca.crt"
-        );
-        let o = std::process::Command::new("sh")
-            .args(["-c", &sh])
-            .current_dir(tmp.path())
-            .output()
-            .expect("openssl");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        crate::support::openssl_ca(tmp.path(), genkey, "30");
         let read = |f: &str| std::fs::read_to_string(tmp.path().join(f)).unwrap();
         let now = ::time::OffsetDateTime::now_utc();
         for alg in KeyAlgorithm::ALL {

@@ -4,14 +4,11 @@
 
 use std::path::Path;
 
-#[path = "../support/schema_paths.rs"]
-mod support;
-
 /// Every property path of the library's schema.
 fn schema_paths() -> Vec<String> {
     let schema: serde_json::Value =
         serde_json::from_str(&registry_gen::Config::json_schema()).unwrap();
-    support::schema_paths(&schema)
+    crate::support::schema_paths(&schema)
 }
 
 /// `path` is documented when docs/config.md names it in backticks, or names
