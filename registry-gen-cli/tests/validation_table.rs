@@ -77,7 +77,7 @@ fn cases() -> Vec<Case> {
         cfg("unknown nested key", "addresses: {node_ips: [10.0.0.1], dns: [a.test]}\n"),
         cfg("wrong type", "{base}ports: {container: http}\n"),
         cfg("port above 65535", "{base}ports: {container: 70000}\n"),
-        cfg("YAML alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"),
+        cfg("YAML alias bomb (refused before any alias is expanded)", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"),
         cfg("two storage kinds", "addresses: {node_ips: [10.0.0.1]}\nstorage: {empty_dir: {}, host_path: {path: /data, node: n1}}\n"),
         // Kubernetes names and the image.
         cfg("name not a DNS-1035 label", "{base}name: Kube_Registry\n"),
