@@ -90,7 +90,7 @@ fn stages(c: &mut Criterion) {
             b.iter(|| validate(black_box(config)).unwrap())
         });
         g.bench_function(BenchmarkId::new("plan", name), |b| {
-            b.iter(|| black_box(bench::plan(black_box(config))))
+            b.iter(|| black_box(bench::plan(black_box(config)).unwrap()))
         });
     }
     for alg in ALGORITHMS {
@@ -108,7 +108,7 @@ fn stages(c: &mut Criterion) {
     for alg in ALGORITHMS {
         let config = with_alg(&nodeport, alg);
         let inputs = filled(&config);
-        let planned = bench::plan(&config);
+        let planned = bench::plan(&config).unwrap();
         g.bench_function(BenchmarkId::new("sign", alg.as_str()), |b| {
             b.iter(|| {
                 let mut out = Bundle::default();
@@ -119,7 +119,7 @@ fn stages(c: &mut Criterion) {
     }
     for (name, config) in &examples {
         let inputs = filled(config);
-        let planned = bench::plan(config);
+        let planned = bench::plan(config).unwrap();
         // Manifests need the certificate and auth files they embed.
         let mut before = Bundle::default();
         for s in [Stage::Certs, Stage::Auth, Stage::Trust] {
@@ -180,7 +180,7 @@ fn bcrypt_cost(c: &mut Criterion) {
         let mut config = config.clone();
         config.auth.as_mut().unwrap().bcrypt_cost = cost;
         let inputs = filled(&config);
-        let planned = bench::plan(&config);
+        let planned = bench::plan(&config).unwrap();
         g.bench_function(BenchmarkId::from_parameter(cost), |b| {
             b.iter(|| {
                 let mut out = Bundle::default();

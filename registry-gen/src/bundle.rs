@@ -97,7 +97,7 @@ impl Bundle {
         self.files
             .keys()
             .map(String::as_str)
-            .filter(|p| *p == paths::CA_KEY || (p.starts_with("auth/") && p.ends_with(".password")))
+            .filter(|p| *p == paths::CA_KEY || paths::is_password(p))
     }
 
     /// Every directory of the bundle, parents first, with the mode

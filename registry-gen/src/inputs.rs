@@ -120,6 +120,14 @@ impl Inputs {
         }
     }
 
+    /// The password of `user`, which a renderer needs.
+    pub(crate) fn password(&self, user: &str) -> Result<&Password> {
+        self.passwords.get(user).ok_or_else(|| Error::Input {
+            what: format!("the password of user {user:?}"),
+            problem: "is missing: give it with --password-stdin or auth.users[].password_file, or let registry-gen generate one".into(),
+        })
+    }
+
     /// Carry over what an earlier bundle holds, so a re-render keeps its CA,
     /// its generated passwords and its `REGISTRY_HTTP_SECRET`. `read` returns
     /// the bytes of a bundle path (e.g. `certs/ca.key`) if that file exists;

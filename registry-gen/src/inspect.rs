@@ -153,7 +153,7 @@ pub fn inspect(
 
     if let (Some(config), Some(l)) = (config, leaf) {
         crate::validate::validate(config)?;
-        let plan = Plan::new(config);
+        let plan = Plan::new(config, false)?;
         let have = &report.certificates[l].sans;
         let wanted = plan
             .tls

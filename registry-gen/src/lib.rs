@@ -24,6 +24,7 @@
 
 mod bundle;
 mod config;
+mod describe;
 mod error;
 mod inputs;
 mod inspect;
@@ -73,8 +74,8 @@ pub mod bench {
     }
 
     /// The plan of a config that passed [`crate::validate`].
-    pub fn plan(config: &Config) -> Planned<'_> {
-        Planned(crate::plan::Plan::new(config))
+    pub fn plan(config: &Config) -> Result<Planned<'_>> {
+        crate::plan::Plan::new(config, false).map(Planned)
     }
 
     /// One PEM private key of `alg` from the OS CSPRNG.
@@ -101,7 +102,8 @@ pub mod bench {
 /// of the bundle from it and `inputs`.
 pub fn render(config: &Config, inputs: &Inputs) -> Result<Bundle> {
     validate::validate(config)?;
-    let plan = plan::Plan::new(config);
+    let ca_kept = matches!(inputs.ca, Some(CaInput::Kept { .. }));
+    let plan = plan::Plan::new(config, ca_kept)?;
     render::render_plan(&plan, inputs)
 }
 

@@ -7,8 +7,9 @@
 use std::fmt::{self, Write as _};
 
 use crate::config::Config;
+use crate::describe;
 use crate::error::Result;
-use crate::plan::{paths, DataSource, Plan, Via};
+use crate::plan::{paths, Plan, Via};
 
 /// What a render of a config would set up, in words: endpoints, ports,
 /// storage, TLS, auth, and what each kind of client needs. Its
@@ -36,29 +37,16 @@ impl fmt::Display for Summary {
 /// describe the plan a render would follow.
 pub fn summarize(config: &Config) -> Result<Summary> {
     crate::validate::validate(config)?;
-    let plan = Plan::new(config);
+    let plan = Plan::new(config, false)?;
     Ok(Summary {
         text: text(&plan),
         warnings: plan.warnings.clone(),
     })
 }
 
-fn via(v: Via, plan: &Plan) -> String {
-    match v {
-        Via::HostPort => "hostPort on the node running the pod".to_owned(),
-        Via::NodePort => "NodePort on every node".to_owned(),
-        Via::PortlessAlias => format!(
-            "port-less alias: containerd, CRI-O and k3s redirect it to NodePort {}",
-            plan.ports.node.unwrap_or_default()
-        ),
-        Via::Service => "the Service, inside the cluster".to_owned(),
-    }
-}
-
 fn text(plan: &Plan) -> String {
-    let c = plan.config;
     let mut s = String::new();
-    let replicas = if c.replicas == 1 {
+    let replicas = if plan.replicas == 1 {
         "replica"
     } else {
         "replicas"
@@ -66,7 +54,7 @@ fn text(plan: &Plan) -> String {
     let _ = writeln!(
         s,
         "registry {}/{}: image {}, {} {replicas}",
-        plan.namespace, plan.name, c.image, c.replicas
+        plan.namespace, plan.name, plan.image, plan.replicas
     );
 
     let _ = writeln!(s, "\nendpoints (as image names spell them):");
@@ -81,7 +69,7 @@ fn text(plan: &Plan) -> String {
             s,
             "  {:width$}  {}",
             e.authority(),
-            via(e.via, plan),
+            describe::via(plan, e),
             width = width
         );
     }
@@ -96,54 +84,15 @@ fn text(plan: &Plan) -> String {
     }
     let _ = writeln!(s, "\nports: {ports}");
 
-    let storage = match &plan.data.source {
-        DataSource::Claim {
-            pvc,
-            pv,
-            size,
-            access_modes,
-            storage_class,
-        } => {
-            let modes: Vec<&str> = access_modes.iter().map(|m| m.as_str()).collect();
-            let class = match storage_class.as_deref() {
-                Some("") => "no StorageClass (static binding)".to_owned(),
-                Some(class) => format!("StorageClass {class}"),
-                None => "the cluster's default StorageClass".to_owned(),
-            };
-            let source = match (pv, &c.storage) {
-                (Some(pv), crate::config::Storage::Nfs(n)) => {
-                    format!(
-                        ", bound to PersistentVolume {pv} on NFS {}:{}",
-                        n.server, n.path
-                    )
-                }
-                _ => String::new(),
-            };
-            format!(
-                "PersistentVolumeClaim {pvc}, {size}, {}, {class}{source}",
-                modes.join("+")
-            )
-        }
-        DataSource::HostPath { path, node } => {
-            format!("hostPath {path} on node {node} (the pod is pinned there)")
-        }
-        DataSource::EmptyDir => "emptyDir: images are lost when the pod goes away".to_owned(),
-    };
+    let storage = describe::storage(plan);
     let _ = writeln!(s, "storage: {storage}");
     let _ = writeln!(s, "  mounted in the pod at {}", plan.data.mount_path);
 
     let t = &plan.tls;
-    let ca = match &c.tls.ca {
-        Some(files) => format!("signed by the given CA {}", files.cert_file.display()),
-        None => format!(
-            "a CA generated into {} (kept on re-render), valid {} days",
-            paths::CA_CERT,
-            t.ca_validity_days
-        ),
-    };
+    let ca = describe::ca(plan);
     let mut sans: Vec<String> = t.ip_sans.iter().map(|ip| ip.to_string()).collect();
     sans.extend(t.dns_sans.iter().cloned());
-    let _ = writeln!(s, "tls: {} keys; {ca}", t.key_algorithm.as_str());
+    let _ = writeln!(s, "tls: {} keys; signed by {ca}", t.key_algorithm.as_str());
     let _ = writeln!(
         s,
         "  server certificate valid {} days, CN {}, SANs: {}",
@@ -152,9 +101,9 @@ fn text(plan: &Plan) -> String {
         sans.join(", ")
     );
 
-    match (&plan.auth, &c.auth) {
-        (Some(a), Some(auth)) => {
-            let users: Vec<String> = auth
+    match &plan.auth {
+        Some(a) => {
+            let users: Vec<String> = a
                 .users
                 .iter()
                 .map(|u| match &u.password_file {
@@ -174,7 +123,7 @@ fn text(plan: &Plan) -> String {
                 users.join(", ")
             );
         }
-        _ => {
+        None => {
             let _ = writeln!(s, "auth: off");
         }
     }
@@ -216,7 +165,7 @@ fn text(plan: &Plan) -> String {
         "  system trust:      {} (curl --cacert, update-ca-certificates)",
         paths::TRUST_CA
     );
-    if c.trust.daemonset {
+    if plan.trust_installer.is_some() {
         let _ = writeln!(
             s,
             "  every node:        the trust DaemonSet installs the CA and hosts.toml files"
@@ -229,13 +178,11 @@ fn text(plan: &Plan) -> String {
         );
     }
     if let Some(a) = &plan.auth {
-        if let Some(user) = a.users.first() {
-            let _ = writeln!(
-                s,
-                "  login:             docker login {example} -u {user}; pods pull with Secret {}",
-                a.pull_secret
-            );
-        }
+        let _ = writeln!(
+            s,
+            "  login:             docker login {example} -u {}; pods pull with Secret {}",
+            a.pull_user, a.pull_secret
+        );
     }
 
     if !plan.warnings.is_empty() {

@@ -15,10 +15,6 @@ use crate::error::{Error, FieldError, Result};
 /// The NodePort range of a default kube-apiserver (`--service-node-port-range`).
 pub(crate) const NODE_PORT_RANGE: std::ops::RangeInclusive<u16> = 30000..=32767;
 
-/// Kubernetes namespaces that exist in every cluster and are never created.
-pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
-    ["default", "kube-system", "kube-public", "kube-node-lease"];
-
 /// Mount points the plan reserves inside the pod (certificates, htpasswd).
 const RESERVED_MOUNTS: [&str; 2] = [crate::plan::TLS_MOUNT, crate::plan::AUTH_MOUNT];
 

@@ -22,11 +22,8 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         return Ok(());
     };
     let mut htpasswd = String::new();
-    for user in &auth.users {
-        let pw = inputs.passwords.get(user).ok_or_else(|| Error::Input {
-            what: format!("the password of user {user:?}"),
-            problem: "is missing: give it with --password-stdin or auth.users[].password_file, or let registry-gen generate one".into(),
-        })?;
+    for user in auth.users.iter().map(|u| &u.name) {
+        let pw = inputs.password(user)?;
         let len = pw.secret.expose().len();
         if len == 0 || len > 72 || pw.secret.expose().contains('\0') {
             return Err(Error::Input {

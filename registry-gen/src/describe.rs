@@ -1,0 +1,78 @@
+//! The plan in words, shared by `registry-gen check` (`summary.rs`) and the
+//! bundle's README (`render/docs.rs`), so the two cannot say different
+//! things about the same bundle. Plain text, no Markdown.
+
+use crate::plan::{paths, CaPlan, DataSource, Endpoint, Plan, Via};
+
+/// How an endpoint reaches the registry.
+pub(crate) fn via(plan: &Plan, e: &Endpoint) -> String {
+    match e.via {
+        Via::HostPort => format!("hostPort {} on the node running the pod", e.port),
+        Via::NodePort => format!("NodePort {} on every node", e.port),
+        Via::PortlessAlias => format!(
+            "NodePort {} on every node, for containerd, CRI-O and k3s with this bundle's trust files (not Docker)",
+            e.port
+        ),
+        Via::Service => format!(
+            "Service {} port {} (inside the cluster only)",
+            plan.name, e.port
+        ),
+    }
+}
+
+/// Where the images live (without the mount path).
+pub(crate) fn storage(plan: &Plan) -> String {
+    match &plan.data.source {
+        DataSource::Claim {
+            pvc,
+            pv,
+            size,
+            access_modes,
+            storage_class,
+        } => {
+            let modes: Vec<&str> = access_modes.iter().map(|m| m.as_str()).collect();
+            let class = match storage_class.as_deref() {
+                Some("") => "no StorageClass (static binding)".to_owned(),
+                Some(class) => format!("StorageClass {class}"),
+                None => "the cluster's default StorageClass".to_owned(),
+            };
+            let volume = match pv {
+                Some(v) => format!(
+                    ", bound to PersistentVolume {} (reclaim policy Retain) on NFS {}:{}",
+                    v.name, v.server, v.path
+                ),
+                None => String::new(),
+            };
+            format!(
+                "PersistentVolumeClaim {pvc} ({size}, {}, {class}){volume}",
+                modes.join("+")
+            )
+        }
+        DataSource::HostPath { path, node } => {
+            format!("hostPath {path} on node {node} (the pod is pinned there)")
+        }
+        DataSource::EmptyDir => "emptyDir: images are lost when the pod goes away".to_owned(),
+    }
+}
+
+/// Which CA signs the server certificate.
+pub(crate) fn ca(plan: &Plan) -> String {
+    match &plan.ca {
+        CaPlan::Generated => format!(
+            "a CA generated into {} and {} (kept on re-render), valid {} days",
+            paths::CA_CERT,
+            paths::CA_KEY,
+            plan.tls.ca_validity_days
+        ),
+        CaPlan::Kept => format!(
+            "the CA of this bundle's earlier render, kept ({} and {})",
+            paths::CA_CERT,
+            paths::CA_KEY
+        ),
+        CaPlan::Given { cert_file } => format!(
+            "the given CA {} (copied to {}; its key stays out of the bundle)",
+            cert_file.display(),
+            paths::CA_CERT
+        ),
+    }
+}

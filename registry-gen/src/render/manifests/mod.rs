@@ -1,0 +1,135 @@
+//! Kubernetes manifests: typed k8s-openapi values, one small builder per
+//! object, one file per object, and a `kustomization.yaml` listing them.
+//! One module per object family:
+//!
+//! - `workload.rs`: the registry's Deployment;
+//! - `service.rs`: its Service;
+//! - `storage.rs`: the PersistentVolume, the claim, the data volume;
+//! - `secrets.rs`: TLS, HTTP secret, htpasswd and pull Secrets;
+//! - `discovery.rs`: KEP-1755's `local-registry-hosting` ConfigMap;
+//! - `trust.rs`: the opt-in trust installer (ConfigMap + DaemonSet);
+//! - `pull_test.rs`: the pull-test Pod (not in the kustomization).
+//!
+//! Every name, label, port, path and Secret key comes from the plan; the
+//! Secrets carry the very bytes of the bundle's `certs/` and `auth/` files.
+
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use serde::Serialize;
+
+use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
+use crate::error::{Error, Result};
+use crate::inputs::Inputs;
+use crate::plan::{paths, ManifestKind, Plan, TrustInstallerPlan};
+
+mod discovery;
+mod pull_test;
+mod secrets;
+mod service;
+mod storage;
+mod trust;
+mod workload;
+
+pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
+    for m in &plan.manifests {
+        let yaml = match m.kind {
+            ManifestKind::Namespace => file(&m.path, &namespace(plan)),
+            ManifestKind::PersistentVolume => file(&m.path, &storage::persistent_volume(plan)),
+            ManifestKind::PersistentVolumeClaim => {
+                file(&m.path, &storage::persistent_volume_claim(plan))
+            }
+            ManifestKind::TlsSecret => file(&m.path, &secrets::tls(plan, out)?),
+            ManifestKind::HttpSecret => file(&m.path, &secrets::http(plan, out)?),
+            ManifestKind::HtpasswdSecret => file(&m.path, &secrets::htpasswd(plan, out)?),
+            ManifestKind::PullSecret => file(&m.path, &secrets::pull(plan, inputs)?),
+            ManifestKind::Deployment => file(&m.path, &workload::deployment(plan)),
+            ManifestKind::Service => file(&m.path, &service::service(plan)),
+            ManifestKind::LocalRegistryHosting => {
+                file(&m.path, &discovery::local_registry_hosting(plan)?)
+            }
+            ManifestKind::TrustConfigMap => {
+                file(&m.path, &trust::config_map(plan, installer(plan)?, out))
+            }
+            ManifestKind::TrustDaemonSet => {
+                file(&m.path, &trust::daemon_set(plan, installer(plan)?))
+            }
+        }?;
+        let mode = if m.kind.is_secret() {
+            MODE_SECRET
+        } else {
+            MODE_FILE
+        };
+        out.add_manifest(&m.path, yaml, mode);
+    }
+    out.add(
+        paths::KUSTOMIZATION,
+        file(paths::KUSTOMIZATION, &kustomization(plan))?,
+        MODE_FILE,
+    );
+    out.add(
+        paths::PULL_TEST_POD,
+        file(paths::PULL_TEST_POD, &pull_test::pod(plan))?,
+        MODE_FILE,
+    );
+    Ok(())
+}
+
+/// The plan's trust installer, which its manifests need.
+fn installer<'p>(plan: &'p Plan) -> Result<&'p TrustInstallerPlan> {
+    plan.trust_installer
+        .as_ref()
+        .ok_or_else(|| Error::Serialize {
+            path: "trust installer".into(),
+            message: "planned without trust.daemonset".into(),
+        })
+}
+
+fn file<T: Serialize>(path: &str, value: &T) -> Result<String> {
+    crate::yaml::file(path, value)
+}
+
+/// Name, the registry's namespace when `namespaced`, and the common labels.
+fn metadata(plan: &Plan, name: &str, namespaced: bool) -> meta::ObjectMeta {
+    meta::ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: namespaced.then(|| plan.namespace.to_owned()),
+        labels: Some(plan.labels()),
+        ..Default::default()
+    }
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> core::VolumeMount {
+    core::VolumeMount {
+        name: name.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: read_only.then_some(true),
+        ..Default::default()
+    }
+}
+
+fn namespace(plan: &Plan) -> core::Namespace {
+    core::Namespace {
+        metadata: metadata(plan, plan.namespace, false),
+        ..Default::default()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Kustomization {
+    api_version: &'static str,
+    kind: &'static str,
+    resources: Vec<String>,
+}
+
+fn kustomization(plan: &Plan) -> Kustomization {
+    Kustomization {
+        api_version: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: plan
+            .manifests
+            .iter()
+            .map(|m| m.path.trim_start_matches("manifests/").to_owned())
+            .collect(),
+    }
+}
