@@ -23,20 +23,14 @@ pub(crate) fn via(plan: &Plan, e: &Endpoint) -> String {
 /// Where the images live (without the mount path).
 pub(crate) fn storage(plan: &Plan) -> String {
     match &plan.data.source {
-        DataSource::Claim {
-            pvc,
-            pv,
-            size,
-            access_modes,
-            storage_class,
-        } => {
-            let modes: Vec<&str> = access_modes.iter().map(|m| m.as_str()).collect();
-            let class = match storage_class.as_deref() {
+        DataSource::Claim(c) => {
+            let modes: Vec<&str> = c.access_modes.iter().map(|m| m.as_str()).collect();
+            let class = match c.storage_class.as_deref() {
                 Some("") => "no StorageClass (static binding)".to_owned(),
                 Some(class) => format!("StorageClass {class}"),
                 None => "the cluster's default StorageClass".to_owned(),
             };
-            let volume = match pv {
+            let volume = match &c.pv {
                 Some(v) => format!(
                     ", bound to PersistentVolume {} (reclaim policy Retain) on NFS {}:{}",
                     v.name, v.server, v.path
@@ -44,7 +38,9 @@ pub(crate) fn storage(plan: &Plan) -> String {
                 None => String::new(),
             };
             format!(
-                "PersistentVolumeClaim {pvc} ({size}, {}, {class}){volume}",
+                "PersistentVolumeClaim {} ({}, {}, {class}){volume}",
+                c.pvc,
+                c.size,
                 modes.join("+")
             )
         }

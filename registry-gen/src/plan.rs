@@ -304,19 +304,24 @@ pub(crate) struct DataPlan {
 /// Where the data volume comes from.
 #[derive(Debug)]
 pub(crate) enum DataSource {
-    /// A claim; `pv` is set when the bundle also creates the volume (NFS).
-    Claim {
-        pvc: String,
-        pv: Option<NfsVolume>,
-        size: String,
-        access_modes: Vec<AccessMode>,
-        storage_class: Option<String>,
-    },
+    /// A PersistentVolumeClaim.
+    Claim(ClaimPlan),
     HostPath {
         path: String,
         node: String,
     },
     EmptyDir,
+}
+
+/// A PersistentVolumeClaim; `pv` is set when the bundle also creates the
+/// volume (NFS).
+#[derive(Debug)]
+pub(crate) struct ClaimPlan {
+    pub pvc: String,
+    pub pv: Option<NfsVolume>,
+    pub size: String,
+    pub access_modes: Vec<AccessMode>,
+    pub storage_class: Option<String>,
 }
 
 /// A PersistentVolume on NFS that the bundle creates for its claim.
@@ -502,7 +507,7 @@ impl<'c> Plan<'c> {
         });
 
         let source = match &config.storage {
-            Storage::Nfs(n) => DataSource::Claim {
+            Storage::Nfs(n) => DataSource::Claim(ClaimPlan {
                 pvc: format!("{name}-data"),
                 pv: Some(NfsVolume {
                     name: format!("{namespace}-{name}-data"),
@@ -512,14 +517,14 @@ impl<'c> Plan<'c> {
                 size: n.size.clone(),
                 access_modes: n.access_modes.clone(),
                 storage_class: Some(n.storage_class_name.clone()),
-            },
-            Storage::Pvc(c) => DataSource::Claim {
+            }),
+            Storage::Pvc(c) => DataSource::Claim(ClaimPlan {
                 pvc: format!("{name}-data"),
                 pv: None,
                 size: c.size.clone(),
                 access_modes: c.access_modes.clone(),
                 storage_class: c.storage_class_name.clone(),
-            },
+            }),
             Storage::HostPath(h) => DataSource::HostPath {
                 path: h.path.clone(),
                 node: h.node.clone(),
@@ -576,8 +581,8 @@ impl<'c> Plan<'c> {
         if create_namespace {
             add("namespace", ManifestKind::Namespace);
         }
-        if let DataSource::Claim { pv, .. } = &data.source {
-            if pv.is_some() {
+        if let DataSource::Claim(c) = &data.source {
+            if c.pv.is_some() {
                 add("persistentvolume", ManifestKind::PersistentVolume);
             }
             add("persistentvolumeclaim", ManifestKind::PersistentVolumeClaim);
@@ -619,8 +624,8 @@ impl<'c> Plan<'c> {
 
         // A hostPort or a volume that only one node can mount can't be held by
         // the old and the new pod at once: replace pods instead of rolling.
-        let shared_volume = matches!(&data.source, DataSource::Claim { access_modes, .. }
-            if access_modes.contains(&AccessMode::ReadWriteMany));
+        let shared_volume = matches!(&data.source, DataSource::Claim(c)
+            if c.access_modes.contains(&AccessMode::ReadWriteMany));
         let strategy = if ports.host.is_none() && shared_volume {
             "RollingUpdate"
         } else {
@@ -630,7 +635,7 @@ impl<'c> Plan<'c> {
         let low_port = ports.container < 1024;
         let writable_by_fs_group = matches!(
             &data.source,
-            DataSource::Claim { pv: None, .. } | DataSource::EmptyDir
+            DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir
         );
         let security = SecurityPlan {
             run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),
@@ -788,10 +793,10 @@ impl<'c> Plan<'c> {
     /// bundle's README (one text, so they cannot disagree).
     pub fn data_on_delete(&self) -> &'static str {
         match &self.data.source {
-            DataSource::Claim { pv: Some(_), .. } => {
+            DataSource::Claim(ClaimPlan { pv: Some(_), .. }) => {
                 "The data stays: the PersistentVolumeClaim and the PersistentVolume (and a namespace the bundle created) are kept unless --purge-data is given; even then the volume's reclaim policy Retain leaves the files on the NFS export."
             }
-            DataSource::Claim { pv: None, .. } => {
+            DataSource::Claim(ClaimPlan { pv: None, .. }) => {
                 "The data stays: the PersistentVolumeClaim (and a namespace the bundle created) is kept unless --purge-data is given; deleting the claim deletes the data if its StorageClass's reclaim policy is Delete, the default of most provisioners."
             }
             DataSource::HostPath { .. } => {

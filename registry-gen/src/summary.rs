@@ -135,54 +135,63 @@ fn text(plan: &Plan) -> String {
         .find(|e| e.via != Via::PortlessAlias)
         .map(|e| e.authority())
         .unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "  docker, skopeo:    {} -> {}/<endpoint>/ca.crt",
-        paths::docker_ca("<endpoint>"),
-        plan.node_paths.docker
-    );
-    let _ = writeln!(
-        s,
-        "  containerd:        {}/ -> {}/<endpoint>/ (config_path: see {})",
-        paths::containerd_dir("<endpoint>"),
-        plan.node_paths.containerd,
-        paths::CONTAINERD_README
-    );
-    let _ = writeln!(
-        s,
-        "  CRI-O, podman:     {} -> {}/<endpoint>/ca.crt",
-        paths::containers_ca("<endpoint>"),
-        plan.node_paths.containers
-    );
-    let _ = writeln!(
-        s,
-        "  k3s, rke2:         {} -> {}",
-        paths::K3S_REGISTRIES,
-        plan.node_paths.k3s_registries
-    );
-    let _ = writeln!(
-        s,
-        "  system trust:      {} (curl --cacert, update-ca-certificates)",
-        paths::TRUST_CA
-    );
-    if plan.trust_installer.is_some() {
-        let _ = writeln!(
-            s,
-            "  every node:        the trust DaemonSet installs the CA and hosts.toml files"
-        );
-    } else {
-        let _ = writeln!(
-            s,
-            "  every node:        {} installs them (run as root on the node)",
-            paths::SCRIPT_TRUST_NODE
-        );
-    }
+    let np = &plan.node_paths;
+    let ep = "<endpoint>";
+    let mut rows = vec![
+        (
+            "docker, skopeo",
+            format!("{} -> {}/{ep}/ca.crt", paths::docker_ca(ep), np.docker),
+        ),
+        (
+            "containerd",
+            format!(
+                "{}/ -> {}/{ep}/ (config_path: see {})",
+                paths::containerd_dir(ep),
+                np.containerd,
+                paths::CONTAINERD_README
+            ),
+        ),
+        (
+            "CRI-O, podman",
+            format!(
+                "{} -> {}/{ep}/ca.crt",
+                paths::containers_ca(ep),
+                np.containers
+            ),
+        ),
+        (
+            "k3s, rke2",
+            format!("{} -> {}", paths::K3S_REGISTRIES, np.k3s_registries),
+        ),
+        (
+            "system trust",
+            format!(
+                "{} (curl --cacert, update-ca-certificates)",
+                paths::TRUST_CA
+            ),
+        ),
+        (
+            "every node",
+            match plan.trust_installer {
+                Some(_) => "the trust DaemonSet installs the CA and hosts.toml files".to_owned(),
+                None => format!(
+                    "{} installs them (run as root on the node)",
+                    paths::SCRIPT_TRUST_NODE
+                ),
+            },
+        ),
+    ];
     if let Some(a) = &plan.auth {
-        let _ = writeln!(
-            s,
-            "  login:             docker login {example} -u {}; pods pull with Secret {}",
-            a.pull_user, a.pull_secret
-        );
+        rows.push((
+            "login",
+            format!(
+                "docker login {example} -u {}; pods pull with Secret {}",
+                a.pull_user, a.pull_secret
+            ),
+        ));
+    }
+    for (who, what) in rows {
+        let _ = writeln!(s, "  {:18} {what}", format!("{who}:"));
     }
 
     if !plan.warnings.is_empty() {

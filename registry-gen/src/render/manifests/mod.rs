@@ -107,6 +107,22 @@ fn mount(name: &str, path: &str, read_only: bool) -> core::VolumeMount {
     }
 }
 
+/// A pod's security context: the container runtime's default seccomp
+/// profile, and `run_as` (uid = gid = fsGroup) when not root.
+fn pod_security(run_as: Option<i64>) -> core::PodSecurityContext {
+    core::PodSecurityContext {
+        run_as_user: run_as,
+        run_as_group: run_as,
+        fs_group: run_as,
+        fs_group_change_policy: run_as.map(|_| "OnRootMismatch".to_owned()),
+        seccomp_profile: Some(core::SeccompProfile {
+            type_: "RuntimeDefault".to_owned(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 fn namespace(plan: &Plan) -> core::Namespace {
     core::Namespace {
         metadata: metadata(plan, plan.namespace, false),

@@ -7,54 +7,39 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::metadata;
-use crate::plan::{DataSource, NfsVolume, Plan};
+use crate::plan::{ClaimPlan, DataSource, Plan};
 
-/// The claim's fields, present exactly when the plan has a claim.
-struct Claim<'a> {
-    pvc: &'a str,
-    pv: Option<&'a NfsVolume>,
-    size: &'a str,
-    access_modes: Vec<String>,
-    storage_class: Option<&'a str>,
-}
-
-fn claim<'a>(plan: &'a Plan) -> Option<Claim<'a>> {
+/// The plan's claim, if the data is on one.
+fn claim<'p>(plan: &'p Plan) -> Option<&'p ClaimPlan> {
     match &plan.data.source {
-        DataSource::Claim {
-            pvc,
-            pv,
-            size,
-            access_modes,
-            storage_class,
-        } => Some(Claim {
-            pvc,
-            pv: pv.as_ref(),
-            size,
-            access_modes: access_modes.iter().map(|m| m.as_str().to_owned()).collect(),
-            storage_class: storage_class.as_deref(),
-        }),
+        DataSource::Claim(c) => Some(c),
         _ => None,
     }
 }
 
+fn access_modes(c: &ClaimPlan) -> Vec<String> {
+    c.access_modes
+        .iter()
+        .map(|m| m.as_str().to_owned())
+        .collect()
+}
+
 pub(super) fn persistent_volume(plan: &Plan) -> core::PersistentVolume {
     let c = claim(plan);
-    let pv = c.as_ref().and_then(|c| c.pv);
+    let pv = c.and_then(|c| c.pv.as_ref());
     core::PersistentVolume {
         metadata: metadata(plan, pv.map(|v| v.name.as_str()).unwrap_or_default(), false),
         spec: Some(core::PersistentVolumeSpec {
-            capacity: c
-                .as_ref()
-                .map(|c| BTreeMap::from([("storage".to_owned(), Quantity(c.size.to_owned()))])),
-            access_modes: c.as_ref().map(|c| c.access_modes.clone()),
+            capacity: c.map(|c| BTreeMap::from([("storage".to_owned(), Quantity(c.size.clone()))])),
+            access_modes: c.map(access_modes),
             persistent_volume_reclaim_policy: Some("Retain".to_owned()),
-            storage_class_name: c.as_ref().and_then(|c| c.storage_class).map(str::to_owned),
+            storage_class_name: c.and_then(|c| c.storage_class.clone()),
             // Reserved for this claim, so no other claim can bind (and later lose) it.
-            claim_ref: c.as_ref().map(|c| core::ObjectReference {
+            claim_ref: c.map(|c| core::ObjectReference {
                 kind: Some("PersistentVolumeClaim".to_owned()),
                 api_version: Some("v1".to_owned()),
                 namespace: Some(plan.namespace.to_owned()),
-                name: Some(c.pvc.to_owned()),
+                name: Some(c.pvc.clone()),
                 ..Default::default()
             }),
             nfs: pv.map(|v| core::NFSVolumeSource {
@@ -71,18 +56,18 @@ pub(super) fn persistent_volume(plan: &Plan) -> core::PersistentVolume {
 pub(super) fn persistent_volume_claim(plan: &Plan) -> core::PersistentVolumeClaim {
     let c = claim(plan);
     core::PersistentVolumeClaim {
-        metadata: metadata(plan, c.as_ref().map(|c| c.pvc).unwrap_or_default(), true),
+        metadata: metadata(plan, c.map(|c| c.pvc.as_str()).unwrap_or_default(), true),
         spec: Some(core::PersistentVolumeClaimSpec {
-            access_modes: c.as_ref().map(|c| c.access_modes.clone()),
-            resources: c.as_ref().map(|c| core::VolumeResourceRequirements {
+            access_modes: c.map(access_modes),
+            resources: c.map(|c| core::VolumeResourceRequirements {
                 requests: Some(BTreeMap::from([(
                     "storage".to_owned(),
-                    Quantity(c.size.to_owned()),
+                    Quantity(c.size.clone()),
                 )])),
                 ..Default::default()
             }),
-            storage_class_name: c.as_ref().and_then(|c| c.storage_class).map(str::to_owned),
-            volume_name: c.as_ref().and_then(|c| c.pv).map(|v| v.name.clone()),
+            storage_class_name: c.and_then(|c| c.storage_class.clone()),
+            volume_name: c.and_then(|c| c.pv.as_ref()).map(|v| v.name.clone()),
             ..Default::default()
         }),
         ..Default::default()
@@ -95,7 +80,7 @@ pub(super) fn data_volume(plan: &Plan) -> core::Volume {
     core::Volume {
         name: d.volume.to_owned(),
         persistent_volume_claim: claim(plan).map(|c| core::PersistentVolumeClaimVolumeSource {
-            claim_name: c.pvc.to_owned(),
+            claim_name: c.pvc.clone(),
             ..Default::default()
         }),
         host_path: match &d.source {

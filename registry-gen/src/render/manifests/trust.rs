@@ -8,7 +8,7 @@ use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
-use super::{metadata, mount};
+use super::{metadata, mount, pod_security};
 use crate::bundle::Bundle;
 use crate::plan::{Plan, TrustInstallerPlan};
 
@@ -110,13 +110,7 @@ pub(super) fn daemon_set(plan: &Plan, t: &TrustInstallerPlan) -> apps::DaemonSet
                     }]),
                     automount_service_account_token: Some(false),
                     // Root: it writes into the nodes' /etc through hostPath.
-                    security_context: Some(core::PodSecurityContext {
-                        seccomp_profile: Some(core::SeccompProfile {
-                            type_: "RuntimeDefault".to_owned(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
+                    security_context: Some(pod_security(None)),
                     ..Default::default()
                 }),
             },

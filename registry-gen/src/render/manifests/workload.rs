@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{metadata, mount, storage};
+use super::{metadata, mount, pod_security, storage};
 use crate::plan::{EnvValue, Plan, Quantities, PROBE_PATH};
 
 fn secret_volume(name: &str, secret: &str) -> core::Volume {
@@ -147,20 +147,7 @@ pub(super) fn deployment(plan: &Plan) -> apps::Deployment {
                     volumes: Some(volumes),
                     node_selector: storage::node_selector(plan),
                     automount_service_account_token: Some(false),
-                    security_context: Some(core::PodSecurityContext {
-                        run_as_user: plan.security.run_as,
-                        run_as_group: plan.security.run_as,
-                        fs_group: plan.security.run_as,
-                        fs_group_change_policy: plan
-                            .security
-                            .run_as
-                            .map(|_| "OnRootMismatch".to_owned()),
-                        seccomp_profile: Some(core::SeccompProfile {
-                            type_: "RuntimeDefault".to_owned(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
+                    security_context: Some(pod_security(plan.security.run_as)),
                     ..Default::default()
                 }),
             },
