@@ -45,6 +45,7 @@ pub use error::{Error, FieldError, Result};
 pub use inputs::{CaInput, Inputs, Password, Secret};
 pub use inspect::{inspect, CertReport, Inspection};
 pub use summary::{summarize, Summary};
+pub use write::SetAside;
 
 /// The pipeline's stages one by one, for `benches/render.rs` only: not part
 /// of the API, present only with the internal `bench` feature.

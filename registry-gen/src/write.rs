@@ -4,10 +4,16 @@
 //! (and kept CAs) are hard-linked in, the tree is made durable with one
 //! sync, and one `renameat2(RENAME_EXCHANGE)` swaps it in. Where that is
 //! impossible, each file is replaced atomically in place.
+//!
+//! Replacing the CA on purpose ([`Bundle::write_replacing_ca`]) happens in
+//! the same staged tree: the old CA files are linked there under set-aside
+//! names beside the new CA, so the one swap shows both or neither.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::bundle::{is_safe_relative, Bundle, MODE_FILE};
 use crate::error::{Error, Result};
@@ -37,6 +43,33 @@ impl Bundle {
     /// certificate or key with different contents, or to write into a path
     /// that is not a directory.
     pub fn write_to(&self, dir: &Path) -> Result<()> {
+        self.write(dir, None).map(drop)
+    }
+
+    /// Write the bundle under `dir` as [`Bundle::write_to`] does, replacing
+    /// its CA on purpose (`registry-gen render --new-ca`): the old
+    /// `certs/ca.crt` and `certs/ca.key`, where present, are kept under
+    /// set-aside names and never deleted, not even by later writes.
+    ///
+    /// A set-aside name is the file's path plus the UTC time `at` (the
+    /// caller's clock; the library reads none), e.g.
+    /// `certs/ca.crt.20270115T080000Z`; where an earlier set-aside took that
+    /// name, a counter follows (`.1`, `.2`, ...), the same for certificate
+    /// and key, so two replacements within one second both succeed and a
+    /// pair keeps one suffix. A set-aside key keeps its mode (0600).
+    ///
+    /// The set-aside happens inside the staged tree: a crash or a kill at
+    /// any moment leaves `dir` with either the old bundle (its CA in place,
+    /// nothing set aside) or the new one (the new CA, the old one set
+    /// aside), never without a CA. In the in-place fallback the old files
+    /// are linked to their set-aside names before anything is replaced.
+    ///
+    /// Returns what was set aside, in order (certificate, then key).
+    pub fn write_replacing_ca(&self, dir: &Path, at: OffsetDateTime) -> Result<Vec<SetAside>> {
+        self.write(dir, Some(at))
+    }
+
+    fn write(&self, dir: &Path, replace_ca: Option<OffsetDateTime>) -> Result<Vec<SetAside>> {
         match std::fs::symlink_metadata(dir) {
             Ok(m) if !m.is_dir() => {
                 return Err(Error::Refused {
@@ -55,11 +88,18 @@ impl Bundle {
                 })
             }
         }
+        let set_aside = match replace_ca {
+            Some(at) => set_aside_ca(dir, &stamp(at))?,
+            None => Vec::new(),
+        };
         for path in [paths::CA_CERT, paths::CA_KEY] {
             let target = dir.join(path);
             let Some(new) = self.get(path) else {
                 continue;
             };
+            if set_aside.iter().any(|s| s.path == path) {
+                continue;
+            }
             match std::fs::read(&target) {
                 Ok(old) if old == new.contents => {}
                 Ok(_) => {
@@ -84,11 +124,12 @@ impl Bundle {
             }
         };
         let previous: BTreeSet<&str> = previous.lines().filter(|p| is_safe_relative(p)).collect();
-        match self.write_staged(dir, &previous, None) {
-            Staged::Done => Ok(()),
-            Staged::Failed(e) => Err(e),
-            Staged::Unsupported => self.write_in_place(dir, &previous),
+        match self.write_staged(dir, &previous, &set_aside, None) {
+            Staged::Done => {}
+            Staged::Failed(e) => return Err(e),
+            Staged::Unsupported => self.write_in_place(dir, &previous, &set_aside)?,
         }
+        Ok(set_aside)
     }
 
     /// The staged write; `crash_after` stops it dead after that many files
@@ -97,6 +138,7 @@ impl Bundle {
         &self,
         dir: &Path,
         previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
         crash_after: Option<usize>,
     ) -> Staged {
         let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
@@ -139,7 +181,7 @@ impl Bundle {
             Staged::Failed(e)
         };
         let exists = dir.exists();
-        if let Err(e) = self.fill(&staging, dir, exists, previous, crash_after) {
+        if let Err(e) = self.fill(&staging, dir, exists, previous, set_aside, crash_after) {
             if crash_after.is_some() {
                 return Staged::Failed(e); // a "killed" write cleans nothing up
             }
@@ -168,13 +210,14 @@ impl Bundle {
     }
 
     /// Fill `staging` with the new bundle, then hard-link in what of `old`
-    /// is kept: files registry-gen did not write, and CAs.
+    /// is kept: files registry-gen did not write, CAs, and CAs set aside.
     fn fill(
         &self,
         staging: &Path,
         old: &Path,
         old_exists: bool,
         previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
         crash_after: Option<usize>,
     ) -> Result<()> {
         if old_exists {
@@ -200,7 +243,7 @@ impl Bundle {
             write_new_file(&target, &file.contents, file.mode, !ONE_SYNC).map_err(io(&target))?;
         }
         if old_exists {
-            self.carry_over(old, staging, previous)?;
+            self.carry_over(old, staging, previous, set_aside)?;
         }
         let list = self.file_list();
         let record = staging.join(paths::FILE_LIST);
@@ -215,9 +258,16 @@ impl Bundle {
     }
 
     /// Hard-link into `to` every file of `from` that the new bundle does
-    /// not replace and that is not stale; directories are made only where
-    /// a kept file needs them, with the old directory's mode.
-    fn carry_over(&self, from: &Path, to: &Path, previous: &BTreeSet<&str>) -> Result<()> {
+    /// not replace and that is not stale, and every old CA file that is set
+    /// aside under its set-aside name; directories are made only where a
+    /// kept file needs them, with the old directory's mode.
+    fn carry_over(
+        &self,
+        from: &Path,
+        to: &Path,
+        previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
+    ) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mut kept = Vec::new();
         let mut dirs = vec![String::new()];
@@ -235,16 +285,20 @@ impl Bundle {
                     dirs.push(path);
                     continue;
                 }
+                if let Some(s) = set_aside.iter().find(|s| s.path == path) {
+                    kept.push((path, s.kept_as.clone()));
+                    continue;
+                }
                 let replaced = self.get(&path).is_some() || path == paths::FILE_LIST;
                 let stale = previous.contains(path.as_str()) && self.is_stale(&path);
                 if !(replaced || stale || name.ends_with(TMP_SUFFIX)) {
-                    kept.push(path);
+                    kept.push((path.clone(), path));
                 }
             }
         }
-        for path in kept {
+        for (path, dest) in kept {
             let mut at = String::new();
-            for part in path.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
+            for part in dest.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
                 at = if at.is_empty() {
                     (*part).to_owned()
                 } else {
@@ -267,7 +321,7 @@ impl Bundle {
                     }
                 }
             }
-            let (src, dst) = (from.join(&path), to.join(&path));
+            let (src, dst) = (from.join(&path), to.join(&dest));
             if dst.symlink_metadata().is_ok() {
                 return Err(Error::Refused {
                     path: src,
@@ -280,15 +334,34 @@ impl Bundle {
     }
 
     /// The fallback: each file replaced atomically in place, stale files
-    /// removed afterwards.
-    fn write_in_place(&self, dir: &Path, previous: &BTreeSet<&str>) -> Result<()> {
+    /// removed afterwards. An old CA that is set aside is first linked to
+    /// its set-aside name, so that no moment lacks it.
+    fn write_in_place(
+        &self,
+        dir: &Path,
+        previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
+    ) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        for s in set_aside {
+            let kept = dir.join(&s.kept_as);
+            std::fs::hard_link(dir.join(&s.path), &kept).map_err(io(&kept))?;
+            if let Some(parent) = kept.parent() {
+                sync_dir(parent).map_err(io(parent))?;
+            }
+        }
         for (rel, file) in self.files() {
             let target = dir.join(rel);
             if let Some(parent) = target.parent() {
                 create_dir(parent, self.dir_holds_secret(rel)).map_err(io(parent))?;
             }
             write_file(&target, &file.contents, file.mode).map_err(io(&target))?;
+        }
+        // A set-aside CA file the new bundle does not replace (an external
+        // CA has no key) leaves its old name.
+        for s in set_aside.iter().filter(|s| self.get(&s.path).is_none()) {
+            let old = dir.join(&s.path);
+            std::fs::remove_file(&old).map_err(io(&old))?;
         }
         for stale in previous.iter().filter(|p| self.is_stale(p)) {
             let target = dir.join(stale);
@@ -310,15 +383,87 @@ impl Bundle {
     }
 
     /// A path an earlier write recorded is stale when this bundle no longer
-    /// has it; a CA never is.
+    /// has it; a CA, or a CA set aside, never is.
     fn is_stale(&self, path: &str) -> bool {
-        self.get(path).is_none() && path != paths::CA_CERT && path != paths::CA_KEY
+        self.get(path).is_none()
+            && ![paths::CA_CERT, paths::CA_KEY].iter().any(|ca| {
+                path.strip_prefix(ca)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
     }
 
     /// `.registry-gen-files`: one bundle path a line.
     fn file_list(&self) -> String {
         self.files().map(|(p, _)| format!("{p}\n")).collect()
     }
+}
+
+/// An old CA file that [`Bundle::write_replacing_ca`] kept under another name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// Its bundle path, e.g. `certs/ca.crt`.
+    pub path: String,
+    /// Where the old file is now, relative to the bundle directory, e.g.
+    /// `certs/ca.crt.20270115T080000Z`.
+    pub kept_as: String,
+}
+
+/// `at` in UTC as `YYYYMMDDTHHMMSSZ`.
+fn stamp(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// The suffix of this write's set-aside names: `.<stamp>`, or
+/// `.<stamp>.<n>` with the smallest `n` for which neither the certificate's
+/// nor the key's name is `taken`, so that a pair shares one suffix.
+fn set_aside_suffix(stamp: &str, taken: impl Fn(&str) -> bool) -> String {
+    let free = |suffix: &str| {
+        [paths::CA_CERT, paths::CA_KEY]
+            .iter()
+            .all(|ca| !taken(&format!("{ca}{suffix}")))
+    };
+    let first = format!(".{stamp}");
+    if free(&first) {
+        return first;
+    }
+    (1u64..)
+        .map(|n| format!(".{stamp}.{n}"))
+        .find(|s| free(s))
+        .unwrap_or(first) // unreachable: the names are not all taken
+}
+
+/// The CA files of the bundle in `dir` and the names they are to be kept
+/// under (none when `dir` has no CA).
+fn set_aside_ca(dir: &Path, stamp: &str) -> Result<Vec<SetAside>> {
+    let mut present = Vec::new();
+    for path in [paths::CA_CERT, paths::CA_KEY] {
+        let p = dir.join(path);
+        match std::fs::symlink_metadata(&p) {
+            Ok(_) => present.push(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::Io { path: p, source }),
+        }
+    }
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+    let suffix = set_aside_suffix(stamp, |name| dir.join(name).symlink_metadata().is_ok());
+    Ok(present
+        .into_iter()
+        .map(|path| SetAside {
+            path: path.to_owned(),
+            kept_as: format!("{path}{suffix}"),
+        })
+        .collect())
 }
 
 /// Remove the directories between `file` and `root` that became empty.
@@ -498,7 +643,7 @@ mod tests {
             let before = tree(&dir);
             let previous = std::fs::read_to_string(dir.join(paths::FILE_LIST)).unwrap();
             let previous: BTreeSet<&str> = previous.lines().collect();
-            let r = new.write_staged(&dir, &previous, Some(crash_after));
+            let r = new.write_staged(&dir, &previous, &[], Some(crash_after));
             if crash_after < new.files().count() {
                 assert!(matches!(r, Staged::Failed(_)));
                 assert_eq!(tree(&dir), before, "killed after {crash_after} files");
@@ -542,5 +687,168 @@ mod tests {
             "{e}"
         );
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "x");
+    }
+
+    #[test]
+    fn set_aside_names_take_a_counter_only_when_the_stamp_is_taken() {
+        let taken = |names: &'static [&'static str]| move |n: &str| names.contains(&n);
+        let s = "20270115T080000Z";
+        assert_eq!(set_aside_suffix(s, taken(&[])), ".20270115T080000Z");
+        assert_eq!(
+            set_aside_suffix(s, taken(&["certs/ca.crt.20270115T080000Z"])),
+            ".20270115T080000Z.1"
+        );
+        // The key's name alone taken: the pair still moves on together.
+        assert_eq!(
+            set_aside_suffix(s, taken(&["certs/ca.key.20270115T080000Z"])),
+            ".20270115T080000Z.1"
+        );
+        assert_eq!(
+            set_aside_suffix(
+                s,
+                taken(&[
+                    "certs/ca.crt.20270115T080000Z",
+                    "certs/ca.key.20270115T080000Z",
+                    "certs/ca.crt.20270115T080000Z.1",
+                    "certs/ca.key.20270115T080000Z.2",
+                ])
+            ),
+            ".20270115T080000Z.3"
+        );
+        // Another second's names do not count.
+        assert_eq!(
+            set_aside_suffix(s, taken(&["certs/ca.crt.20270115T075959Z"])),
+            ".20270115T080000Z"
+        );
+    }
+
+    #[test]
+    fn the_stamp_is_utc_whatever_the_offset() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert_eq!(stamp(at), "20270115T080000Z");
+        let east = at.to_offset(UtcOffset::from_hms(5, 30, 0).unwrap());
+        assert_eq!(stamp(east), "20270115T080000Z");
+    }
+
+    fn new_ca() -> Bundle {
+        let (_, new) = old_and_new();
+        let mut b = Bundle::default();
+        for (p, f) in new.files() {
+            let contents = match p {
+                paths::CA_CERT => b"NEW CA".to_vec(),
+                paths::CA_KEY => b"NEW CA KEY".to_vec(),
+                _ => f.contents.clone(),
+            };
+            b.add(p, contents, f.mode);
+        }
+        b
+    }
+
+    const AT: i64 = 1_800_000_000;
+
+    fn at() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(AT).unwrap()
+    }
+
+    #[test]
+    fn a_changed_ca_is_refused_unless_it_is_replaced_on_purpose() {
+        let tmp = tempfile::tempdir().unwrap();
+        old_and_new().0.write_to(tmp.path()).unwrap();
+        let before = tree(tmp.path());
+        let e = new_ca().write_to(tmp.path()).unwrap_err();
+        assert!(matches!(e, Error::Refused { .. }), "{e}");
+        assert_eq!(tree(tmp.path()), before);
+        let aside = new_ca().write_replacing_ca(tmp.path(), at()).unwrap();
+        assert_eq!(
+            aside,
+            vec![
+                SetAside {
+                    path: paths::CA_CERT.into(),
+                    kept_as: "certs/ca.crt.20270115T080000Z".into()
+                },
+                SetAside {
+                    path: paths::CA_KEY.into(),
+                    kept_as: "certs/ca.key.20270115T080000Z".into()
+                },
+            ]
+        );
+        let after = tree(tmp.path());
+        assert_eq!(after[paths::CA_CERT].0, "NEW CA");
+        assert_eq!(after[paths::CA_KEY], ("NEW CA KEY".into(), 0o600));
+        assert_eq!(after["certs/ca.crt.20270115T080000Z"], ("CA".into(), 0o644));
+        assert_eq!(
+            after["certs/ca.key.20270115T080000Z"],
+            ("CA KEY".into(), 0o600)
+        );
+    }
+
+    #[test]
+    fn replacing_the_ca_twice_in_one_second_keeps_both_old_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        old_and_new().0.write_to(tmp.path()).unwrap();
+        new_ca().write_replacing_ca(tmp.path(), at()).unwrap();
+        let third = bundle(&[
+            (paths::CA_CERT, "THIRD CA", MODE_FILE),
+            (paths::CA_KEY, "THIRD KEY", MODE_SECRET),
+        ]);
+        let aside = third.write_replacing_ca(tmp.path(), at()).unwrap();
+        assert_eq!(aside[0].kept_as, "certs/ca.crt.20270115T080000Z.1");
+        assert_eq!(aside[1].kept_as, "certs/ca.key.20270115T080000Z.1");
+        // A later plain write (with a bundle that dropped other files)
+        // never treats a set-aside file as stale.
+        third.write_to(tmp.path()).unwrap();
+        let after = tree(tmp.path());
+        assert_eq!(after[paths::CA_CERT].0, "THIRD CA");
+        assert_eq!(after["certs/ca.crt.20270115T080000Z"].0, "CA");
+        assert_eq!(after["certs/ca.key.20270115T080000Z"].1, 0o600);
+        assert_eq!(after["certs/ca.crt.20270115T080000Z.1"].0, "NEW CA");
+        assert_eq!(
+            after["certs/ca.key.20270115T080000Z.1"],
+            ("NEW CA KEY".into(), 0o600)
+        );
+    }
+
+    #[test]
+    fn a_ca_replacement_killed_at_any_file_leaves_the_old_bundle_whole() {
+        let (old, _) = old_and_new();
+        let new = new_ca();
+        for crash_after in 0..new.files().count() {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("out");
+            old.write_to(&dir).unwrap();
+            let before = tree(&dir);
+            let aside = set_aside_ca(&dir, &stamp(at())).unwrap();
+            let r = new.write_staged(&dir, &BTreeSet::new(), &aside, Some(crash_after));
+            assert!(matches!(r, Staged::Failed(_)));
+            assert_eq!(tree(&dir), before, "killed after {crash_after} files");
+            new.write_replacing_ca(&dir, at()).unwrap();
+            assert_eq!(tree(&dir)["certs/ca.key.20270115T080000Z"].0, "CA KEY");
+        }
+    }
+
+    #[test]
+    fn an_old_ca_is_set_aside_staged_and_in_place() {
+        // An external CA: the new bundle has a certificate and no key, so
+        // the old key only leaves its name.
+        let new = bundle(&[(paths::CA_CERT, "EXTERNAL CA", MODE_FILE)]);
+        for in_place in [true, false] {
+            let tmp = tempfile::tempdir().unwrap();
+            old_and_new().0.write_to(tmp.path()).unwrap();
+            if in_place {
+                let aside = set_aside_ca(tmp.path(), &stamp(at())).unwrap();
+                new.write_in_place(tmp.path(), &BTreeSet::new(), &aside)
+                    .unwrap();
+            } else {
+                new.write_replacing_ca(tmp.path(), at()).unwrap();
+            }
+            let after = tree(tmp.path());
+            assert_eq!(after[paths::CA_CERT].0, "EXTERNAL CA");
+            assert!(!after.contains_key(paths::CA_KEY), "in place: {in_place}");
+            assert_eq!(after["certs/ca.crt.20270115T080000Z"].0, "CA");
+            assert_eq!(
+                after["certs/ca.key.20270115T080000Z"],
+                ("CA KEY".into(), 0o600)
+            );
+        }
     }
 }
