@@ -5,8 +5,10 @@
 //!
 //! The library is pure: [`render`] is a function of the config and the
 //! injected [`Inputs`] (clock, keys, passwords), and returns an in-memory
-//! [`Bundle`]. [`Bundle::write_to`] is the only function that touches the
-//! filesystem; nothing here contacts a network, a cluster or a process.
+//! [`Bundle`]. Writing it ([`Bundle::write_to`], or
+//! [`Bundle::write_replacing_ca`] to start a new CA) is the only code that
+//! touches the filesystem; nothing here contacts a network, a cluster or a
+//! process.
 //!
 //! ```
 //! use registry_gen::{render, Config, Inputs};
