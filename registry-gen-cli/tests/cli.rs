@@ -943,6 +943,15 @@ fn new_ca_sets_the_old_one_aside_and_reissues_the_server_certificate() {
     );
     assert_eq!(mode(&out.join("certs/ca.key.20270115T080000Z")), 0o600);
     assert_ne!(std::fs::read(out.join("certs/ca.crt")).unwrap(), old_ca);
+    let d = out.display();
+    assert!(
+        stderr(&o).contains(&format!(
+            "kept the old CA file {d}/certs/ca.crt as {d}/certs/ca.crt.20270115T080000Z\n\
+             kept the old CA file {d}/certs/ca.key as {d}/certs/ca.key.20270115T080000Z\n"
+        )),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         stderr(&o)
             .contains("issued a new server certificate: the earlier one was not signed by this CA"),
@@ -971,6 +980,19 @@ fn new_ca_sets_the_old_one_aside_and_reissues_the_server_certificate() {
     assert_eq!(
         std::fs::read(out.join("trust/ca.crt")).unwrap(),
         std::fs::read(out.join("certs/ca.crt")).unwrap()
+    );
+    // A later plain render reuses the new CA and keeps the old one aside.
+    let new_ca = std::fs::read(out.join("certs/ca.crt")).unwrap();
+    let o = bin()
+        .args(["render", "--out", out.to_str().unwrap()])
+        .env("SOURCE_DATE_EPOCH", "1800000000")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("certs/ca.crt")).unwrap(), new_ca);
+    assert_eq!(
+        std::fs::read(out.join("certs/ca.key.20270115T080000Z")).unwrap(),
+        old_key
     );
 
     let o = run(&["render", "--new-ca"], None);

@@ -5,8 +5,10 @@
 //!
 //! The library is pure: [`render`] is a function of the config and the
 //! injected [`Inputs`] (clock, keys, passwords), and returns an in-memory
-//! [`Bundle`]. [`Bundle::write_to`] is the only function that touches the
-//! filesystem; nothing here contacts a network, a cluster or a process.
+//! [`Bundle`]. Writing it ([`Bundle::write_to`], or
+//! [`Bundle::write_replacing_ca`] to start a new CA) is the only code that
+//! touches the filesystem; nothing here contacts a network, a cluster or a
+//! process.
 //!
 //! ```
 //! use registry_gen::{render, Config, Inputs};
@@ -34,6 +36,7 @@ mod plan;
 mod render;
 mod summary;
 mod validate;
+mod write;
 mod yaml;
 
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
@@ -45,6 +48,7 @@ pub use error::{Error, FieldError, Result};
 pub use inputs::{CaInput, Inputs, Password, Secret};
 pub use inspect::{inspect, CertReport, Inspection};
 pub use summary::{summarize, Summary};
+pub use write::SetAside;
 
 /// The pipeline's stages one by one, for `benches/render.rs` only: not part
 /// of the API, present only with the internal `bench` feature.

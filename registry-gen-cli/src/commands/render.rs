@@ -51,36 +51,6 @@ pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
     }
 }
 
-/// `--new-ca`: rename the old CA files with a timestamp, never delete them.
-fn set_aside_ca(dir: &Path, now: OffsetDateTime) -> Result<Vec<(PathBuf, PathBuf)>> {
-    let stamp = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    let mut moved = Vec::new();
-    for rel in [CA_CERT, CA_KEY] {
-        let old = dir.join(rel);
-        if old.exists() {
-            let new = dir.join(format!("{rel}.{stamp}"));
-            if new.exists() {
-                bail!(
-                    "{}: exists already; not overwriting a kept CA file",
-                    new.display()
-                );
-            }
-            std::fs::rename(&old, &new)
-                .with_context(|| format!("setting {} aside", old.display()))?;
-            moved.push((old, new));
-        }
-    }
-    Ok(moved)
-}
-
 fn render_to_dir(
     config: &Config,
     mut inputs: Inputs,
@@ -113,29 +83,25 @@ fn render_to_dir(
     let now = inputs.now;
     inputs.fill_missing(config)?;
     let bundle = registry_gen::render(config, &inputs)?;
+    // --new-ca: the old CA is set aside inside the same all-or-nothing
+    // write, named after the render clock (SOURCE_DATE_EPOCH honoured).
     let set_aside = if new_ca {
-        set_aside_ca(dir, now)?
+        bundle.write_replacing_ca(dir, now)?
     } else {
+        bundle.write_to(dir)?;
         Vec::new()
     };
-    if let Err(e) = bundle.write_to(dir) {
-        // Nothing was written: put the old CA back where it was.
-        for (old, new) in set_aside.iter().rev() {
-            let _ = std::fs::rename(new, old);
-        }
-        return Err(e.into());
-    }
     if quiet {
         return Ok(());
     }
 
     let mut err = std::io::stderr().lock();
-    for (old, new) in &set_aside {
+    for s in &set_aside {
         writeln!(
             err,
             "kept the old CA file {} as {}",
-            old.display(),
-            new.display()
+            dir.join(&s.path).display(),
+            dir.join(&s.kept_as).display()
         )?;
     }
     for n in bundle.notices() {

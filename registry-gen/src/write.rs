@@ -1,0 +1,854 @@
+//! Writing a [`Bundle`] to a directory: the library's only filesystem I/O.
+//!
+//! The new bundle is staged whole beside the target, the user's own files
+//! (and kept CAs) are hard-linked in, the tree is made durable with one
+//! sync, and one `renameat2(RENAME_EXCHANGE)` swaps it in. Where that is
+//! impossible, each file is replaced atomically in place.
+//!
+//! Replacing the CA on purpose ([`Bundle::write_replacing_ca`]) happens in
+//! the same staged tree: the old CA files are linked there under set-aside
+//! names beside the new CA, so the one swap shows both or neither.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::bundle::{is_safe_relative, Bundle, MODE_FILE};
+use crate::error::{Error, Result};
+use crate::plan::paths;
+
+impl Bundle {
+    /// Write the bundle under `dir` (created if missing): directories 0755,
+    /// or 0700 where they hold secrets; each file with its mode.
+    ///
+    /// All or nothing: the new bundle is first written whole into a
+    /// directory beside `dir` (`.<name>.registry-gen-new`), then swapped in
+    /// with one atomic `rename` (Linux `RENAME_EXCHANGE` when `dir` exists).
+    /// A crash, a kill or a full disk at any moment leaves `dir` holding
+    /// either the old bundle or the new one, never a mix; leftovers of an
+    /// interrupted write are removed by the next one. Where that is not
+    /// possible (the parent is not writable, `dir` is a mount point, the
+    /// filesystem cannot exchange), each file is still replaced atomically
+    /// in place.
+    ///
+    /// The paths written are recorded in `.registry-gen-files`. Files that
+    /// registry-gen did not write are carried over untouched; files that an
+    /// earlier write recorded and the new bundle no longer has (a trust
+    /// directory of a dropped address, a stale password file) are dropped,
+    /// but never a CA.
+    ///
+    /// Refuses, before writing anything, to replace an existing CA
+    /// certificate or key with different contents, or to write into a path
+    /// that is not a directory.
+    pub fn write_to(&self, dir: &Path) -> Result<()> {
+        self.write(dir, None).map(drop)
+    }
+
+    /// Write the bundle under `dir` as [`Bundle::write_to`] does, replacing
+    /// its CA on purpose (`registry-gen render --new-ca`): the old
+    /// `certs/ca.crt` and `certs/ca.key`, where present, are kept under
+    /// set-aside names and never deleted, not even by later writes.
+    ///
+    /// A set-aside name is the file's path plus the UTC time `at` (the
+    /// caller's clock; the library reads none), e.g.
+    /// `certs/ca.crt.20270115T080000Z`; where an earlier set-aside took that
+    /// name, a counter follows (`.1`, `.2`, ...), the same for certificate
+    /// and key, so two replacements within one second both succeed and a
+    /// pair keeps one suffix. A set-aside key keeps its mode (0600).
+    ///
+    /// The set-aside happens inside the staged tree: a crash or a kill at
+    /// any moment leaves `dir` with either the old bundle (its CA in place,
+    /// nothing set aside) or the new one (the new CA, the old one set
+    /// aside), never without a CA. In the in-place fallback the old files
+    /// are linked to their set-aside names before anything is replaced.
+    ///
+    /// Returns what was set aside, in order (certificate, then key).
+    pub fn write_replacing_ca(&self, dir: &Path, at: OffsetDateTime) -> Result<Vec<SetAside>> {
+        self.write(dir, Some(at))
+    }
+
+    fn write(&self, dir: &Path, replace_ca: Option<OffsetDateTime>) -> Result<Vec<SetAside>> {
+        match std::fs::symlink_metadata(dir) {
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::Refused {
+                    path: dir.to_owned(),
+                    reason:
+                        "exists and is not a directory; give a directory (it is created if missing)"
+                            .into(),
+                })
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::Io {
+                    path: dir.to_owned(),
+                    source,
+                })
+            }
+        }
+        let set_aside = match replace_ca {
+            Some(at) => set_aside_ca(dir, &stamp(at))?,
+            None => Vec::new(),
+        };
+        for path in [paths::CA_CERT, paths::CA_KEY] {
+            let target = dir.join(path);
+            let Some(new) = self.get(path) else {
+                continue;
+            };
+            if set_aside.iter().any(|s| s.path == path) {
+                continue;
+            }
+            match std::fs::read(&target) {
+                Ok(old) if old == new.contents => {}
+                Ok(_) => {
+                    return Err(Error::Refused {
+                        path: target,
+                        reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), or replace it on purpose with `registry-gen render --new-ca` (which keeps the old files under a timestamped name)".into(),
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Io { path: target, source }),
+            }
+        }
+        let record = dir.join(paths::FILE_LIST);
+        let previous = match std::fs::read_to_string(&record) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: record,
+                    source,
+                })
+            }
+        };
+        let previous: BTreeSet<&str> = previous.lines().filter(|p| is_safe_relative(p)).collect();
+        match self.write_staged(dir, &previous, &set_aside, None) {
+            Staged::Done => {}
+            Staged::Failed(e) => return Err(e),
+            Staged::Unsupported => self.write_in_place(dir, &previous, &set_aside)?,
+        }
+        Ok(set_aside)
+    }
+
+    /// The staged write; `crash_after` stops it dead after that many files
+    /// (tests: a kill mid-write), leaving what a killed process would.
+    fn write_staged(
+        &self,
+        dir: &Path,
+        previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
+        crash_after: Option<usize>,
+    ) -> Staged {
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Staged::Unsupported;
+        };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let name = name.to_string_lossy();
+        let staging = parent.join(format!(".{name}.registry-gen-new"));
+        // Leftovers of an interrupted write (never the bundle itself).
+        let _ = std::fs::remove_dir_all(&staging);
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            return Staged::Failed(Error::Io {
+                path: parent.to_owned(),
+                source: e,
+            });
+        }
+        match std::fs::create_dir(&staging) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                return Staged::Unsupported
+            }
+            Err(source) => {
+                return Staged::Failed(Error::Io {
+                    path: staging,
+                    source,
+                })
+            }
+        }
+        let fail = |e: Error| {
+            let _ = std::fs::remove_dir_all(&staging);
+            Staged::Failed(e)
+        };
+        let exists = dir.exists();
+        if let Err(e) = self.fill(&staging, dir, exists, previous, set_aside, crash_after) {
+            if crash_after.is_some() {
+                return Staged::Failed(e); // a "killed" write cleans nothing up
+            }
+            return fail(e);
+        }
+        if !exists {
+            return match std::fs::rename(&staging, dir) {
+                Ok(()) => Staged::Done,
+                Err(source) => fail(Error::Io {
+                    path: dir.to_owned(),
+                    source,
+                }),
+            };
+        }
+        match exchange(&staging, dir) {
+            Ok(()) => {
+                // `staging` now holds the old bundle.
+                let _ = std::fs::remove_dir_all(&staging);
+                Staged::Done
+            }
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                Staged::Unsupported
+            }
+        }
+    }
+
+    /// Fill `staging` with the new bundle, then hard-link in what of `old`
+    /// is kept: files registry-gen did not write, CAs, and CAs set aside.
+    fn fill(
+        &self,
+        staging: &Path,
+        old: &Path,
+        old_exists: bool,
+        previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
+        crash_after: Option<usize>,
+    ) -> Result<()> {
+        if old_exists {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(old)
+                .map_err(io(old))?
+                .permissions()
+                .mode();
+            std::fs::set_permissions(staging, std::fs::Permissions::from_mode(mode & 0o7777))
+                .map_err(io(staging))?;
+        }
+        for (n, (rel, file)) in self.files().enumerate() {
+            if crash_after == Some(n) {
+                return Err(Error::Io {
+                    path: staging.join(rel),
+                    source: std::io::Error::other("simulated crash"),
+                });
+            }
+            let target = staging.join(rel);
+            if let Some(parent) = target.parent() {
+                create_dir(parent, self.dir_holds_secret(rel)).map_err(io(parent))?;
+            }
+            write_new_file(&target, &file.contents, file.mode, !ONE_SYNC).map_err(io(&target))?;
+        }
+        if old_exists {
+            self.carry_over(old, staging, previous, set_aside)?;
+        }
+        let list = self.file_list();
+        let record = staging.join(paths::FILE_LIST);
+        write_new_file(&record, list.as_bytes(), MODE_FILE, !ONE_SYNC).map_err(io(&record))?;
+        // Every file and directory entry on disk before the swap makes them
+        // the bundle: on Linux one syncfs for the whole staging tree (one
+        // journal commit instead of one fsync per file, which dominated a
+        // render's wall time; docs/performance.md), elsewhere each file was
+        // synced as it was written.
+        sync_tree(staging).map_err(io(staging))?;
+        Ok(())
+    }
+
+    /// Hard-link into `to` every file of `from` that the new bundle does
+    /// not replace and that is not stale, and every old CA file that is set
+    /// aside under its set-aside name; directories are made only where a
+    /// kept file needs them, with the old directory's mode.
+    fn carry_over(
+        &self,
+        from: &Path,
+        to: &Path,
+        previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
+    ) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut kept = Vec::new();
+        let mut dirs = vec![String::new()];
+        while let Some(rel) = dirs.pop() {
+            let dir = from.join(&rel);
+            for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+                let entry = entry.map_err(io(&dir))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let path = if rel.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                if entry.file_type().map_err(io(&dir))?.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if let Some(s) = set_aside.iter().find(|s| s.path == path) {
+                    kept.push((path, s.kept_as.clone()));
+                    continue;
+                }
+                let replaced = self.get(&path).is_some() || path == paths::FILE_LIST;
+                let stale = previous.contains(path.as_str()) && self.is_stale(&path);
+                if !(replaced || stale || name.ends_with(TMP_SUFFIX)) {
+                    kept.push((path.clone(), path));
+                }
+            }
+        }
+        for (path, dest) in kept {
+            let mut at = String::new();
+            for part in dest.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
+                at = if at.is_empty() {
+                    (*part).to_owned()
+                } else {
+                    format!("{at}/{part}")
+                };
+                let d = to.join(&at);
+                match std::fs::symlink_metadata(&d) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(Error::Refused {
+                            path: from.join(&path),
+                            reason: "is a file registry-gen did not write, under a path where the new bundle has a file; move it away".into(),
+                        })
+                    }
+                    Err(_) => {
+                        let mode = std::fs::metadata(from.join(&at)).map_err(io(&d))?.permissions().mode();
+                        std::fs::create_dir(&d).map_err(io(&d))?;
+                        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode & 0o7777))
+                            .map_err(io(&d))?;
+                    }
+                }
+            }
+            let (src, dst) = (from.join(&path), to.join(&dest));
+            if dst.symlink_metadata().is_ok() {
+                return Err(Error::Refused {
+                    path: src,
+                    reason: "is a file registry-gen did not write, where the new bundle puts a directory; move it away".into(),
+                });
+            }
+            std::fs::hard_link(&src, &dst).map_err(io(&src))?;
+        }
+        Ok(())
+    }
+
+    /// The fallback: each file replaced atomically in place, stale files
+    /// removed afterwards. An old CA that is set aside is first linked to
+    /// its set-aside name, so that no moment lacks it.
+    fn write_in_place(
+        &self,
+        dir: &Path,
+        previous: &BTreeSet<&str>,
+        set_aside: &[SetAside],
+    ) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        for s in set_aside {
+            let kept = dir.join(&s.kept_as);
+            std::fs::hard_link(dir.join(&s.path), &kept).map_err(io(&kept))?;
+            if let Some(parent) = kept.parent() {
+                sync_dir(parent).map_err(io(parent))?;
+            }
+        }
+        for (rel, file) in self.files() {
+            let target = dir.join(rel);
+            if let Some(parent) = target.parent() {
+                create_dir(parent, self.dir_holds_secret(rel)).map_err(io(parent))?;
+            }
+            write_file(&target, &file.contents, file.mode).map_err(io(&target))?;
+        }
+        // A set-aside CA file the new bundle does not replace (an external
+        // CA has no key) leaves its old name.
+        for s in set_aside.iter().filter(|s| self.get(&s.path).is_none()) {
+            let old = dir.join(&s.path);
+            std::fs::remove_file(&old).map_err(io(&old))?;
+        }
+        for stale in previous.iter().filter(|p| self.is_stale(p)) {
+            let target = dir.join(stale);
+            match std::fs::remove_file(&target) {
+                Ok(()) => remove_empty_parents(dir, &target),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: target,
+                        source,
+                    })
+                }
+            }
+        }
+        let record = dir.join(paths::FILE_LIST);
+        let list = self.file_list();
+        write_file(&record, list.as_bytes(), MODE_FILE).map_err(io(&record))?;
+        Ok(())
+    }
+
+    /// A path an earlier write recorded is stale when this bundle no longer
+    /// has it; a CA, or a CA set aside, never is.
+    fn is_stale(&self, path: &str) -> bool {
+        self.get(path).is_none()
+            && ![paths::CA_CERT, paths::CA_KEY].iter().any(|ca| {
+                path.strip_prefix(ca)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+    }
+
+    /// `.registry-gen-files`: one bundle path a line.
+    fn file_list(&self) -> String {
+        self.files().map(|(p, _)| format!("{p}\n")).collect()
+    }
+}
+
+/// An old CA file that [`Bundle::write_replacing_ca`] kept under another name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// Its bundle path, e.g. `certs/ca.crt`.
+    pub path: String,
+    /// Where the old file is now, relative to the bundle directory, e.g.
+    /// `certs/ca.crt.20270115T080000Z`.
+    pub kept_as: String,
+}
+
+/// `at` in UTC as `YYYYMMDDTHHMMSSZ`.
+fn stamp(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// The suffix of this write's set-aside names: `.<stamp>`, or
+/// `.<stamp>.<n>` with the smallest `n` for which neither the certificate's
+/// nor the key's name is `taken`, so that a pair shares one suffix.
+fn set_aside_suffix(stamp: &str, taken: impl Fn(&str) -> bool) -> String {
+    let free = |suffix: &str| {
+        [paths::CA_CERT, paths::CA_KEY]
+            .iter()
+            .all(|ca| !taken(&format!("{ca}{suffix}")))
+    };
+    let first = format!(".{stamp}");
+    if free(&first) {
+        return first;
+    }
+    (1u64..)
+        .map(|n| format!(".{stamp}.{n}"))
+        .find(|s| free(s))
+        .unwrap_or(first) // unreachable: the names are not all taken
+}
+
+/// The CA files of the bundle in `dir` and the names they are to be kept
+/// under (none when `dir` has no CA).
+fn set_aside_ca(dir: &Path, stamp: &str) -> Result<Vec<SetAside>> {
+    let mut present = Vec::new();
+    for path in [paths::CA_CERT, paths::CA_KEY] {
+        let p = dir.join(path);
+        match std::fs::symlink_metadata(&p) {
+            Ok(_) => present.push(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::Io { path: p, source }),
+        }
+    }
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+    let suffix = set_aside_suffix(stamp, |name| dir.join(name).symlink_metadata().is_ok());
+    Ok(present
+        .into_iter()
+        .map(|path| SetAside {
+            path: path.to_owned(),
+            kept_as: format!("{path}{suffix}"),
+        })
+        .collect())
+}
+
+/// Remove the directories between `file` and `root` that became empty.
+fn remove_empty_parents(root: &Path, file: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == root || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+fn create_dir(dir: &Path, secret: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)?;
+    if secret {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Map an I/O error to [`Error::Io`] naming `path`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path: PathBuf = path.to_owned();
+    move |source| Error::Io { path, source }
+}
+
+/// How a staged write ended.
+enum Staged {
+    Done,
+    Failed(Error),
+    /// Not possible here: fall back to writing in place.
+    Unsupported,
+}
+
+const TMP_SUFFIX: &str = ".registry-gen-tmp";
+
+/// Swap two directories atomically.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)?;
+    if let Some(parent) = b.parent() {
+        let _ = sync_dir(if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        });
+    }
+    Ok(())
+}
+
+/// Without an atomic exchange: the old bundle is renamed aside, then the
+/// new one into place (a crash between the two leaves both beside `b`).
+#[cfg(not(target_os = "linux"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    let old = a.with_extension("old");
+    std::fs::rename(b, &old)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&old, a)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Whether a staged write syncs once, for the whole tree (Linux `syncfs`),
+/// rather than file by file.
+const ONE_SYNC: bool = cfg!(target_os = "linux");
+
+/// Flush the filesystem holding `dir`: every file and directory entry
+/// written under it (Linux), or just `dir`'s entries where the files were
+/// synced one by one.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    let f = std::fs::File::open(dir)?;
+    #[cfg(target_os = "linux")]
+    rustix::fs::syncfs(&f)?;
+    f.sync_all()
+}
+
+/// Create a file that does not exist yet, with its final mode from the
+/// start; `sync`: fsync it before returning.
+fn write_new_file(target: &Path, contents: &[u8], mode: u32, sync: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(target)?;
+    f.write_all(contents)?;
+    if sync {
+        f.sync_all()?;
+    }
+    drop(f);
+    std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
+}
+
+/// Write through a temporary file in the same directory, created with the
+/// final mode (a key is never readable by others, not even briefly), then
+/// rename it over the target.
+fn write_file(target: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = target.with_file_name(format!(".{name}{TMP_SUFFIX}"));
+    let _ = std::fs::remove_file(&tmp);
+    write_new_file(&tmp, contents, mode, true)?;
+    std::fs::rename(&tmp, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{MODE_EXEC, MODE_SECRET};
+    use std::collections::BTreeMap;
+
+    fn bundle(files: &[(&str, &str, u32)]) -> Bundle {
+        let mut b = Bundle::default();
+        for (p, c, m) in files {
+            b.add(*p, *c, *m);
+        }
+        b
+    }
+
+    /// Every file under `dir` with its contents and mode.
+    fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut out = BTreeMap::new();
+        let mut dirs = vec![dir.to_owned()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                    let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                    out.insert(rel, (std::fs::read_to_string(&p).unwrap(), mode));
+                }
+            }
+        }
+        out
+    }
+
+    fn old_and_new() -> (Bundle, Bundle) {
+        let old = bundle(&[
+            (paths::CA_CERT, "CA", MODE_FILE),
+            (paths::CA_KEY, "CA KEY", MODE_SECRET),
+            ("trust/docker/certs.d/old.test:5000/ca.crt", "CA", MODE_FILE),
+            ("auth/admin.password", "old password", MODE_SECRET),
+            ("README.md", "old readme", MODE_FILE),
+        ]);
+        let new = bundle(&[
+            (paths::CA_CERT, "CA", MODE_FILE),
+            (paths::CA_KEY, "CA KEY", MODE_SECRET),
+            ("trust/docker/certs.d/new.test:5000/ca.crt", "CA", MODE_FILE),
+            ("auth/htpasswd", "admin:hash", MODE_SECRET),
+            ("README.md", "new readme", MODE_FILE),
+            ("scripts/start.sh", "#!/bin/sh", MODE_EXEC),
+        ]);
+        (old, new)
+    }
+
+    #[test]
+    fn a_write_killed_at_any_file_leaves_the_old_bundle_whole() {
+        let (old, new) = old_and_new();
+        for crash_after in 0..=new.files().count() {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("out");
+            old.write_to(&dir).unwrap();
+            std::fs::write(dir.join("trust/notes.txt"), "mine").unwrap();
+            let before = tree(&dir);
+            let previous = std::fs::read_to_string(dir.join(paths::FILE_LIST)).unwrap();
+            let previous: BTreeSet<&str> = previous.lines().collect();
+            let r = new.write_staged(&dir, &previous, &[], Some(crash_after));
+            if crash_after < new.files().count() {
+                assert!(matches!(r, Staged::Failed(_)));
+                assert_eq!(tree(&dir), before, "killed after {crash_after} files");
+            }
+            // The next write cleans up and completes.
+            new.write_to(&dir).unwrap();
+            let after = tree(&dir);
+            assert_eq!(after["README.md"].0, "new readme");
+            assert_eq!(after["trust/notes.txt"].0, "mine", "a user's file");
+            assert!(!after.contains_key("auth/admin.password"), "stale file");
+            assert!(!dir.join("trust/docker/certs.d/old.test:5000").exists());
+            assert_eq!(after["auth/htpasswd"].1, 0o600);
+            assert_eq!(after["scripts/start.sh"].1, 0o755);
+            let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(leftovers, vec![std::ffi::OsString::from("out")]);
+        }
+    }
+
+    #[test]
+    fn a_kept_ca_outlives_a_bundle_that_no_longer_has_it() {
+        // An external CA: the new bundle has ca.crt but no ca.key.
+        let (old, _) = old_and_new();
+        let new = bundle(&[(paths::CA_CERT, "CA", MODE_FILE)]);
+        let tmp = tempfile::tempdir().unwrap();
+        old.write_to(tmp.path()).unwrap();
+        new.write_to(tmp.path()).unwrap();
+        assert_eq!(tree(tmp.path())[paths::CA_KEY], ("CA KEY".into(), 0o600));
+    }
+
+    #[test]
+    fn a_path_that_is_a_file_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("out");
+        std::fs::write(&f, "x").unwrap();
+        let e = old_and_new().0.write_to(&f).unwrap_err();
+        assert!(
+            e.to_string().contains("exists and is not a directory"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "x");
+    }
+
+    #[test]
+    fn set_aside_names_take_a_counter_only_when_the_stamp_is_taken() {
+        let taken = |names: &'static [&'static str]| move |n: &str| names.contains(&n);
+        let s = "20270115T080000Z";
+        assert_eq!(set_aside_suffix(s, taken(&[])), ".20270115T080000Z");
+        assert_eq!(
+            set_aside_suffix(s, taken(&["certs/ca.crt.20270115T080000Z"])),
+            ".20270115T080000Z.1"
+        );
+        // The key's name alone taken: the pair still moves on together.
+        assert_eq!(
+            set_aside_suffix(s, taken(&["certs/ca.key.20270115T080000Z"])),
+            ".20270115T080000Z.1"
+        );
+        assert_eq!(
+            set_aside_suffix(
+                s,
+                taken(&[
+                    "certs/ca.crt.20270115T080000Z",
+                    "certs/ca.key.20270115T080000Z",
+                    "certs/ca.crt.20270115T080000Z.1",
+                    "certs/ca.key.20270115T080000Z.2",
+                ])
+            ),
+            ".20270115T080000Z.3"
+        );
+        // Another second's names do not count.
+        assert_eq!(
+            set_aside_suffix(s, taken(&["certs/ca.crt.20270115T075959Z"])),
+            ".20270115T080000Z"
+        );
+    }
+
+    #[test]
+    fn the_stamp_is_utc_whatever_the_offset() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert_eq!(stamp(at), "20270115T080000Z");
+        let east = at.to_offset(UtcOffset::from_hms(5, 30, 0).unwrap());
+        assert_eq!(stamp(east), "20270115T080000Z");
+    }
+
+    fn new_ca() -> Bundle {
+        let (_, new) = old_and_new();
+        let mut b = Bundle::default();
+        for (p, f) in new.files() {
+            let contents = match p {
+                paths::CA_CERT => b"NEW CA".to_vec(),
+                paths::CA_KEY => b"NEW CA KEY".to_vec(),
+                _ => f.contents.clone(),
+            };
+            b.add(p, contents, f.mode);
+        }
+        b
+    }
+
+    const AT: i64 = 1_800_000_000;
+
+    fn at() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(AT).unwrap()
+    }
+
+    #[test]
+    fn a_changed_ca_is_refused_unless_it_is_replaced_on_purpose() {
+        let tmp = tempfile::tempdir().unwrap();
+        old_and_new().0.write_to(tmp.path()).unwrap();
+        let before = tree(tmp.path());
+        let e = new_ca().write_to(tmp.path()).unwrap_err();
+        assert!(matches!(e, Error::Refused { .. }), "{e}");
+        assert_eq!(tree(tmp.path()), before);
+        let aside = new_ca().write_replacing_ca(tmp.path(), at()).unwrap();
+        assert_eq!(
+            aside,
+            vec![
+                SetAside {
+                    path: paths::CA_CERT.into(),
+                    kept_as: "certs/ca.crt.20270115T080000Z".into()
+                },
+                SetAside {
+                    path: paths::CA_KEY.into(),
+                    kept_as: "certs/ca.key.20270115T080000Z".into()
+                },
+            ]
+        );
+        let after = tree(tmp.path());
+        assert_eq!(after[paths::CA_CERT].0, "NEW CA");
+        assert_eq!(after[paths::CA_KEY], ("NEW CA KEY".into(), 0o600));
+        assert_eq!(after["certs/ca.crt.20270115T080000Z"], ("CA".into(), 0o644));
+        assert_eq!(
+            after["certs/ca.key.20270115T080000Z"],
+            ("CA KEY".into(), 0o600)
+        );
+    }
+
+    #[test]
+    fn replacing_the_ca_twice_in_one_second_keeps_both_old_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        old_and_new().0.write_to(tmp.path()).unwrap();
+        new_ca().write_replacing_ca(tmp.path(), at()).unwrap();
+        let third = bundle(&[
+            (paths::CA_CERT, "THIRD CA", MODE_FILE),
+            (paths::CA_KEY, "THIRD KEY", MODE_SECRET),
+        ]);
+        let aside = third.write_replacing_ca(tmp.path(), at()).unwrap();
+        assert_eq!(aside[0].kept_as, "certs/ca.crt.20270115T080000Z.1");
+        assert_eq!(aside[1].kept_as, "certs/ca.key.20270115T080000Z.1");
+        // A later plain write (with a bundle that dropped other files)
+        // never treats a set-aside file as stale.
+        third.write_to(tmp.path()).unwrap();
+        let after = tree(tmp.path());
+        assert_eq!(after[paths::CA_CERT].0, "THIRD CA");
+        assert_eq!(after["certs/ca.crt.20270115T080000Z"].0, "CA");
+        assert_eq!(after["certs/ca.key.20270115T080000Z"].1, 0o600);
+        assert_eq!(after["certs/ca.crt.20270115T080000Z.1"].0, "NEW CA");
+        assert_eq!(
+            after["certs/ca.key.20270115T080000Z.1"],
+            ("NEW CA KEY".into(), 0o600)
+        );
+    }
+
+    #[test]
+    fn a_ca_replacement_killed_at_any_file_leaves_the_old_bundle_whole() {
+        let (old, _) = old_and_new();
+        let new = new_ca();
+        for crash_after in 0..new.files().count() {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("out");
+            old.write_to(&dir).unwrap();
+            let before = tree(&dir);
+            let aside = set_aside_ca(&dir, &stamp(at())).unwrap();
+            let r = new.write_staged(&dir, &BTreeSet::new(), &aside, Some(crash_after));
+            assert!(matches!(r, Staged::Failed(_)));
+            assert_eq!(tree(&dir), before, "killed after {crash_after} files");
+            new.write_replacing_ca(&dir, at()).unwrap();
+            assert_eq!(tree(&dir)["certs/ca.key.20270115T080000Z"].0, "CA KEY");
+        }
+    }
+
+    #[test]
+    fn an_old_ca_is_set_aside_staged_and_in_place() {
+        // An external CA: the new bundle has a certificate and no key, so
+        // the old key only leaves its name.
+        let new = bundle(&[(paths::CA_CERT, "EXTERNAL CA", MODE_FILE)]);
+        for in_place in [true, false] {
+            let tmp = tempfile::tempdir().unwrap();
+            old_and_new().0.write_to(tmp.path()).unwrap();
+            if in_place {
+                let aside = set_aside_ca(tmp.path(), &stamp(at())).unwrap();
+                new.write_in_place(tmp.path(), &BTreeSet::new(), &aside)
+                    .unwrap();
+            } else {
+                new.write_replacing_ca(tmp.path(), at()).unwrap();
+            }
+            let after = tree(tmp.path());
+            assert_eq!(after[paths::CA_CERT].0, "EXTERNAL CA");
+            assert!(!after.contains_key(paths::CA_KEY), "in place: {in_place}");
+            assert_eq!(after["certs/ca.crt.20270115T080000Z"].0, "CA");
+            assert_eq!(
+                after["certs/ca.key.20270115T080000Z"],
+                ("CA KEY".into(), 0o600)
+            );
+        }
+    }
+}
