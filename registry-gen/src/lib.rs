@@ -33,6 +33,7 @@ mod plan;
 mod render;
 mod summary;
 mod validate;
+mod x509;
 mod yaml;
 
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
