@@ -23,6 +23,8 @@ command -v kubectl >/dev/null || packages+=(kubernetes-client)
 command -v skopeo >/dev/null || packages+=(skopeo)
 command -v containerd >/dev/null || packages+=(containerd)
 command -v socat >/dev/null || packages+=(socat)
+# busybox runs the trust DaemonSet's installer as the registry's Alpine image does.
+command -v busybox >/dev/null || packages+=(busybox)
 command -v unshare >/dev/null || packages+=(util-linux)
 command -v ip >/dev/null || packages+=(iproute2)
 # groff checks the man page (`registry-gen man`).

@@ -10,13 +10,12 @@ use std::fmt;
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::public_key::PublicKey;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::plan::Plan;
+use crate::x509;
 
 /// One decoded certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +66,12 @@ pub fn inspect(
     let mut ders = Vec::new();
     for (name, bytes) in files {
         let before = ders.len();
-        for (i, pem) in x509_parser::pem::Pem::iter_from_buffer(bytes).enumerate() {
+        for (i, pem) in x509::pems(bytes).enumerate() {
             let pem = pem.map_err(|e| Error::Input {
                 what: (*name).to_owned(),
                 problem: format!("is not PEM ({e})"),
             })?;
-            if pem.label == "CERTIFICATE" {
+            if x509::is_certificate(&pem) {
                 ders.push((format!("{name} #{}", i + 1), pem.contents));
             }
         }
@@ -89,7 +88,7 @@ pub fn inspect(
     }
     let mut certs = Vec::new();
     for (source, der) in &ders {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| Error::Input {
+        let cert = x509::parse(der).map_err(|e| Error::Input {
             what: source.clone(),
             problem: format!("is not a valid X.509 certificate ({e})"),
         })?;
@@ -124,8 +123,8 @@ pub fn inspect(
         report.certificates.push(r);
     }
 
-    let leaf = certs.iter().position(|(_, c)| !is_ca(c));
-    let ca = certs.iter().position(|(_, c)| is_ca(c));
+    let leaf = certs.iter().position(|(_, c)| !x509::is_ca(c));
+    let ca = certs.iter().position(|(_, c)| x509::is_ca(c));
     if let (Some(l), Some(c)) = (leaf, ca) {
         let (leaf_name, leaf_cert) = &certs[l];
         let (ca_name, ca_cert) = &certs[c];
@@ -154,71 +153,42 @@ pub fn inspect(
     if let (Some(config), Some(l)) = (config, leaf) {
         crate::validate::validate(config)?;
         let plan = Plan::new(config, false)?;
-        let have = &report.certificates[l].sans;
-        let wanted = plan
+        let sans = x509::sans(&certs[l].1);
+        let unnamed = plan
             .tls
             .ip_sans
             .iter()
-            .map(|ip| format!("IP:{ip}"))
-            .chain(plan.tls.dns_sans.iter().map(|d| format!("DNS:{d}")));
-        for want in wanted {
-            if !have.iter().any(|h| h.eq_ignore_ascii_case(&want)) {
-                report.problems.push(format!(
-                    "{}: does not name {want}, which the config lists: clients using it fail with a certificate error; re-render",
-                    report.certificates[l].source
-                ));
-            }
+            .filter(|ip| !x509::names_ip(&sans, **ip))
+            .map(|ip| x509::San::Ip(*ip))
+            .chain(
+                plan.tls
+                    .dns_sans
+                    .iter()
+                    .filter(|d| !x509::names_dns(&sans, d))
+                    .map(|d| x509::San::Dns(d.clone())),
+            );
+        for want in unnamed {
+            report.problems.push(format!(
+                "{}: does not name {want}, which the config lists: clients using it fail with a certificate error; re-render",
+                report.certificates[l].source
+            ));
         }
     }
     Ok(report)
 }
 
-fn is_ca(cert: &X509Certificate<'_>) -> bool {
-    cert.basic_constraints()
-        .ok()
-        .flatten()
-        .is_some_and(|b| b.value.ca)
-}
-
-fn time(t: x509_parser::time::ASN1Time) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(t.timestamp()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
 fn describe(source: &str, cert: &X509Certificate<'_>, now: OffsetDateTime) -> CertReport {
-    let mut sans = Vec::new();
-    for ext in cert.extensions() {
-        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
-            for n in &san.general_names {
-                sans.push(match n {
-                    GeneralName::DNSName(d) => format!("DNS:{d}"),
-                    GeneralName::IPAddress(b) => match <[u8; 4]>::try_from(*b) {
-                        Ok(v4) => format!("IP:{}", std::net::IpAddr::from(v4)),
-                        Err(_) => match <[u8; 16]>::try_from(*b) {
-                            Ok(v6) => format!("IP:{}", std::net::IpAddr::from(v6)),
-                            Err(_) => "IP:(malformed)".to_owned(),
-                        },
-                    },
-                    other => format!("{other}"),
-                });
-            }
-        }
-    }
-    let key = match cert.public_key().parsed() {
-        Ok(PublicKey::RSA(r)) => format!("RSA {}", r.key_size()),
-        Ok(PublicKey::EC(p)) => format!("ECDSA P-{}", p.key_size()),
-        Ok(_) | Err(_) => cert.public_key().algorithm.algorithm.to_id_string(),
-    };
-    let not_after = time(cert.validity().not_after);
+    let not_after = x509::not_after(cert);
     CertReport {
         source: source.to_owned(),
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
-        sans,
-        not_before: time(cert.validity().not_before),
+        sans: x509::sans(cert).iter().map(x509::San::to_string).collect(),
+        not_before: x509::not_before(cert),
         not_after,
         days_left: (not_after - now).whole_days(),
-        key,
-        is_ca: is_ca(cert),
+        key: x509::key_description(cert),
+        is_ca: x509::is_ca(cert),
     }
 }
 

@@ -52,14 +52,20 @@ pub fn is_password(path: &str) -> bool {
         .is_some_and(|user| !user.is_empty() && !user.contains('/'))
 }
 
+/// Docker's trust tree: one directory per endpoint.
+pub const DOCKER_TREE: &str = "trust/docker/certs.d";
+
+/// containerd's trust tree: one directory per endpoint.
+pub const CONTAINERD_TREE: &str = "trust/containerd/certs.d";
+
 /// Docker's (and skopeo's, podman's) per-endpoint CA file.
 pub fn docker_ca(endpoint: &str) -> String {
-    format!("trust/docker/certs.d/{endpoint}/ca.crt")
+    format!("{DOCKER_TREE}/{endpoint}/ca.crt")
 }
 
 /// containerd's per-registry directory (`/etc/containerd/certs.d/<endpoint>`).
 pub fn containerd_dir(endpoint: &str) -> String {
-    format!("trust/containerd/certs.d/{endpoint}")
+    format!("{CONTAINERD_TREE}/{endpoint}")
 }
 
 /// The name of containerd's per-registry config file in [`containerd_dir`].

@@ -37,6 +37,7 @@ mod render;
 mod summary;
 mod validate;
 mod write;
+mod x509;
 mod yaml;
 
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};

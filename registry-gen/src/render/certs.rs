@@ -18,6 +18,7 @@ use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
 use crate::inputs::{CaInput, Inputs};
 use crate::plan::{paths, Plan};
+use crate::x509;
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
     let tls = &plan.tls;
@@ -150,12 +151,6 @@ fn date(t: OffsetDateTime) -> String {
     t.date().to_string()
 }
 
-fn parse_pem_cert(pem: &str) -> std::result::Result<x509_parser::pem::Pem, String> {
-    x509_parser::pem::parse_x509_pem(pem.as_bytes())
-        .map(|(_, p)| p)
-        .map_err(|e| format!("is not a PEM certificate ({e})"))
-}
-
 /// Can the earlier server certificate `pem` stay? `Ok(notAfter)` when it
 /// is for `key`, signed by the CA, names every address of the plan with the
 /// plan's CN, and has at least `Inputs::RENEW_BEFORE_DAYS` left; otherwise
@@ -167,26 +162,21 @@ fn reusable(
     ca_pem: &str,
     now: OffsetDateTime,
 ) -> std::result::Result<OffsetDateTime, String> {
-    use x509_parser::extensions::GeneralName;
-    let pem = parse_pem_cert(pem)?;
+    let pem = x509::pem(pem)?;
     let cert = pem
         .parse_x509()
         .map_err(|e| format!("is not valid X.509 ({e})"))?;
-    let ca_pem = parse_pem_cert(ca_pem)?;
+    let ca_pem = x509::pem(ca_pem)?;
     let ca = ca_pem
         .parse_x509()
         .map_err(|e| format!("has an unreadable CA ({e})"))?;
-    if cert.public_key().raw != key.subject_public_key_info().as_slice() {
+    if !x509::has_key(&cert, key.subject_public_key_info().as_slice()) {
         return Err("is for another key".into());
     }
     if cert.verify_signature(Some(ca.public_key())).is_err() {
         return Err("was not signed by this CA".into());
     }
-    let cn = cert
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|c| c.as_str().ok());
+    let cn = x509::common_name(&cert);
     if cn != Some(plan.tls.common_name.as_str()) {
         return Err(format!(
             "has CN {}, not {}",
@@ -194,34 +184,15 @@ fn reusable(
             plan.tls.common_name
         ));
     }
-    let sans: Vec<GeneralName> = cert
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|s| s.value.general_names.clone())
-        .unwrap_or_default();
-    for ip in &plan.tls.ip_sans {
-        let bytes = match ip {
-            std::net::IpAddr::V4(v) => v.octets().to_vec(),
-            std::net::IpAddr::V6(v) => v.octets().to_vec(),
-        };
-        if !sans
-            .iter()
-            .any(|n| matches!(n, GeneralName::IPAddress(b) if *b == bytes.as_slice()))
-        {
-            return Err(format!("does not name IP {ip}"));
-        }
+    let sans = x509::sans(&cert);
+    let tls = &plan.tls;
+    if let Some(ip) = tls.ip_sans.iter().find(|ip| !x509::names_ip(&sans, **ip)) {
+        return Err(format!("does not name IP {ip}"));
     }
-    for dns in &plan.tls.dns_sans {
-        if !sans
-            .iter()
-            .any(|n| matches!(n, GeneralName::DNSName(d) if d.eq_ignore_ascii_case(dns)))
-        {
-            return Err(format!("does not name DNS {dns}"));
-        }
+    if let Some(dns) = tls.dns_sans.iter().find(|d| !x509::names_dns(&sans, d)) {
+        return Err(format!("does not name DNS {dns}"));
     }
-    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
-        .map_err(|e| format!("has an unusable notAfter ({e})"))?;
+    let not_after = x509::not_after(&cert);
     if not_after - now < Duration::days(Inputs::RENEW_BEFORE_DAYS) {
         return Err(format!(
             "expires on {} (fewer than {} days left)",
@@ -245,31 +216,24 @@ fn check_ca(
         what: what.to_owned(),
         problem,
     };
-    let pem = parse_pem_cert(cert_pem).map_err(bad)?;
+    let pem = x509::pem(cert_pem).map_err(bad)?;
     let cert = pem
         .parse_x509()
         .map_err(|e| bad(format!("is not a valid X.509 certificate ({e})")))?;
-    let is_ca = cert
-        .basic_constraints()
-        .ok()
-        .flatten()
-        .is_some_and(|bc| bc.value.ca);
-    if !is_ca {
+    if !x509::is_ca(&cert) {
         return Err(bad(format!(
             "({}) is not a CA certificate (basicConstraints CA:TRUE missing): give the CA that signs, not a server certificate",
             cert.subject()
         )));
     }
-    if cert.public_key().raw != key.subject_public_key_info().as_slice() {
+    if !x509::has_key(&cert, key.subject_public_key_info().as_slice()) {
         return Err(bad(format!(
             "({}) does not belong to the given CA key: the key's public half differs from the certificate's",
             cert.subject()
         )));
     }
-    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
-        .map_err(|e| bad(format!("has an unusable notAfter ({e})")))?;
-    let not_before = OffsetDateTime::from_unix_timestamp(cert.validity().not_before.timestamp())
-        .map_err(|e| bad(format!("has an unusable notBefore ({e})")))?;
+    let not_after = x509::not_after(&cert);
+    let not_before = x509::not_before(&cert);
     if not_after <= now {
         return Err(bad(format!(
             "({}) expired on {}: {renew}",
@@ -329,42 +293,75 @@ fn server_params(plan: &Plan, now: OffsetDateTime) -> CertificateParams {
     p
 }
 
+/// The static part of `certs/openssl.cnf`; `openssl_cnf` fills in the
+/// `{{NAME}}` placeholders.
+const OPENSSL_CNF: &str = include_str!("certs/openssl.cnf");
+
 /// The openssl equivalent of what was generated, so a user can reproduce
 /// (or audit) it by hand; every value comes from the plan.
 fn openssl_cnf(plan: &Plan, ca_generated: bool) -> String {
     let tls = &plan.tls;
-    let rsa = tls.key_algorithm.is_rsa();
-    let mut s = String::new();
-    s.push_str("# Generated by registry-gen: the openssl equivalent of certs/ in this bundle.\n");
-    s.push_str(
-        "# To reproduce by hand, in a scratch directory holding a copy of certs/openssl.cnf\n",
-    );
-    s.push_str("# (these commands overwrite certs/):\n#\n");
-    for c in tls.openssl_commands(ca_generated) {
-        s.push_str(&format!("#   {c}\n"));
-    }
-    s.push_str("#\n# Check:  openssl verify -CAfile certs/ca.crt certs/server.crt\n");
-    s.push_str("#         openssl x509 -in certs/server.crt -noout -ext subjectAltName\n\n");
-    s.push_str("[req]\nprompt = no\ndistinguished_name = dn\nreq_extensions = v3_req\n\n");
-    s.push_str(&format!(
-        "[dn]\nO = {}\nCN = {}\n\n",
-        tls.organization, tls.common_name
-    ));
-    s.push_str("[v3_ca]\nbasicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n\n");
-    s.push_str("[v3_req]\nbasicConstraints = critical, CA:FALSE\n");
-    s.push_str(if rsa {
-        "keyUsage = critical, digitalSignature, keyEncipherment\n"
+    let lines = |v: Vec<String>| v.join("\n");
+    let commands = tls
+        .openssl_commands(ca_generated)
+        .iter()
+        .map(|c| format!("#   {c}"))
+        .collect();
+    let alt_names = tls
+        .ip_sans
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| format!("IP.{} = {ip}", i + 1))
+        .chain(
+            tls.dns_sans
+                .iter()
+                .enumerate()
+                .map(|(i, dns)| format!("DNS.{} = {dns}", i + 1)),
+        )
+        .collect();
+    let rsa_key_usage = if tls.key_algorithm.is_rsa() {
+        ", keyEncipherment"
     } else {
-        "keyUsage = critical, digitalSignature\n"
-    });
-    s.push_str("extendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\n");
-    s.push_str("# One subjectAltName line naming a section: a second subjectAltName line would replace the first.\n");
-    s.push_str("subjectAltName = @alt_names\n\n[alt_names]\n");
-    for (i, ip) in tls.ip_sans.iter().enumerate() {
-        s.push_str(&format!("IP.{} = {ip}\n", i + 1));
+        ""
+    };
+    fill(
+        OPENSSL_CNF,
+        &[
+            ("{{COMMANDS}}", &lines(commands)),
+            ("{{ORGANIZATION}}", tls.organization),
+            ("{{COMMON_NAME}}", &tls.common_name),
+            ("{{RSA_KEY_USAGE}}", rsa_key_usage),
+            ("{{ALT_NAMES}}", &lines(alt_names)),
+        ],
+    )
+}
+
+/// `template` with each placeholder replaced by its value, in one pass: a
+/// value is copied as it is, never searched for placeholders itself.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some((at, placeholder, value)) = values
+        .iter()
+        .filter_map(|(p, v)| rest.find(p).map(|at| (at, p, v)))
+        .min_by_key(|(at, _, _)| *at)
+    {
+        out.push_str(&rest[..at]);
+        out.push_str(value);
+        rest = &rest[at + placeholder.len()..];
     }
-    for (i, dns) in tls.dns_sans.iter().enumerate() {
-        s.push_str(&format!("DNS.{} = {dns}\n", i + 1));
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn fill_replaces_each_placeholder_once_and_never_inside_a_value() {
+        let values = [("{{A}}", "{{B}}"), ("{{B}}", "b")];
+        assert_eq!(fill("{{A}}-{{B}}-{{A}}", &values), "{{B}}-b-{{B}}");
+        assert_eq!(fill("none", &values), "none");
     }
-    s
 }

@@ -1,20 +1,29 @@
-//! Scripts: `start.sh`, `delete.sh`, `verify.sh` and `trust-node.sh`. Each
-//! is a generated header that sets shell variables from the plan, then a
-//! shared preamble (`scripts/common.sh`) and a static body (`scripts/*.sh`
-//! beside this module) that uses only those variables. bash, `set -euo
-//! pipefail`, shellcheck-clean (tested), each with `--help`.
+//! Scripts: `start.sh`, `delete.sh`, `verify.sh` and `trust-node.sh`, and
+//! the trust DaemonSet's installer (which the trust ConfigMap carries). Each
+//! is a generated header that sets shell variables from the plan, then
+//! static text beside this module (`scripts/*.sh`) that uses only those
+//! variables. The bundle's scripts are bash (`set -euo pipefail`, a shared
+//! preamble `scripts/common.sh`, each with `--help`); the installer is POSIX
+//! sh, since it runs with the registry image's `/bin/sh`. `trust-node.sh`
+//! and the installer copy the trust trees with the same POSIX function
+//! (`scripts/install-tree.sh`). All shellcheck-clean (tested).
 
 use crate::bundle::{Bundle, MODE_EXEC};
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::layout::GENERATED;
-use crate::plan::{paths, ManifestKind, Plan, Via, VERIFY_IMAGE};
+use crate::plan::{paths, ManifestKind, Plan, TrustInstallerPlan, Via, VERIFY_IMAGE};
 
 const COMMON: &str = include_str!("scripts/common.sh");
 const START: &str = include_str!("scripts/start.sh");
 const DELETE: &str = include_str!("scripts/delete.sh");
 const VERIFY: &str = include_str!("scripts/verify.sh");
 const TRUST_NODE: &str = include_str!("scripts/trust-node.sh");
+const INSTALL_TREE: &str = include_str!("scripts/install-tree.sh");
+const TRUST_INSTALLER: &str = include_str!("scripts/trust-installer.sh");
+
+/// The heredoc delimiter for the files the installer carries.
+const EOF_MARK: &str = "REGISTRY_GEN_EOF";
 
 /// A shell variable: a scalar or an array.
 enum Var {
@@ -68,7 +77,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                     Var::Many(plan.endpoints.iter().map(|e| e.authority()).collect()),
                 ),
             ],
-            START,
+            vec![COMMON, START],
         ),
         (
             paths::SCRIPT_DELETE,
@@ -81,7 +90,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ("DATA_MANIFESTS", data),
                 ("ON_DELETE", one(plan.data_on_delete())),
             ],
-            DELETE,
+            vec![COMMON, DELETE],
         ),
         (
             paths::SCRIPT_VERIFY,
@@ -99,7 +108,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ("USER_NAME", one(pull_user)),
                 ("TEST_IMAGE", one(VERIFY_IMAGE)),
             ],
-            VERIFY,
+            vec![COMMON, VERIFY],
         ),
         (
             paths::SCRIPT_TRUST_NODE,
@@ -113,17 +122,60 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ("K3S_REGISTRIES", one(np.k3s_registries)),
                 ("K3S_CA", one(&np.k3s_ca)),
             ],
-            TRUST_NODE,
+            vec![COMMON, INSTALL_TREE, TRUST_NODE],
         ),
     ];
-    for (path, summary, vars, body) in scripts {
-        out.add(path, script(summary, &vars, body), MODE_EXEC);
+    for (path, summary, vars, parts) in scripts {
+        let text = header("#!/usr/bin/env bash", summary, &vars) + &parts.join("\n");
+        out.add(path, text, MODE_EXEC);
     }
     Ok(())
 }
 
-fn script(summary: &str, vars: &[(&str, Var)], body: &str) -> String {
-    let mut s = format!("#!/usr/bin/env bash\n# {summary}\n# {GENERATED}\n\n");
+/// The trust DaemonSet's installer: a POSIX sh script carrying the bundle's
+/// containerd and Docker trust files (their very bytes, as heredocs in a
+/// generated `unpack` function), which it installs under the node's
+/// directories with `install_tree`, as trust-node.sh does, then idles.
+/// `out` must already hold the trust files.
+pub(crate) fn trust_installer(plan: &Plan, t: &TrustInstallerPlan, out: &Bundle) -> String {
+    let np = &plan.node_paths;
+    let one = |v: &str| Var::One(v.to_owned());
+    let mut s = header(
+        "#!/bin/sh",
+        "Install this registry's trust files on the node (mounted under $TRUST_ROOT), then idle; --once exits instead.",
+        &[
+            ("NAME", one(plan.name)),
+            ("HOST_ROOT", one(t.host_root)),
+            ("CONTAINERD_TREE", one(paths::CONTAINERD_TREE)),
+            ("CONTAINERD_DIR", one(np.containerd)),
+            ("DOCKER_TREE", one(paths::DOCKER_TREE)),
+            ("DOCKER_DIR", one(np.docker)),
+        ],
+    );
+    let mut unpack = String::from(
+        "# Write the trust files, as in the bundle, under the directory $1.\nunpack() {\n",
+    );
+    for (path, file) in out.files() {
+        let installed = [paths::CONTAINERD_TREE, paths::DOCKER_TREE];
+        if installed
+            .iter()
+            .any(|tree| path.starts_with(&format!("{tree}/")))
+        {
+            let text = String::from_utf8_lossy(&file.contents);
+            unpack.push_str(&format!(
+                "write \"$1\"/{} <<'{EOF_MARK}'\n{text}{EOF_MARK}\n",
+                sh_quote(path)
+            ));
+        }
+    }
+    unpack.push_str("}\n");
+    s.push_str(&[unpack.as_str(), INSTALL_TREE, TRUST_INSTALLER].join("\n"));
+    s
+}
+
+/// The shebang, what the script does, the provenance line and the variables.
+fn header(shebang: &str, summary: &str, vars: &[(&str, Var)]) -> String {
+    let mut s = format!("{shebang}\n# {summary}\n# {GENERATED}\n\n");
     for (name, value) in vars {
         match value {
             Var::One(v) => s.push_str(&format!("{name}={}\n", sh_quote(v))),
@@ -134,9 +186,6 @@ fn script(summary: &str, vars: &[(&str, Var)], body: &str) -> String {
         }
     }
     s.push('\n');
-    s.push_str(COMMON);
-    s.push('\n');
-    s.push_str(body);
     s
 }
 

@@ -468,8 +468,10 @@ fn trust_node_installs_the_trust_files_and_explains_config_path() {
         .arg(&root));
 }
 
-/// The opt-in trust DaemonSet's script, run under a temp root: it writes
-/// exactly the bundle's containerd and Docker trust trees, and passes shellcheck.
+/// The opt-in trust DaemonSet's script passes shellcheck as POSIX sh and,
+/// run under a temp root by dash and by busybox alone (as in the registry's
+/// Alpine image: every command a busybox applet), writes exactly the
+/// bundle's containerd and Docker trust trees; a second run changes nothing.
 #[test]
 fn the_trust_daemonset_script_installs_the_bundle_trees() {
     let mut config = common::load(&common::examples()[1]);
@@ -484,26 +486,61 @@ fn the_trust_daemonset_script_installs_the_bundle_trees() {
     run(Command::new("shellcheck")
         .args(["--severity=style", "--shell=sh"])
         .arg(&script));
-    let root = tmp.path().join("node");
-    run(Command::new("sh")
-        .arg(&script)
-        .arg("--once")
-        .env("TRUST_ROOT", &root));
-    for (from, to) in [
-        ("trust/containerd/certs.d", "etc/containerd/certs.d"),
-        ("trust/docker/certs.d", "etc/docker/certs.d"),
+    // A PATH holding busybox alone, under the names the script calls.
+    let busybox = tmp.path().join("busybox");
+    std::fs::create_dir(&busybox).unwrap();
+    let applets = "sh cat cmp cp chmod dirname find mkdir mktemp mv rm sleep stat";
+    for applet in applets.split(' ') {
+        std::os::unix::fs::symlink(which("busybox"), busybox.join(applet)).unwrap();
+    }
+    for (shell, path) in [
+        ("dash", std::env::var_os("PATH").unwrap()),
+        ("busybox", busybox.clone().into_os_string()),
     ] {
-        let src = files_under(&b.join(from));
-        let dst = files_under(&root.join(to));
-        assert_eq!(src.len(), dst.len(), "{from}");
-        for f in src {
-            let rel = f.strip_prefix(b.join(from)).unwrap();
-            assert_eq!(
-                std::fs::read(root.join(to).join(rel)).unwrap(),
-                std::fs::read(&f).unwrap(),
-                "{}",
-                rel.display()
-            );
+        let root = tmp.path().join(format!("node-{shell}"));
+        let install = || {
+            run(Command::new(if shell == "dash" {
+                "dash".into()
+            } else {
+                busybox.join("sh")
+            })
+            .arg(&script)
+            .arg("--once")
+            .env_clear()
+            .env("PATH", &path)
+            .env("TRUST_ROOT", &root))
+        };
+        assert!(
+            install().starts_with("installed the trust files"),
+            "{shell}"
+        );
+        assert!(install().contains("were installed already"), "{shell}");
+        for (from, to) in [
+            ("trust/containerd/certs.d", "etc/containerd/certs.d"),
+            ("trust/docker/certs.d", "etc/docker/certs.d"),
+        ] {
+            let src = files_under(&b.join(from));
+            let dst = files_under(&root.join(to));
+            assert_eq!(src.len(), dst.len(), "{shell}: {from}");
+            for f in src {
+                let rel = f.strip_prefix(b.join(from)).unwrap();
+                assert_eq!(
+                    std::fs::read(root.join(to).join(rel)).unwrap(),
+                    std::fs::read(&f).unwrap(),
+                    "{shell}: {}",
+                    rel.display()
+                );
+            }
         }
     }
+}
+
+/// Where `tool` is on PATH; a missing tool fails the test.
+fn which(tool: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{tool} is not on PATH (the README's test command installs the tools)")
+        })
 }

@@ -151,12 +151,17 @@ fn describe_installer(bundle: &Bundle, text: &str) -> String {
     let mut lines = script.lines();
     while let Some(line) = lines.next() {
         out.push_str(&format!("  {line}\n"));
-        let Some(node_path) = line
-            .strip_prefix("write \"$root\"'")
+        let Some(rel) = line
+            .strip_prefix("write \"$1\"/'")
             .and_then(|l| l.strip_suffix("' <<'REGISTRY_GEN_EOF'"))
         else {
             continue;
         };
+        assert!(
+            rel.starts_with("trust/containerd/certs.d/")
+                || rel.starts_with("trust/docker/certs.d/"),
+            "the installer carries a file outside the certs.d trees: {rel}"
+        );
         let mut body = String::new();
         for l in lines.by_ref() {
             if l == "REGISTRY_GEN_EOF" {
@@ -165,17 +170,8 @@ fn describe_installer(bundle: &Bundle, text: &str) -> String {
             body.push_str(l);
             body.push('\n');
         }
-        let rel = node_path
-            .strip_prefix("/etc/containerd/certs.d/")
-            .map(|r| format!("trust/containerd/certs.d/{r}"))
-            .or_else(|| {
-                node_path
-                    .strip_prefix("/etc/docker/certs.d/")
-                    .map(|r| format!("trust/docker/certs.d/{r}"))
-            })
-            .unwrap_or_else(|| panic!("installer writes outside certs.d: {node_path}"));
         assert_eq!(
-            bundle.get(&rel).map(|f| f.contents.as_slice()),
+            bundle.get(rel).map(|f| f.contents.as_slice()),
             Some(body.as_bytes()),
             "{rel}"
         );

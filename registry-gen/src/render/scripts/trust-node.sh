@@ -38,19 +38,6 @@ if [ ${#wanted[@]} -eq 0 ]; then
     [ ${#wanted[@]} -gt 0 ] || die "found none of dockerd, containerd, crio, podman, k3s: name one (--docker, --containerd, --crio, --k3s)"
 fi
 
-# Copy the tree under $1 into $2, file by file, keeping modes; sets
-# changed=true when a file was new or different.
-changed=false
-install_tree() {
-    local from=$1 to=$2 file target
-    [ -d "$from" ] || return 0
-    while IFS= read -r -d '' file; do
-        target="$to/${file#"$from"/}"
-        cmp -s "$file" "$target" || changed=true
-        install -D -m "$(stat -c %a "$file")" "$file" "$target"
-    done < <(find "$from" -type f -print0)
-}
-
 services=()
 for runtime in "${wanted[@]}"; do
     changed=false
