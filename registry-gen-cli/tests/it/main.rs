@@ -1,0 +1,8 @@
+//! The CLI's one integration-test binary (one link instead of four):
+//! `cargo test -p registry-gen-cli --test it`, or one module of it, e.g.
+//! `cargo test -p registry-gen-cli --test it e2e::`.
+
+mod cli;
+mod e2e;
+mod faults;
+mod validation_table;
