@@ -647,7 +647,7 @@ fn a_rerender_removes_what_it_no_longer_writes_and_nothing_else() {
     assert!(out.join("certs/ca.key").exists());
 }
 
-#[path = "../../registry-gen/tests/support/openssl_ca.rs"]
+#[path = "../../../registry-gen/tests/support/openssl_ca.rs"]
 mod openssl;
 use openssl::openssl_ca;
 
@@ -1134,7 +1134,7 @@ fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     c.output().unwrap()
 }
 
-#[path = "../../registry-gen/tests/support/schema_paths.rs"]
+#[path = "../../../registry-gen/tests/support/schema_paths.rs"]
 mod support;
 
 /// Every property path of the schema `registry-gen schema` prints.
