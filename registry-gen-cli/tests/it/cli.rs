@@ -2,62 +2,11 @@
 //! write nothing, re-renders that keep the CA, passwords from stdin, and
 //! the stdout stream.
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
-    c.env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("REGISTRY_GEN_CONFIG")
-        .env_remove("REGISTRY_GEN_QUIET")
-        .env_remove("REGISTRY_GEN_KEY_ALGORITHM");
-    c
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut c = bin();
-    c.args(args)
-        .current_dir(workspace())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn snapshot(name: &str, text: &str) {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(workspace().join("snapshots/cli"));
-    s.set_prepend_module_to_snapshot(false);
-    s.set_omit_expression(true);
-    s.bind(|| insta::assert_snapshot!(name, text));
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
+use crate::common::{bin, mode, run, run_in, snapshot, stderr, stdout, workspace};
+use crate::support::{openssl_ca, openssl_verify, self_signed};
 
 #[test]
 fn help_reads_well() {
@@ -251,20 +200,14 @@ fn render_writes_the_bundle_and_a_rerender_keeps_ca_passwords_and_http_secret() 
         std::fs::read(out.join("certs/server.crt")).unwrap(),
         server_after
     );
-    let verify = Command::new("openssl")
-        .args([
-            "verify",
-            "-verify_hostname",
-            "registry.example.test",
-            "-CAfile",
-        ])
-        .arg(out.join("certs/ca.crt"))
-        .arg(out.join("certs/server.crt"))
-        .output()
-        .unwrap();
+    let verify = openssl_verify(
+        &out.join("certs/ca.crt"),
+        &out.join("certs/server.crt"),
+        &["-verify_hostname", "registry.example.test"],
+    );
     assert!(
-        verify.status.success(),
-        "the new server cert is signed by the kept CA"
+        verify.is_ok(),
+        "the new server cert is signed by the kept CA: {verify:?}"
     );
 }
 
@@ -647,29 +590,6 @@ fn a_rerender_removes_what_it_no_longer_writes_and_nothing_else() {
     assert!(out.join("certs/ca.key").exists());
 }
 
-#[path = "../../../registry-gen/tests/support/openssl_ca.rs"]
-mod openssl;
-use openssl::openssl_ca;
-
-fn openssl_verify(ca: &Path, cert: &Path, flag: &str, name: &str) -> bool {
-    Command::new("openssl")
-        .args([
-            "verify",
-            "-x509_strict",
-            "-purpose",
-            "sslserver",
-            flag,
-            name,
-            "-CAfile",
-        ])
-        .arg(ca)
-        .arg(cert)
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
 #[test]
 fn signs_with_a_given_ca_in_every_key_format_openssl_writes() {
     let formats = [
@@ -725,15 +645,15 @@ fn signs_with_a_given_ca_in_every_key_format_openssl_writes() {
         );
         let cert = out.join("certs/server.crt");
         assert!(
-            openssl_verify(&ca_crt, &cert, "-verify_ip", "10.131.82.54"),
+            openssl_verify(&ca_crt, &cert, &["-verify_ip", "10.131.82.54"]).is_ok(),
             "{name}"
         );
         assert!(
-            openssl_verify(&ca_crt, &cert, "-verify_hostname", "yuan.test"),
+            openssl_verify(&ca_crt, &cert, &["-verify_hostname", "yuan.test"]).is_ok(),
             "{name}"
         );
         assert!(
-            !openssl_verify(&ca_crt, &cert, "-verify_hostname", "other.test"),
+            openssl_verify(&ca_crt, &cert, &["-verify_hostname", "other.test"]).is_err(),
             "{name}"
         );
         let key = std::fs::read_to_string(out.join("certs/server.key")).unwrap();
@@ -911,9 +831,9 @@ fn a_given_ca_replaces_a_generated_one_only_with_new_ca() {
     assert!(openssl_verify(
         &crt,
         &out.join("certs/server.crt"),
-        "-verify_hostname",
-        "localhost"
-    ));
+        &["-verify_hostname", "localhost"]
+    )
+    .is_ok());
     // Re-rendering with the same given CA is fine now.
     assert!(given(&[]).status.success());
 }
@@ -1032,34 +952,11 @@ fn inspect_reports_a_bundle_and_judges_foreign_certificates() {
 
     // A CN-only certificate that expires soon, made by openssl.
     let cn_only = tmp.path().join("cn-only.pem");
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "/dev/null",
-        ])
-        .args([
-            "-subj",
-            "/CN=yuan.com",
-            "-days",
-            "10",
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-out",
-        ])
-        .arg(&cn_only)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+    self_signed(
+        &cn_only,
+        "yuan.com",
+        "10",
+        &["basicConstraints=critical,CA:FALSE"],
     );
     let o = run(&["inspect", cn_only.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(1));
@@ -1121,28 +1018,12 @@ fn inspect_reports_a_bundle_and_judges_foreign_certificates() {
 
 // ---- init, check, schema, completions, man, --quiet, colour, tar ----
 
-fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut c = bin();
-    c.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
-#[path = "../../../registry-gen/tests/support/schema_paths.rs"]
-mod support;
-
 /// Every property path of the schema `registry-gen schema` prints.
 fn schema_paths() -> Vec<String> {
     let o = run(&["schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    support::schema_paths(&schema)
+    crate::support::schema_paths(&schema)
 }
 
 #[test]
@@ -1285,12 +1166,7 @@ fn every_example_validates_against_the_schema_and_a_bad_config_does_not() {
     std::fs::write(&schema, run(&["schema"], None).stdout).unwrap();
     let init = tmp.path().join("init.yaml");
     std::fs::write(&init, run(&["init", "-"], None).stdout).unwrap();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(workspace().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    assert!(files.len() >= 3);
+    let mut files = crate::support::examples();
     files.push(workspace().join("registry-gen/src/default.yaml"));
     files.push(init);
     let check = |files: &[PathBuf]| {
@@ -1539,31 +1415,15 @@ fn format_tar_streams_the_whole_bundle_with_modes() {
         &epoch,
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    fn tree(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            let rel = p.strip_prefix(root).unwrap().display().to_string();
-            if rel == ".registry-gen-files" {
-                continue;
-            }
-            out.push(format!("{:o} {rel}", mode(&p)));
-            if p.is_dir() {
-                tree(root, &p, out);
-            }
-        }
-    }
-    let (mut from_tar, mut from_dir) = (Vec::new(), Vec::new());
-    tree(&x, &x, &mut from_tar);
-    tree(
-        &tmp.path().join("dir"),
-        &tmp.path().join("dir"),
-        &mut from_dir,
-    );
-    assert_eq!(from_tar, from_dir);
+    // Every path with its mode; the file list is --out's own.
+    let modes = |root: &Path| -> Vec<String> {
+        crate::support::tree(root)
+            .iter()
+            .filter(|p| *p != Path::new(".registry-gen-files"))
+            .map(|p| format!("{:o} {}", mode(&root.join(p)), p.display()))
+            .collect()
+    };
+    assert_eq!(modes(&x), modes(&tmp.path().join("dir")));
     // The extracted bundle is a working one: its password matches its htpasswd.
     let pw = std::fs::read_to_string(x.join("auth/Yuan.password")).unwrap();
     let htpasswd = std::fs::read_to_string(x.join("auth/htpasswd")).unwrap();

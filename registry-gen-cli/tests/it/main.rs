@@ -3,6 +3,10 @@
 //! `cargo test -p registry-gen-cli --test it e2e::`.
 
 mod cli;
+mod common;
 mod e2e;
 mod faults;
+/// Helpers shared with the library's tests.
+#[path = "../../../registry-gen/tests/support/mod.rs"]
+mod support;
 mod validation_table;
