@@ -62,6 +62,29 @@ pub fn text(o: &Output) -> String {
     stdout(o) + &stderr(o)
 }
 
+/// The run succeeded (else: what it said on stderr).
+#[track_caller]
+pub fn ok(o: &Output) {
+    assert!(o.status.success(), "{}", stderr(o));
+}
+
+/// The run exited with `code` and its stderr says `says`.
+#[track_caller]
+pub fn fails(o: &Output, code: i32, says: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    self::says(o, says);
+}
+
+/// The run's stderr says `what`.
+#[track_caller]
+pub fn says(o: &Output, what: &str) {
+    assert!(
+        stderr(o).contains(what),
+        "{what:?} missing from: {}",
+        stderr(o)
+    );
+}
+
 /// `text` as the snapshot `snapshots/cli/<name>.snap`.
 pub fn snapshot(name: &str, text: &str) {
     let mut s = insta::Settings::clone_current();
