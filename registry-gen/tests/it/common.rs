@@ -1,6 +1,6 @@
 //! Fixtures and decoders shared by the tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ::time::macros::datetime;
 use registry_gen::{Bundle, CaInput, Config, Inputs, Password, Secret};
@@ -9,23 +9,7 @@ use x509_parser::prelude::*;
 /// The fixed clock of every snapshot.
 pub const NOW: ::time::OffsetDateTime = datetime!(2026-01-01 00:00:00 UTC);
 
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-pub fn examples() -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(workspace().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    v.sort();
-    assert!(v.len() >= 3, "examples/ lost its configs: {v:?}");
-    v
-}
+pub use crate::support::{examples, workspace};
 
 pub fn load(path: &Path) -> Config {
     Config::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap()

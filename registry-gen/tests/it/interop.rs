@@ -1,7 +1,7 @@
 //! Real tools judge the bundle: openssl, kubectl kustomize, the
 //! kubernetes-validate schema validator (PyPI), shellcheck and Apache's
 //! htpasswd (the distribution registry is run by the CLI's end-to-end
-//! tests, registry-gen-cli/tests/e2e.rs). A missing tool
+//! tests, registry-gen-cli/tests/it/e2e.rs). A missing tool
 //! is a failure, never a skip: the README's test command installs them.
 
 use std::io::Write;
@@ -13,6 +13,7 @@ use k8s_openapi::api::core::v1 as core;
 use registry_gen::Config;
 
 use crate::common;
+use crate::support::{files_under, openssl_verify};
 
 /// Run a tool; panic with its output unless it succeeds.
 fn run(cmd: &mut Command) -> String {
@@ -69,35 +70,15 @@ fn openssl_accepts_the_certificates_for_every_address() {
             "-verify_hostname",
             format!("{}.{}.svc", config.name, config.namespace),
         ));
+        let (ca, server) = (certs.join("ca.crt"), certs.join("server.crt"));
         for (flag, value) in checks {
-            let out = run(Command::new("openssl")
-                .args([
-                    "verify",
-                    "-x509_strict",
-                    "-purpose",
-                    "sslserver",
-                    flag,
-                    &value,
-                    "-CAfile",
-                ])
-                .arg(certs.join("ca.crt"))
-                .arg(certs.join("server.crt")));
+            let out = openssl_verify(&ca, &server, &[flag, &value])
+                .unwrap_or_else(|e| panic!("{value}: {e}"));
             assert!(out.contains(": OK"), "{value}: {out}");
         }
         // And a name that is not in the certificate is refused.
-        let out = Command::new("openssl")
-            .args([
-                "verify",
-                "-verify_hostname",
-                "not-in-the-cert.test",
-                "-CAfile",
-            ])
-            .arg(certs.join("ca.crt"))
-            .arg(certs.join("server.crt"))
-            .output()
-            .unwrap();
         assert!(
-            !out.status.success(),
+            openssl_verify(&ca, &server, &["-verify_hostname", "not-in-the-cert.test"]).is_err(),
             "openssl accepted a name outside the SANs"
         );
         // The key is the certificate's.
@@ -192,24 +173,6 @@ fn apache_htpasswd_verifies_every_user() {
     }
 }
 
-/// The registry image's own config file (distribution's
-/// cmd/registry/config-example.yml as the v2 and v3 images ship it): the
-/// bundle configures everything else through REGISTRY_* variables.
-/// Every file below `dir`, sorted.
-fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The commands `certs/openssl.cnf` documents really reproduce an
 /// equivalent certificate with openssl alone.
 #[test]
@@ -231,21 +194,10 @@ fn openssl_cnf_reproduces_the_certificates_by_hand() {
                 .arg(format!("openssl {c}"))
                 .current_dir(&work));
         }
-        let checks = address_checks(&config);
-        for (flag, value) in checks {
-            run(Command::new("openssl")
-                .args([
-                    "verify",
-                    "-x509_strict",
-                    "-purpose",
-                    "sslserver",
-                    flag,
-                    &value,
-                    "-CAfile",
-                    "certs/ca.crt",
-                    "certs/server.crt",
-                ])
-                .current_dir(&work));
+        let (ca, server) = (work.join("certs/ca.crt"), work.join("certs/server.crt"));
+        for (flag, value) in address_checks(&config) {
+            openssl_verify(&ca, &server, &[flag, &value])
+                .unwrap_or_else(|e| panic!("by hand, {value}: {e}"));
         }
     }
 }
@@ -270,20 +222,12 @@ fn openssl_accepts_every_key_algorithm() {
         let certs = dir.path().join("certs");
         let attime = (common::NOW.unix_timestamp() + 3600).to_string();
         for (flag, value) in address_checks(&config) {
-            run(Command::new("openssl")
-                .args([
-                    "verify",
-                    "-x509_strict",
-                    "-purpose",
-                    "sslserver",
-                    "-attime",
-                    &attime,
-                    flag,
-                    &value,
-                    "-CAfile",
-                ])
-                .arg(certs.join("ca.crt"))
-                .arg(certs.join("server.crt")));
+            openssl_verify(
+                &certs.join("ca.crt"),
+                &certs.join("server.crt"),
+                &["-attime", &attime, flag, &value],
+            )
+            .unwrap_or_else(|e| panic!("{}, {value}: {e}", alg.as_str()));
         }
         let sans = run(Command::new("openssl")
             .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])

@@ -205,25 +205,16 @@ fn no_secret_value_is_in_any_snapshot() {
             secrets.push(pw);
         }
     }
-    let mut dirs = vec![common::workspace().join("snapshots")];
-    let mut files = 0;
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-                continue;
-            }
-            files += 1;
-            let text = std::fs::read_to_string(&p).unwrap();
-            for s in &secrets {
-                assert!(
-                    !text.contains(s.as_str()),
-                    "{} holds a secret value",
-                    p.display()
-                );
-            }
+    let files = crate::support::files_under(&common::workspace().join("snapshots"));
+    for p in &files {
+        let text = std::fs::read_to_string(p).unwrap();
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "{} holds a secret value",
+                p.display()
+            );
         }
     }
-    assert!(files > 100, "only {files} snapshot files");
+    assert!(files.len() > 100, "only {} snapshot files", files.len());
 }

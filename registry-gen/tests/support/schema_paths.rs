@@ -1,5 +1,4 @@
-//! Shared by the library's and the CLI's tests (`#[path]`-included): every
-//! property path of the config's JSON Schema.
+//! Every property path of the config's JSON Schema.
 
 /// Every property path of `schema`: `ports.node`, `auth.users[].name`,
 /// following `$ref`s, `anyOf`/`oneOf` and array items; sorted, once each.

@@ -19,7 +19,7 @@
 //! 127.0.0.10; DNS names end in `.test`.
 //!
 //! Time: about 5 to 10 s per test on the 2-core CI machine once built
-//! (`cargo test -p registry-gen-cli --test e2e`); they run in parallel.
+//! (`cargo test -p registry-gen-cli --test it e2e::`); they run in parallel.
 //! A missing tool or missing root fails the test; nothing is skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::common::{bin, text, workspace};
+use crate::support::{openssl_ca, self_signed};
+
 const NODE_IP: &str = "127.0.0.2";
 const NODE_IP6: &str = "::1";
 const CLUSTER_IP: &str = "127.0.0.3";
@@ -43,17 +46,6 @@ const IMAGE: &str = "registry-gen-verify:latest";
 /// The registry's config file inside the image (registry:2 and registry:3
 /// bake one in; everything that matters is overridden by REGISTRY_* env).
 const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  headers:\n    X-Content-Type-Options: [nosniff]\n";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn text(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
 
 fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -353,12 +345,8 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
     let config = sb.path().join("registry-gen.yaml");
     fs::write(&config, &s.config).unwrap();
     let out = sb.path().join("bundle");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
-    c.env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("REGISTRY_GEN_CONFIG")
-        .env_remove("REGISTRY_GEN_QUIET")
-        .env_remove("REGISTRY_GEN_KEY_ALGORITHM")
-        .arg("render")
+    let mut c = bin();
+    c.arg("render")
         .arg("--config")
         .arg(&config)
         .args(&s.flags)
@@ -368,26 +356,12 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
         // A CA made by openssl, as kubeadm's /etc/kubernetes/pki/ca.{crt,key}.
         let ca = sb.path().join("cluster-ca");
         fs::create_dir(&ca).unwrap();
-        let o = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
-            ])
-            .args(["-subj", "/CN=kubernetes", "-keyout"])
-            .arg(ca.join("ca.key"))
-            .arg("-out")
-            .arg(ca.join("ca.crt"))
-            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
-            .args([
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-            ])
-            .output()
-            .expect("openssl");
-        assert!(o.status.success(), "{}", text(&o));
-        c.arg("--ca-cert")
-            .arg(ca.join("ca.crt"))
-            .arg("--ca-key")
-            .arg(ca.join("ca.key"));
+        let (crt, key) = openssl_ca(
+            &ca,
+            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+            "30",
+        );
+        c.arg("--ca-cert").arg(crt).arg("--ca-key").arg(key);
     }
     let o = with_password_stdin(&mut c, s.password_stdin);
     assert!(o.status.success(), "registry-gen render: {}", text(&o));
@@ -751,29 +725,7 @@ fn e2e(s: Scenario) {
     // ... and it fails when certs/ca.crt is not the CA that signed.
     let ca_file = b.dir.join("certs/ca.crt");
     let ca = fs::read(&ca_file).unwrap();
-    let o = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args([
-            "-nodes",
-            "-keyout",
-            "/dev/null",
-            "-subj",
-            "/CN=foreign",
-            "-days",
-            "1",
-            "-out",
-        ])
-        .arg(&ca_file)
-        .output()
-        .expect("openssl");
-    assert!(o.status.success(), "{}", text(&o));
+    self_signed(&ca_file, "foreign", "1", &[]);
     let o = sb.run(sb.cmd("bash").arg(b.dir.join("scripts/verify.sh")));
     assert!(
         !o.status.success(),

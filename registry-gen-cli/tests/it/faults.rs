@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use crate::common;
+
+/// The binary with no input, its stdout dropped, its stderr kept.
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_registry-gen"));
-    c.env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("REGISTRY_GEN_CONFIG")
-        .env_remove("REGISTRY_GEN_QUIET")
-        .env_remove("REGISTRY_GEN_KEY_ALGORITHM")
-        .stdin(Stdio::null())
+    let mut c = common::bin();
+    c.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     c
@@ -27,19 +26,10 @@ fn render(out: &Path, dns: &str) -> Command {
 
 /// Every file under `dir`, relative.
 fn files(dir: &Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out
+    crate::support::files_under(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+        .collect()
 }
 
 /// The bundle in `out` is one render's, whole: every file its list names

@@ -1,0 +1,12 @@
+//! The CLI's one integration-test binary (one link instead of four):
+//! `cargo test -p registry-gen-cli --test it`, or one module of it, e.g.
+//! `cargo test -p registry-gen-cli --test it e2e::`.
+
+mod cli;
+mod common;
+mod e2e;
+mod faults;
+/// Helpers shared with the library's tests.
+#[path = "../../../registry-gen/tests/support/mod.rs"]
+mod support;
+mod validation_table;
