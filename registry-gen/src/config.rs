@@ -380,8 +380,62 @@ impl std::str::FromStr for KeyAlgorithm {
 pub struct RegistryOptions {
     /// Where the registry stores data inside the pod; the data volume is mounted here.
     pub data_path: String,
-    /// Enable the delete API (`REGISTRY_STORAGE_DELETE_ENABLED`).
+    /// Enable the delete API (`REGISTRY_STORAGE_DELETE_ENABLED`). Since
+    /// registry 3.1.1 tags, too, can be deleted only when this is on.
     pub delete_enabled: bool,
+    /// The registry's debug listener (`REGISTRY_HTTP_DEBUG_ADDR`): expvar at
+    /// `/debug/vars` and, with `metrics`, Prometheus `/metrics`, over plain
+    /// HTTP without authentication. `null` (the default) switches it off,
+    /// including the one on `:5001` that the official 3.x image's own config
+    /// file starts.
+    pub debug: Option<DebugListener>,
+    /// How much the registry logs (`REGISTRY_LOG_LEVEL`); the official 3.x
+    /// image's own config file says `debug`.
+    pub log_level: LogLevel,
+}
+
+/// The registry's debug listener, on every address of the pod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebugListener {
+    /// The container port it listens on (a named container port `debug`,
+    /// never on the Service); must differ from `ports.container`.
+    pub port: u16,
+    /// Serve Prometheus metrics at `/metrics`
+    /// (`REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED`).
+    #[serde(default = "default_true")]
+    pub metrics: bool,
+}
+
+/// A log level of the distribution registry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Only errors.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// Also one line per start-up step and per request (the default).
+    #[default]
+    Info,
+    /// Everything, including each request's internals.
+    Debug,
+}
+
+impl LogLevel {
+    /// The value `REGISTRY_LOG_LEVEL` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_size() -> String {
@@ -397,7 +451,7 @@ impl Default for Config {
         Config {
             name: "kube-registry".to_owned(),
             namespace: "kube-system".to_owned(),
-            image: "registry:3.1.0".to_owned(),
+            image: "registry:3.1.1".to_owned(),
             replicas: 1,
             resources: Resources::default(),
             addresses: Addresses::default(),
@@ -473,6 +527,8 @@ impl Default for RegistryOptions {
         RegistryOptions {
             data_path: "/var/lib/registry".to_owned(),
             delete_enabled: false,
+            debug: None,
+            log_level: LogLevel::Info,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use crate::config::{AccessMode, Config, CpuMemory, KeyAlgorithm, Storage};
+use crate::config::{AccessMode, Config, CpuMemory, KeyAlgorithm, LogLevel, Storage};
 use crate::error::Result;
 
 pub(crate) use crate::layout as paths;
@@ -53,6 +53,8 @@ pub(crate) struct Plan<'c> {
     pub resources: ResourcePlan,
     /// `REGISTRY_STORAGE_DELETE_ENABLED`.
     pub delete_enabled: bool,
+    /// `REGISTRY_LOG_LEVEL`.
+    pub log_level: LogLevel,
     /// Where the CA comes from.
     pub ca: CaPlan,
     pub ports: PortPlan,
@@ -177,6 +179,19 @@ pub(crate) struct PortPlan {
     pub node: Option<u16>,
     /// The container port's name, the Service's targetPort and the probes' port.
     pub name: &'static str,
+    /// The registry's debug listener, if on: a named container port of its
+    /// own, never on the Service.
+    pub debug: Option<DebugPlan>,
+}
+
+/// The registry's debug listener (`REGISTRY_HTTP_DEBUG_*`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DebugPlan {
+    pub port: u16,
+    /// The container port's name (what a PodMonitor selects).
+    pub name: &'static str,
+    /// Prometheus `/metrics` on it.
+    pub metrics: bool,
 }
 
 /// A Secret key referenced from the pod (env or volume).
@@ -459,6 +474,11 @@ impl<'c> Plan<'c> {
             host: p.host,
             node: p.node,
             name: "registry",
+            debug: config.registry.debug.as_ref().map(|d| DebugPlan {
+                port: d.port,
+                name: "debug",
+                metrics: d.metrics,
+            }),
         };
 
         let service_dns = service_names(name, namespace, &config.addresses.cluster_domain);
@@ -681,6 +701,7 @@ impl<'c> Plan<'c> {
                 limits: (&config.resources.limits).into(),
             },
             delete_enabled: config.registry.delete_enabled,
+            log_level: config.registry.log_level,
             ca,
             ports,
             tls,
@@ -749,7 +770,33 @@ impl<'c> Plan<'c> {
             ),
             // No TLS 1.0/1.1 (the distribution server accepts them by default).
             ("REGISTRY_HTTP_TLS_MINIMUMTLS", Plain("tls1.2".to_owned())),
+            // The official 3.x image's config file says `debug`.
+            (
+                "REGISTRY_LOG_LEVEL",
+                Plain(self.log_level.as_str().to_owned()),
+            ),
+            // The debug listener, owned here: the official 3.x image's config
+            // file starts one on `:5001` (which crash-loops the registry when
+            // the container port is 5001); empty switches it off.
+            (
+                "REGISTRY_HTTP_DEBUG_ADDR",
+                Plain(
+                    self.ports
+                        .debug
+                        .map_or(String::new(), |d| format!(":{}", d.port)),
+                ),
+            ),
         ];
+        if let Some(d) = self.ports.debug {
+            env.push((
+                "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED",
+                Plain(d.metrics.to_string()),
+            ));
+        }
+        // Registry 3.x exports OpenTelemetry traces to localhost:4318 unless
+        // told not to, and logs an error for each batch nobody receives.
+        // 2.x has no tracing and ignores it.
+        env.push(("OTEL_TRACES_EXPORTER", Plain("none".to_owned())));
         if let Some(a) = &self.auth {
             env.push(("REGISTRY_AUTH", Plain("htpasswd".to_owned())));
             env.push(("REGISTRY_AUTH_HTPASSWD_REALM", Plain(a.realm.clone())));

@@ -53,7 +53,7 @@ pub(crate) fn validate(c: &Config) -> Result<()> {
         e.push(
             "image",
             quoted(&c.image),
-            "an image reference such as `registry:3.1.0` or `docker.io/library/registry:2.8.3@sha256:<64 hex digits>`",
+            "an image reference such as `registry:3.1.1` or `docker.io/library/registry:2.8.3@sha256:<64 hex digits>`",
         );
     }
     if c.replicas < 1 {
@@ -181,6 +181,20 @@ fn check_ports(c: &Config, e: &mut Errors) {
     for (path, port) in fields {
         if port == Some(0) {
             e.push(path, 0, "a port from 1 to 65535");
+        }
+    }
+    if let Some(d) = &c.registry.debug {
+        if d.port == 0 {
+            e.push("registry.debug.port", 0, "a port from 1 to 65535");
+        } else if d.port == p.container {
+            e.push(
+                "registry.debug.port",
+                d.port,
+                format!(
+                    "a port other than ports.container ({}): the debug listener and the registry share the pod's network, so the second to bind it fails with `address already in use` and the pod crash-loops",
+                    p.container
+                ),
+            );
         }
     }
     if p.portless_alias == Some(true) && p.node.is_none() {

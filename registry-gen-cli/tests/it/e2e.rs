@@ -43,9 +43,15 @@ const POD_IP: &str = "127.0.0.10";
 /// The image `verify.sh` builds and pushes.
 const IMAGE: &str = "registry-gen-verify:latest";
 
-/// The registry's config file inside the image (registry:2 and registry:3
-/// bake one in; everything that matters is overridden by REGISTRY_* env).
-const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  headers:\n    X-Content-Type-Options: [nosniff]\n";
+/// The registry's config file inside the image: the official 3.x image's
+/// (distribution-library-image `config-example.yml`, at
+/// `/etc/distribution/config.yml`), with its debug listener on `:5001`, log
+/// level debug and delete on, so the rendered env must override each of
+/// them. Only its `storage.tag` section is left out: 2.8.2 would take it for
+/// a second storage driver and refuse to start.
+const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  level: debug\n  fields:\n    service: registry\n    environment: development\nstorage:\n  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  debug:\n    addr: :5001\n    prometheus:\n      enabled: true\n      path: /metrics\nhealth:\n  storagedriver:\n    enabled: true\n    interval: 10s\n    threshold: 3\n";
+/// The image config's debug port, which the rendered env must switch off or move.
+const IMAGE_DEBUG_PORT: u16 = 5001;
 
 fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -512,6 +518,28 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
             .arg(format!("{POD_IP}:{port}")),
     );
     assert!(!o.status.success(), "TLS 1.1 was accepted: {}", text(&o));
+    // The debug listener is where the Deployment says, and the image
+    // config's one on :5001 is gone unless the Deployment put it there.
+    let debug = b
+        .container()
+        .ports
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|p| p.name.as_deref() == Some("debug"))
+        .map(|p| u16::try_from(p.container_port).unwrap());
+    if let Some(d) = debug {
+        let url = format!("http://{POD_IP}:{d}/metrics");
+        assert_eq!(sb.curl(&[&url], None).0, "200", "{url}");
+    }
+    if debug != Some(IMAGE_DEBUG_PORT) && port != IMAGE_DEBUG_PORT.to_string() {
+        let url = format!("http://{POD_IP}:{IMAGE_DEBUG_PORT}/metrics");
+        assert_eq!(
+            sb.curl(&[&url], None).0,
+            "000",
+            "the image's debug listener still runs: {url}"
+        );
+    }
 }
 
 /// Play kube-proxy and the hostPort: forward the node's ports and the
@@ -1013,15 +1041,16 @@ fn shared_pvc_rsa_ipv4_ipv6_nodeport() {
 
 /// hostPort 443 (references without a port), a CA of the cluster's made by
 /// openssl (bring your own CA), ECDSA P-384 server key, a password given on
-/// stdin.
+/// stdin; container port 5001, where the official 3.x image's config file
+/// puts its debug listener (moved to 5002, with metrics).
 #[test]
 fn hostport_443_with_own_ca_and_given_password() {
     e2e(Scenario {
-        config: "name: registry\nnamespace: registry\naddresses:\n  node_ips: [127.0.0.2]\n  dns_names: [registry.e2e.test]\nports:\n  container: 5000\n  host: 443\nstorage:\n  host_path: {path: /srv/registry, node: node1}\nauth:\n  users: [{name: alice}]\ntls:\n  key_algorithm: ecdsa-p384\n".into(),
+        config: "name: registry\nnamespace: registry\naddresses:\n  node_ips: [127.0.0.2]\n  dns_names: [registry.e2e.test]\nports:\n  container: 5001\n  host: 443\nstorage:\n  host_path: {path: /srv/registry, node: node1}\nauth:\n  users: [{name: alice}]\ntls:\n  key_algorithm: ecdsa-p384\nregistry:\n  debug: {port: 5002}\n".into(),
         flags: vec!["--user", "alice"],
         own_ca: true,
         password_stdin: Some("e2e pass: with spaces & \"quotes\""),
-        endpoints: &["127.0.0.2", "registry.e2e.test", "registry.registry.svc:5000"],
+        endpoints: &["127.0.0.2", "registry.e2e.test", "registry.registry.svc:5001"],
         aliases: &[],
         dns_names: &["registry.e2e.test"],
         service_names: &["registry.registry.svc"],

@@ -115,6 +115,8 @@ fn cases() -> Vec<Case> {
         cfg("port 0", "{base}ports: {container: 0}\n"),
         cfg("NodePort outside 30000-32767", "{base}ports: {container: 8443, node: 443}\n"),
         cfg("hostPort equal to the NodePort", "{base}ports: {container: 8443, host: 30443, node: 30443}\n"),
+        cfg("debug listener on the container port (the registry would crash-loop)", "{base}ports: {container: 5001}\nregistry: {debug: {port: 5001}}\n"),
+        cfg("unknown log level", "{base}registry: {log_level: trace}\n"),
         cfg("port-less alias without a NodePort", "{base}ports: {container: 5000, portless_alias: true}\n"),
         cfg("port-less alias beside hostPort 443", "{base}ports: {container: 5000, host: 443, node: 30443}\n"),
         flags("NodePort flag outside the range", &["--node-port", "80"]),

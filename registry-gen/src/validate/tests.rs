@@ -33,12 +33,12 @@ fn quantities() {
 #[test]
 fn image_references() {
     for ok in [
-        "registry:3.1.0",
+        "registry:3.1.1",
         "registry:2.8.3",
         "docker.io/library/registry:2.8.3",
         "localhost:5000/registry",
         "registry@sha256:afcd13fd045b8859ac4f60fef26fc2d2f9b7b9d9e604c3c4f7c2fb1b94f95a64",
-        "registry:3.1.0@sha256:afcd13fd045b8859ac4f60fef26fc2d2f9b7b9d9e604c3c4f7c2fb1b94f95a64",
+        "registry:3.1.1@sha256:afcd13fd045b8859ac4f60fef26fc2d2f9b7b9d9e604c3c4f7c2fb1b94f95a64",
     ] {
         assert!(is_image_reference(ok), "{ok}");
     }

@@ -69,7 +69,7 @@ fn every_problem_at_once() {
         r#"
 name: Kube_Registry
 namespace: "-ns"
-image: "registry:3.1.0 latest"
+image: "registry:3.1.1 latest"
 replicas: 2
 resources:
   requests: {cpu: "0", memory: 100Mx}

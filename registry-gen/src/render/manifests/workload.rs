@@ -77,13 +77,22 @@ fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
         name: "registry".to_owned(),
         image: Some(plan.image.to_owned()),
         image_pull_policy: Some("IfNotPresent".to_owned()),
-        ports: Some(vec![core::ContainerPort {
-            name: Some(plan.ports.name.to_owned()),
-            container_port: plan.ports.container.into(),
-            host_port: plan.ports.host.map(Into::into),
-            protocol: Some("TCP".to_owned()),
-            ..Default::default()
-        }]),
+        ports: Some(
+            std::iter::once(core::ContainerPort {
+                name: Some(plan.ports.name.to_owned()),
+                container_port: plan.ports.container.into(),
+                host_port: plan.ports.host.map(Into::into),
+                protocol: Some("TCP".to_owned()),
+                ..Default::default()
+            })
+            .chain(plan.ports.debug.map(|d| core::ContainerPort {
+                name: Some(d.name.to_owned()),
+                container_port: d.port.into(),
+                protocol: Some("TCP".to_owned()),
+                ..Default::default()
+            }))
+            .collect(),
+        ),
         env: Some(env(plan)),
         volume_mounts: Some(mounts),
         resources: Some(core::ResourceRequirements {
