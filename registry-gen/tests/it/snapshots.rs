@@ -98,7 +98,58 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
     if path.starts_with("manifests/secret-") {
         return describe_secret(config, bundle, path, text);
     }
+    if path == "manifests/deployment.yaml" {
+        return describe_deployment(bundle, text);
+    }
     text.to_owned()
+}
+
+/// SHA-256 of a Secret's data as `render/manifests/secrets.rs` documents
+/// it: each key and value in key order, each after its length as 8 bytes
+/// big-endian. Written again here so the test checks the definition.
+fn secret_data_sha256(secret: &core::Secret) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for (key, value) in secret.data.iter().flatten() {
+        for bytes in [key.as_bytes(), &value.0[..]] {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Deployment with each pod-template checksum traced to the Secret
+/// manifest whose data it hashes (ECDSA certificates differ on every run,
+/// so their hash does too; what must hold is which Secret it hashes).
+fn describe_deployment(bundle: &Bundle, text: &str) -> String {
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_yaml::from_str(text).unwrap();
+    let annotations = deployment
+        .spec
+        .and_then(|s| s.template.metadata)
+        .and_then(|m| m.annotations)
+        .unwrap_or_default();
+    let secrets: Vec<(&str, String)> = bundle
+        .files()
+        .filter(|(p, _)| p.starts_with("manifests/secret-"))
+        .map(|(p, f)| {
+            let secret: core::Secret =
+                serde_yaml::from_slice(&f.contents).unwrap_or_else(|e| panic!("{p}: {e}"));
+            (p, secret_data_sha256(&secret))
+        })
+        .collect();
+    let mut shown = text.to_owned();
+    for (key, value) in annotations.iter().filter(|(k, _)| k.contains("checksum")) {
+        let (secret, _) = secrets
+            .iter()
+            .find(|(_, sum)| sum == value)
+            .unwrap_or_else(|| panic!("annotation {key}: hashes no Secret's data"));
+        shown = shown.replace(
+            &format!("{key}: {value}"),
+            &format!("{key}: <sha256 of the data of {secret}>"),
+        );
+    }
+    shown
 }
 
 /// A Secret manifest with each data value traced to the bundle file it

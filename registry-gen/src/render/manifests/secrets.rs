@@ -8,6 +8,8 @@ use base64::Engine;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::ByteString;
 
+use sha2::{Digest, Sha256};
+
 use super::metadata;
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
@@ -36,6 +38,21 @@ fn secret(
         data: Some(data),
         ..Default::default()
     }
+}
+
+/// The SHA-256 (lowercase hex) of a Secret's data: each key and value in
+/// key order, each preceded by its length (8 bytes, big-endian), so no two
+/// different data maps hash alike. Only the data counts: labels and the
+/// name don't reach the pod (a renamed Secret changes the pod template anyway).
+pub(super) fn checksum(secret: &core::Secret) -> String {
+    let mut h = Sha256::new();
+    for (key, value) in secret.data.iter().flatten() {
+        for bytes in [key.as_bytes(), &value.0] {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The plan's auth, which a manifest of an auth kind needs.
