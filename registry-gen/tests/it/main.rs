@@ -6,6 +6,7 @@ mod common;
 mod docs_sync;
 mod interop;
 mod plan_xrefs;
+mod rollout;
 mod snapshots;
 #[path = "../support/openssl_ca.rs"]
 mod support_openssl;
