@@ -43,6 +43,10 @@ pub(crate) const AUTH_MOUNT: &str = "/auth";
 pub(crate) const CHECKSUM_TLS: &str = "registry-gen/checksum-tls";
 /// See [`CHECKSUM_TLS`]: the same for the `REGISTRY_HTTP_SECRET` Secret.
 pub(crate) const CHECKSUM_HTTP_SECRET: &str = "registry-gen/checksum-http-secret";
+/// The trust installer DaemonSet's pod-template annotation: the SHA-256 of
+/// its ConfigMap's data (the script, with the CA in it), which the pod runs
+/// only when it starts; a new CA or new addresses roll it.
+pub(crate) const CHECKSUM_TRUST_SCRIPT: &str = "registry-gen/checksum-script";
 
 /// The image the pull-test Pod pulls from the registry (push it first).
 pub(crate) const PULL_TEST_IMAGE: &str = "busybox:1.36";

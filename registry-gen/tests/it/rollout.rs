@@ -1,6 +1,7 @@
 //! Re-renders and rollouts: the Deployment's pod template changes when, and
 //! only when, a Secret the registry reads only at start changed (the TLS
-//! Secret, the HTTP secret), so `kubectl apply` rolls the pods exactly then.
+//! Secret, the HTTP secret), so `kubectl apply` rolls the pods exactly then;
+//! the trust installer's when its script (a ConfigMap) changed.
 //! An unchanged re-render changes no manifest and no Secret; a password
 //! change changes the htpasswd Secret and nothing the pod template holds.
 //!
@@ -200,4 +201,34 @@ fn a_changed_bcrypt_cost_gets_a_fresh_salt() {
         assert_eq!(new.get_cost(), old.get_cost() + 1);
         assert_ne!(new.get_salt(), old.get_salt());
     }
+}
+
+#[test]
+fn new_addresses_roll_the_trust_installer_and_an_unchanged_render_does_not() {
+    let config = example("shared-pvc-rsa");
+    let annotation = |b: &Bundle| -> String {
+        let d: apps::DaemonSet = common::yaml(b, "manifests/trust-daemonset.yaml");
+        d.spec
+            .unwrap()
+            .template
+            .metadata
+            .unwrap()
+            .annotations
+            .unwrap()["registry-gen/checksum-script"]
+            .clone()
+    };
+    let first = render_over(&config, None, &[]);
+    let same = render_over(&config, Some(&first), &[]);
+    assert_eq!(annotation(&first), annotation(&same));
+    let mut wider = config.clone();
+    wider
+        .addresses
+        .dns_names
+        .push("another.example.test".into());
+    let second = render_over(&wider, Some(&first), &[]);
+    assert_ne!(
+        annotation(&first),
+        annotation(&second),
+        "the installer runs its script only at start: a new one must roll it"
+    );
 }

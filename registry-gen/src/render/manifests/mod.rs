@@ -51,7 +51,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
                 file(&m.path, &trust::config_map(plan, installer(plan)?, out))
             }
             ManifestKind::TrustDaemonSet => {
-                file(&m.path, &trust::daemon_set(plan, installer(plan)?))
+                file(&m.path, &trust::daemon_set(plan, installer(plan)?, out))
             }
         }?;
         let mode = if m.kind.is_secret() {
