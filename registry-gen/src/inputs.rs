@@ -67,7 +67,9 @@ pub enum CaInput {
 pub struct Password {
     /// The password.
     pub secret: Secret,
-    /// bcrypt salt; `None` until [`Inputs::fill_missing`] draws one.
+    /// bcrypt salt; `None` until [`Inputs::reuse_previous`] keeps the one
+    /// of an earlier, still matching htpasswd line, or
+    /// [`Inputs::fill_missing`] draws one.
     pub salt: Option<[u8; 16]>,
     /// `true` when registry-gen generated it: it is then kept in
     /// `auth/<user>.password` so re-renders reuse it.
@@ -129,7 +131,10 @@ impl Inputs {
     }
 
     /// Carry over what an earlier bundle holds, so a re-render keeps its CA,
-    /// its generated passwords and its `REGISTRY_HTTP_SECRET`. `read` returns
+    /// its generated passwords and its `REGISTRY_HTTP_SECRET`, and the
+    /// htpasswd line of every user whose password (kept, or given again)
+    /// and bcrypt cost are unchanged: the line's salt is kept, so the same
+    /// hash comes out and no Secret changes. `read` returns
     /// the bytes of a bundle path (e.g. `certs/ca.key`) if that file exists;
     /// the library itself never touches the filesystem.
     ///
@@ -182,10 +187,10 @@ impl Inputs {
             self.http_secret = text(paths::HTTP_SECRET)?.map(|s| Secret(s.trim().to_owned()));
         }
         if let Some(auth) = &config.auth {
-            let previous_users: Vec<String> = text(paths::HTPASSWD)?
-                .unwrap_or_default()
+            let previous_htpasswd = text(paths::HTPASSWD)?.unwrap_or_default();
+            let previous: BTreeMap<&str, &str> = previous_htpasswd
                 .lines()
-                .filter_map(|l| l.split_once(':').map(|(u, _)| u.to_owned()))
+                .filter_map(|l| l.split_once(':'))
                 .collect();
             for user in &auth.users {
                 if self.passwords.contains_key(&user.name) || user.password_file.is_some() {
@@ -193,7 +198,7 @@ impl Inputs {
                 }
                 let file = paths::password(&user.name);
                 let Some(pw) = text(&file)? else {
-                    if previous_users.contains(&user.name) {
+                    if previous.contains_key(user.name.as_str()) {
                         return Err(Error::Input {
                             what: format!("the password of user {:?}", user.name),
                             problem: format!("was given last time and is not stored in the bundle, so it can't be reused: give it again (--password-stdin or auth.users[].password_file), or remove the user's line from {} to generate a new one", paths::HTPASSWD),
@@ -210,6 +215,13 @@ impl Inputs {
                         generated: true,
                     },
                 );
+            }
+            for (user, pw) in &mut self.passwords {
+                if pw.salt.is_none() {
+                    if let Some(line) = previous.get(user.as_str()) {
+                        pw.salt = kept_salt(line, pw.secret.expose(), auth.bcrypt_cost);
+                    }
+                }
             }
         }
         Ok(())
@@ -254,6 +266,23 @@ impl Inputs {
         }
         Ok(())
     }
+}
+
+/// The salt of an earlier htpasswd hash, if hashing `password` with it at
+/// `cost` gives that very hash again: then the password and the cost are
+/// unchanged, and keeping the salt keeps the htpasswd line (and the Secret
+/// that carries it) byte-identical. A changed password or cost, or a line
+/// in another format, gets `None`: a fresh salt.
+fn kept_salt(hash: &str, password: &str, cost: u32) -> Option<[u8; 16]> {
+    let parts: bcrypt::HashParts = hash.parse().ok()?;
+    if parts.get_cost() != cost {
+        return None;
+    }
+    let salt = parts.get_salt_raw();
+    let again = bcrypt::hash_with_salt(password, cost, salt)
+        .ok()?
+        .format_for_version(bcrypt::Version::TwoY);
+    (again == hash).then_some(salt)
 }
 
 fn random_bytes(buf: &mut [u8]) -> Result<()> {

@@ -31,6 +31,23 @@ pub(crate) const TLS_MOUNT: &str = "/certs";
 /// Where the htpasswd Secret is mounted in the pod.
 pub(crate) const AUTH_MOUNT: &str = "/auth";
 
+/// Pod-template annotations of the registry's Deployment: the SHA-256 of
+/// the data of a Secret the registry reads only when it starts (the
+/// distribution server never reloads its certificate, and an env value from
+/// a Secret is fixed for a container's life). When its bytes change, the
+/// pod template changes, so the next `kubectl apply` rolls the pods; when
+/// they don't, nothing rolls. One annotation per Secret, so a diff or
+/// `kubectl rollout history` says which one rolled them. The htpasswd
+/// Secret has none on purpose: the registry re-reads the mounted file, and
+/// a roll under the Recreate strategy is downtime.
+pub(crate) const CHECKSUM_TLS: &str = "registry-gen/checksum-tls";
+/// See [`CHECKSUM_TLS`]: the same for the `REGISTRY_HTTP_SECRET` Secret.
+pub(crate) const CHECKSUM_HTTP_SECRET: &str = "registry-gen/checksum-http-secret";
+/// The trust installer DaemonSet's pod-template annotation: the SHA-256 of
+/// its ConfigMap's data (the script, with the CA in it), which the pod runs
+/// only when it starts; a new CA or new addresses roll it.
+pub(crate) const CHECKSUM_TRUST_SCRIPT: &str = "registry-gen/checksum-script";
+
 /// The image the pull-test Pod pulls from the registry (push it first).
 pub(crate) const PULL_TEST_IMAGE: &str = "busybox:1.36";
 

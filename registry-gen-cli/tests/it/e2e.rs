@@ -1056,3 +1056,134 @@ fn hostport_443_with_own_ca_and_given_password() {
         service_names: &["registry.registry.svc"],
     });
 }
+
+/// The pod-template annotations of a rendered Deployment.
+fn pod_annotations(b: &Bundle) -> BTreeMap<String, String> {
+    b.deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default()
+}
+
+/// Play the kubelet's update of mounted Secrets in a running pod: each
+/// Secret volume's files replaced (atomically) by the bundle's new data,
+/// the process left running.
+fn update_mounted_secrets(sb: &Sandbox, b: &Bundle) {
+    let root = sb.path().join("pod");
+    let pod = b.pod();
+    for m in b.container().volume_mounts.as_ref().unwrap() {
+        let v = pod
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|v| v.name == m.name)
+            .unwrap();
+        let Some(s) = &v.secret else { continue };
+        let secret = s.secret_name.as_deref().unwrap();
+        let at = root.join(m.mount_path.trim_start_matches('/'));
+        for k in b.secrets[secret].data.as_ref().unwrap().keys() {
+            let tmp = at.join(format!("..{k}.new"));
+            fs::write(&tmp, b.secret_data(secret, k)).unwrap();
+            fs::rename(&tmp, at.join(k)).unwrap();
+        }
+    }
+}
+
+/// A rollout: re-rendering with one more DNS name re-issues the server
+/// certificate, which changes the pod template's checksum-tls annotation
+/// (so `kubectl apply` replaces the pod) and nothing the registry re-reads.
+/// The kubelet's update of the mounted Secret alone does not help (the
+/// distribution server never reloads its certificate: the new name still
+/// fails); once the pod is replaced, as the changed template makes the
+/// Deployment do, the new name verifies and the old one still does.
+#[test]
+fn a_new_dns_name_rolls_the_pod_and_the_new_certificate_is_served() {
+    const OLD: &str = "registry.e2e.test";
+    const NEW: &str = "new.e2e.test";
+    let mut sb = Sandbox::new(&[
+        (NODE_IP, vec![OLD.to_owned(), NEW.to_owned()]),
+        (CLUSTER_IP, vec!["docker-registry.default.svc".to_owned()]),
+    ]);
+    let scenario = |flags: Vec<&'static str>| Scenario {
+        config: example("nodeport-htpasswd.yaml"),
+        flags,
+        own_ca: false,
+        password_stdin: None,
+        endpoints: &[],
+        aliases: &[],
+        dns_names: &[],
+        service_names: &[],
+    };
+    let first = render(
+        &sb,
+        &scenario(vec!["--node-ip", NODE_IP, "--dns-name", OLD]),
+    );
+    start_pod(&mut sb, &first);
+    start_proxies(&mut sb, &first, false);
+    // 401: TLS verified under the bundle's CA, then the login is asked for.
+    fn status(sb: &Sandbox, b: &Bundle, name: &str) -> (String, String) {
+        let url = format!("https://{name}:30443/v2/");
+        let ca = b.dir.join("certs/ca.crt");
+        let (code, o) = sb.curl(&["--cacert", ca.to_str().unwrap(), &url], None);
+        (code, text(&o))
+    }
+    assert_eq!(status(&sb, &first, OLD).0, "401");
+    assert_eq!(
+        status(&sb, &first, NEW).0,
+        "000",
+        "{NEW} verified before it was added"
+    );
+
+    let second = render(
+        &sb,
+        &scenario(vec![
+            "--node-ip",
+            NODE_IP,
+            "--dns-name",
+            OLD,
+            "--dns-name",
+            NEW,
+        ]),
+    );
+    let (before, after) = (pod_annotations(&first), pod_annotations(&second));
+    assert_ne!(
+        before["registry-gen/checksum-tls"], after["registry-gen/checksum-tls"],
+        "a re-issued certificate must change the pod template"
+    );
+    assert_eq!(
+        before["registry-gen/checksum-http-secret"],
+        after["registry-gen/checksum-http-secret"]
+    );
+    let kept: Vec<&String> = first
+        .secrets
+        .keys()
+        .filter(|n| n.ends_with("-htpasswd") || n.ends_with("-http"))
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for name in kept {
+        assert_eq!(
+            first.secrets[name], second.secrets[name],
+            "Secret {name} changed"
+        );
+    }
+
+    // The kubelet updates the mounted files; the running registry keeps
+    // serving the certificate it read at start.
+    update_mounted_secrets(&sb, &second);
+    let (code, said) = status(&sb, &second, NEW);
+    assert_eq!(
+        code, "000",
+        "the registry reloaded its certificate after all: {said}"
+    );
+
+    // The rollout: the changed template replaces the pod.
+    sb.stop("registry");
+    start_pod(&mut sb, &second);
+    for name in [NEW, OLD] {
+        let (code, said) = status(&sb, &second, name);
+        assert_eq!(code, "401", "{name} after the rollout: {said}");
+    }
+}

@@ -62,6 +62,12 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         })
     };
     let pull_user = plan.auth.as_ref().map_or("", |a| a.pull_user.as_str());
+    // start.sh says when a changed password takes effect (no pod restarts).
+    let htpasswd_manifest = plan
+        .manifests
+        .iter()
+        .find(|m| m.kind == ManifestKind::HtpasswdSecret)
+        .map_or("", |m| m.path.as_str());
     let np = &plan.node_paths;
 
     let scripts = [
@@ -72,6 +78,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ("NAMESPACE", one(plan.namespace)),
                 ("DEPLOYMENT", one(plan.name)),
                 ("MANIFESTS", manifests),
+                ("HTPASSWD_MANIFEST", one(htpasswd_manifest)),
                 (
                     "ENDPOINTS",
                     Var::Many(plan.endpoints.iter().map(|e| e.authority()).collect()),

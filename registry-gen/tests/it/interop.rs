@@ -261,6 +261,39 @@ fn openssl_accepts_every_key_algorithm() {
     }
 }
 
+/// start.sh says a changed password needs no restart when, and only when,
+/// kubectl reports the htpasswd Secret as configured (a stub kubectl that
+/// answers as `kubectl apply` does).
+#[test]
+fn start_sh_says_when_a_changed_password_takes_effect() {
+    let config = common::load(&common::workspace().join("examples/nodeport-htpasswd.yaml"));
+    let (tmp, b) = written(&config);
+    let stub = tmp.path().join("kubectl-stub");
+    let run_with = |htpasswd_answer: &str| {
+        std::fs::write(
+            &stub,
+            format!(
+                "#!/bin/sh\ncase \"$*\" in\n  *secret-htpasswd.yaml) echo 'secret/docker-registry-htpasswd {htpasswd_answer}' ;;\n  apply*) echo 'object unchanged' ;;\nesac\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&stub, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        run(Command::new("bash")
+            .arg(b.join("scripts/start.sh"))
+            .env("KUBECTL", &stub)
+            .current_dir("/"))
+    };
+    let changed = run_with("configured");
+    assert!(
+        changed.contains("passwords changed: the running registry takes them without a restart"),
+        "{changed}"
+    );
+    let unchanged = run_with("unchanged");
+    assert!(!unchanged.contains("passwords changed"), "{unchanged}");
+    assert!(unchanged.contains("secret/docker-registry-htpasswd unchanged"));
+}
+
 /// start.sh and delete.sh against a stub kubectl that records its calls:
 /// dependency order, reverse order, data kept, flags passed through.
 #[test]

@@ -6,6 +6,7 @@ mod common;
 mod docs_sync;
 mod interop;
 mod plan_xrefs;
+mod rollout;
 mod snapshots;
 /// Helpers shared with the CLI's tests.
 #[path = "../support/mod.rs"]

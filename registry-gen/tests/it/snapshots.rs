@@ -98,7 +98,70 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
     if path.starts_with("manifests/secret-") {
         return describe_secret(config, bundle, path, text);
     }
+    if path == "manifests/deployment.yaml" || path == "manifests/trust-daemonset.yaml" {
+        return describe_checksums(bundle, text);
+    }
     text.to_owned()
+}
+
+/// SHA-256 of a Secret's or ConfigMap's data as
+/// `render/manifests/secrets.rs` documents it: each key and value in key
+/// order, each after its length as 8 bytes big-endian. Written again here
+/// so the test checks the definition.
+fn data_sha256<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for (key, value) in data {
+        for bytes in [key.as_bytes(), value] {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A workload (the Deployment, the trust DaemonSet) with each pod-template
+/// checksum traced to the Secret or ConfigMap manifest whose data it hashes
+/// (ECDSA certificates differ on every run, so their hash does too; what
+/// must hold is which object it hashes).
+fn describe_checksums(bundle: &Bundle, text: &str) -> String {
+    let workload: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+    let annotations: BTreeMap<String, String> =
+        serde_yaml::from_value(workload["spec"]["template"]["metadata"]["annotations"].clone())
+            .unwrap_or_default();
+    let hashed: Vec<(&str, String)> = bundle
+        .files()
+        .filter(|(p, _)| p.starts_with("manifests/"))
+        .filter_map(|(p, f)| {
+            let kind: serde_yaml::Value = serde_yaml::from_slice(&f.contents).ok()?;
+            let sum = match kind["kind"].as_str()? {
+                "Secret" => {
+                    let s: core::Secret = serde_yaml::from_slice(&f.contents).unwrap();
+                    let data = s.data.unwrap_or_default();
+                    data_sha256(data.iter().map(|(k, v)| (k.as_str(), &v.0[..])))
+                }
+                "ConfigMap" => {
+                    let c: core::ConfigMap = serde_yaml::from_slice(&f.contents).unwrap();
+                    let data = c.data.unwrap_or_default();
+                    data_sha256(data.iter().map(|(k, v)| (k.as_str(), v.as_bytes())))
+                }
+                _ => return None,
+            };
+            Some((p, sum))
+        })
+        .collect();
+    let mut shown = text.to_owned();
+    for (key, value) in annotations.iter().filter(|(k, _)| k.contains("checksum")) {
+        let (object, _) = hashed
+            .iter()
+            .find(|(_, sum)| sum == value)
+            .unwrap_or_else(|| panic!("annotation {key}: hashes no Secret's or ConfigMap's data"));
+        shown = shown.replace(
+            &format!("{key}: {value}"),
+            &format!("{key}: <sha256 of the data of {object}>"),
+        );
+    }
+    shown
 }
 
 /// A Secret manifest with each data value traced to the bundle file it

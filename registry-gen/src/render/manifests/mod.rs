@@ -42,7 +42,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             ManifestKind::HttpSecret => file(&m.path, &secrets::http(plan, out)?),
             ManifestKind::HtpasswdSecret => file(&m.path, &secrets::htpasswd(plan, out)?),
             ManifestKind::PullSecret => file(&m.path, &secrets::pull(plan, inputs)?),
-            ManifestKind::Deployment => file(&m.path, &workload::deployment(plan)),
+            ManifestKind::Deployment => file(&m.path, &workload::deployment(plan, out)?),
             ManifestKind::Service => file(&m.path, &service::service(plan)),
             ManifestKind::LocalRegistryHosting => {
                 file(&m.path, &discovery::local_registry_hosting(plan)?)
@@ -51,7 +51,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
                 file(&m.path, &trust::config_map(plan, installer(plan)?, out))
             }
             ManifestKind::TrustDaemonSet => {
-                file(&m.path, &trust::daemon_set(plan, installer(plan)?))
+                file(&m.path, &trust::daemon_set(plan, installer(plan)?, out))
             }
         }?;
         let mode = if m.kind.is_secret() {

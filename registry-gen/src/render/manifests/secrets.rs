@@ -8,6 +8,8 @@ use base64::Engine;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::ByteString;
 
+use sha2::{Digest, Sha256};
+
 use super::metadata;
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
@@ -36,6 +38,33 @@ fn secret(
         data: Some(data),
         ..Default::default()
     }
+}
+
+/// The SHA-256 (lowercase hex) of a Secret's or a ConfigMap's data: each
+/// key and value in key order, each preceded by its length (8 bytes,
+/// big-endian), so no two different data maps hash alike. Only the data
+/// counts: labels and the name don't reach the pod (a renamed object
+/// changes the pod template anyway).
+pub(super) fn data_checksum<'a>(data: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut h = Sha256::new();
+    for (key, value) in data {
+        for bytes in [key.as_bytes(), value] {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// [`data_checksum`] of a Secret.
+pub(super) fn checksum(secret: &core::Secret) -> String {
+    data_checksum(
+        secret
+            .data
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.0.as_slice())),
+    )
 }
 
 /// The plan's auth, which a manifest of an auth kind needs.

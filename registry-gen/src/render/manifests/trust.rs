@@ -8,9 +8,9 @@ use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
-use super::{metadata, mount, pod_security};
+use super::{metadata, mount, pod_security, secrets};
 use crate::bundle::Bundle;
-use crate::plan::{Plan, TrustInstallerPlan};
+use crate::plan::{Plan, TrustInstallerPlan, CHECKSUM_TRUST_SCRIPT};
 
 /// The installer's script: writes the bundle's containerd and Docker trust
 /// files (their very bytes) under the node's /etc, then idles.
@@ -24,8 +24,19 @@ pub(super) fn config_map(plan: &Plan, t: &TrustInstallerPlan, out: &Bundle) -> c
 }
 
 /// Runs the installer on every node with the registry's own image (already
-/// pullable, and it has a shell).
-pub(super) fn daemon_set(plan: &Plan, t: &TrustInstallerPlan) -> apps::DaemonSet {
+/// pullable, and it has a shell). Its pod template carries the checksum of
+/// the script's ConfigMap: the script runs once when the pod starts, so a
+/// changed script (a new CA, new addresses) must roll the pods to reach
+/// the nodes.
+pub(super) fn daemon_set(plan: &Plan, t: &TrustInstallerPlan, out: &Bundle) -> apps::DaemonSet {
+    let script = config_map(plan, t, out);
+    let checksum = secrets::data_checksum(
+        script
+            .data
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_bytes())),
+    );
     let labels = plan.helper_labels(t.helper);
     let mut volumes = vec![core::Volume {
         name: t.script_volume.to_owned(),
@@ -60,6 +71,10 @@ pub(super) fn daemon_set(plan: &Plan, t: &TrustInstallerPlan) -> apps::DaemonSet
             template: core::PodTemplateSpec {
                 metadata: Some(meta::ObjectMeta {
                     labels: Some(labels),
+                    annotations: Some(BTreeMap::from([(
+                        CHECKSUM_TRUST_SCRIPT.to_owned(),
+                        checksum,
+                    )])),
                     ..Default::default()
                 }),
                 spec: Some(core::PodSpec {

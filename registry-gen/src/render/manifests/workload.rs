@@ -8,8 +8,10 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{metadata, mount, pod_security, storage};
-use crate::plan::{EnvValue, Plan, Quantities, PROBE_PATH};
+use super::{metadata, mount, pod_security, secrets, storage};
+use crate::bundle::Bundle;
+use crate::error::Result;
+use crate::plan::{EnvValue, Plan, Quantities, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS, PROBE_PATH};
 
 fn secret_volume(name: &str, secret: &str) -> core::Volume {
     core::Volume {
@@ -120,7 +122,23 @@ fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
     }
 }
 
-pub(super) fn deployment(plan: &Plan) -> apps::Deployment {
+/// The pod template's annotations: a checksum of each Secret the registry
+/// reads only at start (see [`CHECKSUM_TLS`]), computed from the Secrets as
+/// rendered, so the annotation changes exactly when their bytes do.
+fn checksums(plan: &Plan, out: &Bundle) -> Result<BTreeMap<String, String>> {
+    Ok(BTreeMap::from([
+        (
+            CHECKSUM_TLS.to_owned(),
+            secrets::checksum(&secrets::tls(plan, out)?),
+        ),
+        (
+            CHECKSUM_HTTP_SECRET.to_owned(),
+            secrets::checksum(&secrets::http(plan, out)?),
+        ),
+    ]))
+}
+
+pub(super) fn deployment(plan: &Plan, out: &Bundle) -> Result<apps::Deployment> {
     let d = &plan.data;
     let mut volumes = vec![
         storage::data_volume(plan),
@@ -134,7 +152,7 @@ pub(super) fn deployment(plan: &Plan) -> apps::Deployment {
         volumes.push(secret_volume(a.volume, &a.secret));
         mounts.push(mount(a.volume, a.mount_path, true));
     }
-    apps::Deployment {
+    Ok(apps::Deployment {
         metadata: metadata(plan, plan.name, true),
         spec: Some(apps::DeploymentSpec {
             replicas: Some(plan.replicas),
@@ -149,6 +167,7 @@ pub(super) fn deployment(plan: &Plan) -> apps::Deployment {
             template: core::PodTemplateSpec {
                 metadata: Some(meta::ObjectMeta {
                     labels: Some(plan.labels()),
+                    annotations: Some(checksums(plan, out)?),
                     ..Default::default()
                 }),
                 spec: Some(core::PodSpec {
@@ -163,5 +182,5 @@ pub(super) fn deployment(plan: &Plan) -> apps::Deployment {
             ..Default::default()
         }),
         ..Default::default()
-    }
+    })
 }

@@ -6,6 +6,13 @@ Applies the registry's manifests in dependency order (namespace, storage,
 Secrets, workload, Service), waits until the Deployment is rolled out, and
 prints the addresses clients use. Safe to run again. KUBECTL names the
 kubectl binary (default: kubectl).
+
+After a re-render, the registry's pods are replaced only if the TLS Secret
+or the HTTP secret changed (the registry reads them only when it starts;
+checksum annotations on the pod template roll it). A changed password is
+not a restart: the kubelet updates the mounted htpasswd file within about
+a minute, and the running registry re-reads it; until then the old
+password still works.
 USAGE
 }
 
@@ -19,10 +26,19 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+htpasswd_changed=
 for manifest in "${MANIFESTS[@]}"; do
-    k apply -f "$bundle/$manifest"
+    applied=$(k apply -f "$bundle/$manifest")
+    [ -z "$applied" ] || echo "$applied"
+    if [ "$manifest" = "$HTPASSWD_MANIFEST" ] && [[ $applied == *" configured" ]]; then
+        htpasswd_changed=1
+    fi
 done
 k --namespace "$NAMESPACE" rollout status "deployment/$DEPLOYMENT" --timeout="$timeout"
+
+if [ -n "$htpasswd_changed" ]; then
+    echo "passwords changed: the running registry takes them without a restart once the kubelet has updated its mounted htpasswd file, within about a minute; until then the old ones still work"
+fi
 
 echo "registry $DEPLOYMENT is up in namespace $NAMESPACE; clients reach it as:"
 for endpoint in "${ENDPOINTS[@]}"; do

@@ -1,0 +1,234 @@
+//! Re-renders and rollouts: the Deployment's pod template changes when, and
+//! only when, a Secret the registry reads only at start changed (the TLS
+//! Secret, the HTTP secret), so `kubectl apply` rolls the pods exactly then;
+//! the trust installer's when its script (a ConfigMap) changed.
+//! An unchanged re-render changes no manifest and no Secret; a password
+//! change changes the htpasswd Secret and nothing the pod template holds.
+//!
+//! Each re-render goes the CLI's way: [`Inputs::reuse_previous`] over the
+//! earlier bundle, then [`Inputs::fill_missing`] (the OS RNG), so the salts
+//! and keys are real random ones, not fixtures.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1 as apps;
+use registry_gen::{Bundle, Config, Inputs, Password, Secret};
+
+use crate::common;
+
+const TLS: &str = "registry-gen/checksum-tls";
+const HTTP: &str = "registry-gen/checksum-http-secret";
+
+fn example(stem: &str) -> Config {
+    common::load(&common::workspace().join(format!("examples/{stem}.yaml")))
+}
+
+/// Render `config` as `registry-gen render --out` would over `previous`
+/// (`None`: a first render), with `given` passwords injected first.
+fn render_over(config: &Config, previous: Option<&Bundle>, given: &[(&str, &str)]) -> Bundle {
+    let mut inputs = Inputs::new(common::NOW);
+    for (user, pw) in given {
+        inputs
+            .passwords
+            .insert((*user).to_owned(), Password::given(Secret::new(*pw)));
+    }
+    if let Some(previous) = previous {
+        inputs
+            .reuse_previous(config, &mut |p| previous.get(p).map(|f| f.contents.clone()))
+            .unwrap();
+    }
+    inputs.fill_missing(config).unwrap();
+    registry_gen::render(config, &inputs).unwrap()
+}
+
+/// The paths whose bytes differ between two bundles (or that only one has).
+fn changed(a: &Bundle, b: &Bundle) -> Vec<String> {
+    let a: BTreeMap<_, _> = a.files().collect();
+    let b: BTreeMap<_, _> = b.files().collect();
+    let mut paths: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|p| a.get(*p) != b.get(*p))
+        .map(|p| p.to_string())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+fn pod_annotations(b: &Bundle) -> BTreeMap<String, String> {
+    let d: apps::Deployment = common::yaml(b, "manifests/deployment.yaml");
+    d.spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .annotations
+        .unwrap()
+}
+
+#[test]
+fn an_unchanged_re_render_changes_no_manifest_and_no_secret() {
+    for stem in ["nodeport-htpasswd", "minikube-nfs", "shared-pvc-rsa"] {
+        let config = example(stem);
+        let first = render_over(&config, None, &[]);
+        let second = render_over(&config, Some(&first), &[]);
+        let third = render_over(&config, Some(&second), &[]);
+        // The CSR is signed afresh (ECDSA signatures are randomised); it is
+        // no Secret and no manifest, and nothing embeds it.
+        let csr: &[&str] = if config.tls.key_algorithm.as_str().starts_with("ecdsa") {
+            &["certs/server.csr"]
+        } else {
+            &[]
+        };
+        // The first re-render's README says the CA is now kept rather than
+        // generated; from then on it stays too.
+        let mut with_readme = vec!["README.md"];
+        with_readme.extend(csr);
+        assert_eq!(changed(&first, &second), with_readme, "{stem}");
+        assert_eq!(changed(&second, &third), csr, "{stem}");
+    }
+}
+
+#[test]
+fn a_new_dns_name_changes_the_tls_checksum_and_nothing_else_of_the_pod_template() {
+    let config = example("nodeport-htpasswd");
+    let first = render_over(&config, None, &[]);
+    let mut wider = config.clone();
+    wider
+        .addresses
+        .dns_names
+        .push("registry.example.test".into());
+    let second = render_over(&wider, Some(&first), &[]);
+
+    let (before, after) = (pod_annotations(&first), pod_annotations(&second));
+    assert_ne!(
+        before[TLS], after[TLS],
+        "a re-issued certificate must roll the pods"
+    );
+    assert_eq!(before[HTTP], after[HTTP]);
+    let changed = changed(&first, &second);
+    for must in [
+        "certs/server.crt",
+        "manifests/secret-tls.yaml",
+        "manifests/deployment.yaml",
+    ] {
+        assert!(
+            changed.iter().any(|p| p == must),
+            "{must} unchanged: {changed:?}"
+        );
+    }
+    for kept in [
+        "auth/htpasswd",
+        "manifests/secret-htpasswd.yaml",
+        "manifests/secret-http.yaml",
+        "certs/ca.crt",
+        "certs/server.key",
+    ] {
+        assert!(!changed.iter().any(|p| p == kept), "{kept} changed");
+    }
+}
+
+#[test]
+fn a_password_change_changes_the_htpasswd_secret_and_not_the_pod_template() {
+    let config = example("nodeport-htpasswd");
+    let users: Vec<String> = config
+        .auth
+        .iter()
+        .flat_map(|a| &a.users)
+        .map(|u| u.name.clone())
+        .collect();
+    let user = users[0].as_str();
+    let first = render_over(&config, None, &[(user, "the first password")]);
+
+    // Given again, the same password keeps its very line: nothing changes
+    // beyond the randomly signed CSR.
+    let same = render_over(&config, Some(&first), &[(user, "the first password")]);
+    let unchanged = changed(&first, &same);
+    assert!(
+        unchanged
+            .iter()
+            .all(|p| p == "certs/server.csr" || p == "README.md"),
+        "{unchanged:?}"
+    );
+
+    let second = render_over(&config, Some(&first), &[(user, "the second password")]);
+    let changed = changed(&first, &second);
+    assert!(changed
+        .iter()
+        .any(|p| p == "manifests/secret-htpasswd.yaml"));
+    assert_eq!(
+        common::text(&first, "manifests/deployment.yaml"),
+        common::text(&second, "manifests/deployment.yaml"),
+        "a password change must not roll the pods"
+    );
+    for kept in ["manifests/secret-tls.yaml", "manifests/secret-http.yaml"] {
+        assert!(!changed.iter().any(|p| p == kept), "{kept} changed");
+    }
+    // The changed user's line is new and verifies; every other line is kept.
+    let lines = |b: &Bundle| -> BTreeMap<String, String> {
+        common::text(b, "auth/htpasswd")
+            .lines()
+            .map(|l| {
+                let (u, h) = l.split_once(':').unwrap();
+                (u.to_owned(), h.to_owned())
+            })
+            .collect()
+    };
+    let (old, new) = (lines(&first), lines(&second));
+    assert!(bcrypt::verify("the second password", &new[user]).unwrap());
+    for other in users.iter().filter(|u| *u != user) {
+        assert_eq!(old[other], new[other], "{other}'s line");
+    }
+}
+
+#[test]
+fn a_changed_bcrypt_cost_gets_a_fresh_salt() {
+    let config = example("nodeport-htpasswd");
+    let first = render_over(&config, None, &[]);
+    let mut costlier = config.clone();
+    costlier.auth.as_mut().unwrap().bcrypt_cost += 1;
+    let second = render_over(&costlier, Some(&first), &[]);
+    let hashes = |b: &Bundle| -> Vec<String> {
+        common::text(b, "auth/htpasswd")
+            .lines()
+            .map(|l| l.split_once(':').unwrap().1.to_owned())
+            .collect()
+    };
+    for (old, new) in hashes(&first).iter().zip(hashes(&second)) {
+        let (old, new): (bcrypt::HashParts, bcrypt::HashParts) =
+            (old.parse().unwrap(), new.parse().unwrap());
+        assert_eq!(new.get_cost(), old.get_cost() + 1);
+        assert_ne!(new.get_salt(), old.get_salt());
+    }
+}
+
+#[test]
+fn new_addresses_roll_the_trust_installer_and_an_unchanged_render_does_not() {
+    let config = example("shared-pvc-rsa");
+    let annotation = |b: &Bundle| -> String {
+        let d: apps::DaemonSet = common::yaml(b, "manifests/trust-daemonset.yaml");
+        d.spec
+            .unwrap()
+            .template
+            .metadata
+            .unwrap()
+            .annotations
+            .unwrap()["registry-gen/checksum-script"]
+            .clone()
+    };
+    let first = render_over(&config, None, &[]);
+    let same = render_over(&config, Some(&first), &[]);
+    assert_eq!(annotation(&first), annotation(&same));
+    let mut wider = config.clone();
+    wider
+        .addresses
+        .dns_names
+        .push("another.example.test".into());
+    let second = render_over(&wider, Some(&first), &[]);
+    assert_ne!(
+        annotation(&first),
+        annotation(&second),
+        "the installer runs its script only at start: a new one must roll it"
+    );
+}
