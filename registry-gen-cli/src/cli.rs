@@ -245,8 +245,9 @@ pub struct RenderArgs {
     pub ca_key: Option<PathBuf>,
 
     /// Start a new CA in --out, generated or the one given with --ca-cert:
-    /// the old certs/ca.crt and certs/ca.key are renamed with a timestamp
-    /// (never deleted) and every client must be given the new certs/ca.crt.
+    /// the old certs/ca.crt and certs/ca.key are kept beside it under a
+    /// timestamped name (a counter added if that name is taken; never
+    /// deleted) and every client must be given the new certs/ca.crt.
     #[arg(long)]
     pub new_ca: bool,
 

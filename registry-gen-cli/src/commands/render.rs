@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use registry_gen::layout::{CA_CERT, CA_KEY};
+use registry_gen::layout::{CA_CERT, CA_KEY, SCRIPT_START};
 use registry_gen::{
     CaFiles, CaInput, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret, Storage, User,
 };
@@ -119,8 +119,8 @@ fn render_to_dir(
     if reused_ca {
         writeln!(
             err,
-            "kept the existing CA in {}",
-            dir.join("certs").display()
+            "kept the existing CA {}",
+            dir.join(CA_CERT).display()
         )?;
     }
     for path in bundle.generated_secrets() {
@@ -134,7 +134,7 @@ fn render_to_dir(
         }
         writeln!(err, "{kind}: {} (mode 0600)", dir.join(path).display())?;
     }
-    writeln!(err, "next: {}", dir.join("scripts/start.sh").display())?;
+    writeln!(err, "next: {}", dir.join(SCRIPT_START).display())?;
     Ok(())
 }
 
@@ -207,7 +207,7 @@ fn render_tar(config: &Config, mut inputs: Inputs, quiet: bool) -> Result<()> {
             bundle.files().count(),
             tar.len()
         );
-        eprintln!("next: mkdir out && tar -xpf bundle.tar -C out && out/scripts/start.sh");
+        eprintln!("next: mkdir out && tar -xpf bundle.tar -C out && out/{SCRIPT_START}");
     }
     Ok(())
 }
