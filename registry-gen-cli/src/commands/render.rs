@@ -117,11 +117,7 @@ fn render_to_dir(
         dir.display()
     )?;
     if reused_ca {
-        writeln!(
-            err,
-            "kept the existing CA {}",
-            dir.join(CA_CERT).display()
-        )?;
+        writeln!(err, "kept the existing CA {}", dir.join(CA_CERT).display())?;
     }
     for path in bundle.generated_secrets() {
         let kind = if path.ends_with(".password") {

@@ -1,8 +1,8 @@
 //! ARCHITECTURE.md's invariants, checked on the source text where a machine
 //! can check them: the modules form no circle, renderers never read the
 //! config, only `inputs.rs` draws randomness and nothing reads the clock,
-//! only the write module touches the filesystem, and the CLI's main.rs
-//! stays short.
+//! only `write.rs` touches the filesystem, and the CLI's main.rs stays
+//! short.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -145,6 +145,14 @@ fn only_inputs_draws_randomness_and_nothing_reads_the_clock() {
         bad.is_empty(),
         "randomness is drawn in inputs.rs only:\n{bad:#?}"
     );
+}
+
+#[test]
+fn only_the_write_module_touches_the_filesystem() {
+    let mut files = sources(&src());
+    files.remove("write.rs");
+    let bad = offenders(&files, &["std::fs", "rustix", "File::open", "OpenOptions"]);
+    assert!(bad.is_empty(), "filesystem I/O outside write.rs:\n{bad:#?}");
 }
 
 #[test]
