@@ -71,8 +71,21 @@ pub struct TrustOptions {
 pub struct Resources {
     /// Guaranteed CPU and memory.
     pub requests: CpuMemory,
-    /// Maximum CPU and memory.
-    pub limits: CpuMemory,
+    /// Maximum memory, and CPU if given (no CPU limit by default: a limit
+    /// throttles pushes and pulls, see docs/performance.md).
+    pub limits: Limits,
+}
+
+/// The limits: memory always, CPU only when given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// CPU limit, e.g. `1`; absent (the default): none, the container may
+    /// use idle CPU. A limit below what a transfer needs throttles it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Memory limit, e.g. `256Mi`: the container is OOM-killed above it.
+    pub memory: String,
 }
 
 /// A CPU and a memory quantity.
@@ -465,16 +478,25 @@ impl Default for Config {
     }
 }
 
+/// The default resources, chosen from measurements (docs/performance.md,
+/// "The registry under its own limits").
+/// A CPU request and no CPU limit: a limit throttles every transfer.
+const DEFAULT_CPU_REQUEST: &str = "100m";
+const DEFAULT_MEMORY_REQUEST: &str = "64Mi";
+const DEFAULT_CPU_LIMIT: Option<&str> = None;
+/// Several times the measured peak of four concurrent 256 MB pushes.
+const DEFAULT_MEMORY_LIMIT: &str = "256Mi";
+
 impl Default for Resources {
     fn default() -> Self {
         Resources {
             requests: CpuMemory {
-                cpu: "10m".to_owned(),
-                memory: "32Mi".to_owned(),
+                cpu: DEFAULT_CPU_REQUEST.to_owned(),
+                memory: DEFAULT_MEMORY_REQUEST.to_owned(),
             },
-            limits: CpuMemory {
-                cpu: "100m".to_owned(),
-                memory: "100Mi".to_owned(),
+            limits: Limits {
+                cpu: DEFAULT_CPU_LIMIT.map(str::to_owned),
+                memory: DEFAULT_MEMORY_LIMIT.to_owned(),
             },
         }
     }

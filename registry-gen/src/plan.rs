@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use crate::config::{AccessMode, Config, CpuMemory, KeyAlgorithm, LogLevel, Storage};
+use crate::config::{AccessMode, Config, CpuMemory, KeyAlgorithm, Limits, LogLevel, Storage};
 use crate::error::Result;
 
 pub(crate) use crate::layout as paths;
@@ -108,20 +108,53 @@ pub(crate) struct ResourcePlan {
     pub limits: Quantities,
 }
 
-/// A CPU and a memory quantity.
+/// A memory quantity and a CPU one (a limit may have none).
 #[derive(Debug, Clone)]
 pub(crate) struct Quantities {
-    pub cpu: String,
+    pub cpu: Option<String>,
     pub memory: String,
 }
 
 impl From<&CpuMemory> for Quantities {
     fn from(c: &CpuMemory) -> Quantities {
         Quantities {
-            cpu: c.cpu.clone(),
+            cpu: Some(c.cpu.clone()),
             memory: c.memory.clone(),
         }
     }
+}
+
+impl From<&Limits> for Quantities {
+    fn from(l: &Limits) -> Quantities {
+        Quantities {
+            cpu: l.cpu.clone(),
+            memory: l.memory.clone(),
+        }
+    }
+}
+
+/// What a CPU limit was measured to cost, for the warning.
+const THROTTLE_COST: &str = "measured on 2 cores with distribution 2.8.2: under 100m a 200 MB push took 9.6x and a pull 11.7x as long as with no limit";
+
+/// Below this CPU limit (in millicores) the registry was measured to move
+/// images markedly slower than without a limit (docs/performance.md, "The
+/// registry under its own limits").
+pub(crate) const THROTTLING_CPU_LIMIT_MILLIS: f64 = 1000.0;
+
+/// A CPU quantity in millicores (`100m` → 100, `0.5` → 500, `2` → 2000);
+/// `None` for what validation refuses.
+pub(crate) fn cpu_millis(q: &str) -> Option<f64> {
+    let (num, scale) = match q.strip_suffix('m') {
+        Some(n) => (n, 1.0),
+        None => match q.strip_suffix('k') {
+            Some(n) => (n, 1e6),
+            None => (q, 1e3),
+        },
+    };
+    num.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map(|n| n * scale)
 }
 
 /// Where the CA that signs the server certificate comes from.
@@ -689,6 +722,13 @@ impl<'c> Plan<'c> {
             warnings.push(
                 "neither ports.host nor ports.node is set: the registry is reachable only inside the cluster, and nodes (kubelet, containerd) cannot pull from it by a node address".to_owned(),
             );
+        }
+        if let Some(cpu) = &config.resources.limits.cpu {
+            if cpu_millis(cpu).is_some_and(|m| m < THROTTLING_CPU_LIMIT_MILLIS) {
+                warnings.push(format!(
+                    "resources.limits.cpu is {cpu}: the registry is throttled to it while it moves images ({THROTTLE_COST}); remove the CPU limit (the default) and keep the request, see docs/performance.md"
+                ));
+            }
         }
         if trust_installer.is_some() {
             warnings.push(

@@ -75,11 +75,15 @@ pub(crate) fn validate(c: &Config) -> Result<()> {
 }
 
 fn check_resources(c: &Config, e: &mut Errors) {
-    for (kind, v) in [
-        ("requests", &c.resources.requests),
-        ("limits", &c.resources.limits),
-    ] {
-        for (what, q) in [("cpu", &v.cpu), ("memory", &v.memory)] {
+    let r = &c.resources;
+    let quantities = [
+        ("requests", "cpu", Some(&r.requests.cpu)),
+        ("requests", "memory", Some(&r.requests.memory)),
+        ("limits", "cpu", r.limits.cpu.as_ref()),
+        ("limits", "memory", Some(&r.limits.memory)),
+    ];
+    for (kind, what, q) in quantities {
+        if let Some(q) = q {
             if !is_positive_quantity(q) {
                 e.push(
                     format!("resources.{kind}.{what}"),

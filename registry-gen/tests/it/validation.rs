@@ -175,3 +175,56 @@ fn portless_alias_rules() {
         "addresses: {node_ips: [127.0.0.1]}\nports: {host: 443, node: 30443}\n",
     );
 }
+
+/// The seed's 100m/100Mi stays expressible; a CPU limit below one CPU is
+/// accepted with a warning that names the measured cost, and no CPU limit
+/// renders a container with a memory limit only.
+#[test]
+fn a_cpu_limit_below_one_cpu_warns_and_none_renders_no_cpu_limit() {
+    let base = "addresses: {node_ips: [10.0.0.1]}\nstorage: {empty_dir: {}}\n";
+    let seed = format!("{base}resources: {{requests: {{cpu: 10m, memory: 32Mi}}, limits: {{cpu: 100m, memory: 100Mi}}}}\n");
+    let summary = registry_gen::summarize(&Config::from_yaml(&seed).unwrap()).unwrap();
+    let warning = summary
+        .warnings()
+        .iter()
+        .find(|w| w.starts_with("resources.limits.cpu is 100m"))
+        .unwrap_or_else(|| panic!("no CPU warning in {:#?}", summary.warnings()));
+    assert!(warning.contains("docs/performance.md"), "{warning}");
+
+    fn limits_yaml_has_no_cpu(yaml: &str) -> bool {
+        yaml.contains("limits: {memory")
+    }
+    for (limits, warns) in [
+        ("{cpu: \"2\", memory: 256Mi}", false),
+        ("{memory: 256Mi}", false),
+        ("{cpu: 500m, memory: 256Mi}", true),
+    ] {
+        let yaml = format!(
+            "{base}resources: {{requests: {{cpu: 100m, memory: 64Mi}}, limits: {limits}}}\n"
+        );
+        let config = Config::from_yaml(&yaml).unwrap();
+        let summary = registry_gen::summarize(&config).unwrap();
+        let warned = summary
+            .warnings()
+            .iter()
+            .any(|w| w.starts_with("resources.limits.cpu"));
+        assert_eq!(warned, warns, "{limits}");
+        let bundle = common::render(&config);
+        let d: k8s_openapi::api::apps::v1::Deployment =
+            common::yaml(&bundle, "manifests/deployment.yaml");
+        let container = &d.spec.unwrap().template.spec.unwrap().containers[0];
+        let limits = container
+            .resources
+            .as_ref()
+            .unwrap()
+            .limits
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            limits.contains_key("cpu"),
+            !limits_yaml_has_no_cpu(&yaml),
+            "{yaml}"
+        );
+        assert!(limits.contains_key("memory"));
+    }
+}

@@ -67,10 +67,11 @@ fn probe(plan: &Plan, initial: i32, period: i32, failures: i32) -> core::Probe {
 }
 
 fn quantities(q: &Quantities) -> BTreeMap<String, Quantity> {
-    BTreeMap::from([
-        ("cpu".to_owned(), Quantity(q.cpu.clone())),
-        ("memory".to_owned(), Quantity(q.memory.clone())),
-    ])
+    let mut m = BTreeMap::from([("memory".to_owned(), Quantity(q.memory.clone()))]);
+    if let Some(cpu) = &q.cpu {
+        m.insert("cpu".to_owned(), Quantity(cpu.clone()));
+    }
+    m
 }
 
 fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
