@@ -587,10 +587,12 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// How many threads fsync a staged bundle's files: concurrent fsyncs share
-/// journal commits (ext4, XFS), where one after another each waits for its
-/// own (docs/performance.md).
-const SYNC_THREADS: usize = 4;
+/// How many threads fsync a staged bundle's files (up to 3 files each for
+/// a typical bundle): concurrent fsyncs share journal commits (ext4, XFS),
+/// where one after another each waits for its own. Measured on ext4 for 46
+/// files: 18.4 ms one after another, 14.4 ms on 4 threads, 11.9 ms on 8 or
+/// 16 (docs/performance.md).
+const SYNC_THREADS: usize = 16;
 
 /// fsync each of `files` (data and inode), on up to [`SYNC_THREADS`]
 /// threads.
