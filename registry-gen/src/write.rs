@@ -11,7 +11,7 @@
 //! `syncfs` here flushed every other process's dirty data too: 1.23 s
 //! instead of ~15 ms beside a build; docs/performance.md):
 //!
-//! 1. each file written, on a few threads at once ([`SYNC_THREADS`]), so
+//! 1. each file written, on a few threads at once (`SYNC_THREADS`), so
 //!    that their fsyncs share journal commits;
 //! 2. each staged directory, children before parents: the entries of the
 //!    new files and of the hard links (a hard-linked file's data is already
@@ -49,6 +49,10 @@ impl Bundle {
     /// possible (the parent is not writable, `dir` is a mount point, the
     /// filesystem cannot exchange), each file is still replaced atomically
     /// in place.
+    ///
+    /// Durable when it returns `Ok`: every file written, every directory
+    /// entry, and the swap itself are fsynced (only those: other data on the
+    /// filesystem is not flushed), so a power cut keeps the new bundle.
     ///
     /// The paths written are recorded in `.registry-gen-files`. Files that
     /// registry-gen did not write are carried over untouched; files that an
