@@ -1,9 +1,26 @@
 //! Writing a [`Bundle`] to a directory: the library's only filesystem I/O.
 //!
 //! The new bundle is staged whole beside the target, the user's own files
-//! (and kept CAs) are hard-linked in, the tree is made durable with one
-//! sync, and one `renameat2(RENAME_EXCHANGE)` swaps it in. Where that is
-//! impossible, each file is replaced atomically in place.
+//! (and kept CAs) are hard-linked in, the tree is made durable, and one
+//! `renameat2(RENAME_EXCHANGE)` swaps it in. Where that is impossible, each
+//! file is replaced atomically in place.
+//!
+//! Durable means: once a write returns `Ok`, a power cut keeps the bundle
+//! (the CA key and the passwords above all). Only what this write changed
+//! is synced, so the cost follows the bundle, not the filesystem (a
+//! `syncfs` here flushed every other process's dirty data too: 1.23 s
+//! instead of ~15 ms beside a build; docs/performance.md):
+//!
+//! 1. each file written, on a few threads at once (`SYNC_THREADS`), so
+//!    that their fsyncs share journal commits;
+//! 2. each staged directory, children before parents: the entries of the
+//!    new files and of the hard links (a hard-linked file's data is already
+//!    on disk, or is the user's own business; its new name is not);
+//! 3. after the swap, the directory holding the bundle, and any directory
+//!    above it that the write created.
+//!
+//! The in-place fallback fsyncs each temporary file before renaming it
+//! over its target, then every directory whose entries it changed.
 //!
 //! Replacing the CA on purpose ([`Bundle::write_replacing_ca`]) happens in
 //! the same staged tree: the old CA files are linked there under set-aside
@@ -32,6 +49,10 @@ impl Bundle {
     /// possible (the parent is not writable, `dir` is a mount point, the
     /// filesystem cannot exchange), each file is still replaced atomically
     /// in place.
+    ///
+    /// Durable when it returns `Ok`: every file written, every directory
+    /// entry, and the swap itself are fsynced (only those: other data on the
+    /// filesystem is not flushed), so a power cut keeps the new bundle.
     ///
     /// The paths written are recorded in `.registry-gen-files`. Files that
     /// registry-gen did not write are carried over untouched; files that an
@@ -153,6 +174,7 @@ impl Bundle {
         let staging = parent.join(format!(".{name}.registry-gen-new"));
         // Leftovers of an interrupted write (never the bundle itself).
         let _ = std::fs::remove_dir_all(&staging);
+        let above = entries_to_sync(parent);
         if let Err(e) = std::fs::create_dir_all(parent) {
             return Staged::Failed(Error::Io {
                 path: parent.to_owned(),
@@ -187,26 +209,31 @@ impl Bundle {
             }
             return fail(e);
         }
-        if !exists {
-            return match std::fs::rename(&staging, dir) {
-                Ok(()) => Staged::Done,
-                Err(source) => fail(Error::Io {
-                    path: dir.to_owned(),
-                    source,
-                }),
-            };
-        }
-        match exchange(&staging, dir) {
-            Ok(()) => {
-                // `staging` now holds the old bundle.
+        let swapped = if exists {
+            exchange(&staging, dir)
+        } else {
+            std::fs::rename(&staging, dir)
+        };
+        if let Err(source) = swapped {
+            if exists {
                 let _ = std::fs::remove_dir_all(&staging);
-                Staged::Done
+                return Staged::Unsupported;
             }
-            Err(_) => {
-                let _ = std::fs::remove_dir_all(&staging);
-                Staged::Unsupported
+            return fail(Error::Io {
+                path: dir.to_owned(),
+                source,
+            });
+        }
+        // `staging` now holds the old bundle, if any. The swap is durable
+        // once the parent's entries are, and those of any directory above
+        // that this write created.
+        let _ = std::fs::remove_dir_all(&staging);
+        for d in &above {
+            if let Err(e) = sync_dir(d) {
+                return Staged::Failed(io(d)(e));
             }
         }
+        Staged::Done
     }
 
     /// Fill `staging` with the new bundle, then hard-link in what of `old`
@@ -229,6 +256,9 @@ impl Bundle {
             std::fs::set_permissions(staging, std::fs::Permissions::from_mode(mode & 0o7777))
                 .map_err(io(staging))?;
         }
+        // Every directory of the staged tree, by path relative to it.
+        let mut dirs = BTreeSet::from([String::new()]);
+        let mut written = Vec::new();
         for (n, (rel, file)) in self.files().enumerate() {
             if crash_after == Some(n) {
                 return Err(Error::Io {
@@ -240,34 +270,43 @@ impl Bundle {
             if let Some(parent) = target.parent() {
                 create_dir(parent, self.dir_holds_secret(rel)).map_err(io(parent))?;
             }
-            write_new_file(&target, &file.contents, file.mode, !ONE_SYNC).map_err(io(&target))?;
+            dirs.extend(ancestors(rel).map(str::to_owned));
+            let f =
+                write_new_file(&target, &file.contents, file.mode, false).map_err(io(&target))?;
+            written.push((target, f));
         }
         if old_exists {
-            self.carry_over(old, staging, previous, set_aside)?;
+            let linked = self.carry_over(old, staging, previous, set_aside)?;
+            dirs.extend(linked.iter().flat_map(|p| ancestors(p)).map(str::to_owned));
         }
         let list = self.file_list();
         let record = staging.join(paths::FILE_LIST);
-        write_new_file(&record, list.as_bytes(), MODE_FILE, !ONE_SYNC).map_err(io(&record))?;
+        let f = write_new_file(&record, list.as_bytes(), MODE_FILE, false).map_err(io(&record))?;
+        written.push((record, f));
         // Every file and directory entry on disk before the swap makes them
-        // the bundle: on Linux one syncfs for the whole staging tree (one
-        // journal commit instead of one fsync per file, which dominated a
-        // render's wall time; docs/performance.md), elsewhere each file was
-        // synced as it was written.
-        sync_tree(staging).map_err(io(staging))?;
+        // the bundle: the files written (not the hard links: their data is
+        // not this write's), then each directory, children first.
+        sync_files(&written)?;
+        drop(written);
+        for rel in deepest_first(dirs) {
+            let d = staging.join(rel);
+            sync_dir(&d).map_err(io(&d))?;
+        }
         Ok(())
     }
 
     /// Hard-link into `to` every file of `from` that the new bundle does
     /// not replace and that is not stale, and every old CA file that is set
     /// aside under its set-aside name; directories are made only where a
-    /// kept file needs them, with the old directory's mode.
+    /// kept file needs them, with the old directory's mode. Returns the
+    /// paths linked in `to`.
     fn carry_over(
         &self,
         from: &Path,
         to: &Path,
         previous: &BTreeSet<&str>,
         set_aside: &[SetAside],
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         use std::os::unix::fs::PermissionsExt;
         let mut kept = Vec::new();
         let mut dirs = vec![String::new()];
@@ -296,6 +335,7 @@ impl Bundle {
                 }
             }
         }
+        let mut linked = Vec::with_capacity(kept.len());
         for (path, dest) in kept {
             let mut at = String::new();
             for part in dest.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
@@ -329,19 +369,22 @@ impl Bundle {
                 });
             }
             std::fs::hard_link(&src, &dst).map_err(io(&src))?;
+            linked.push(dest);
         }
-        Ok(())
+        Ok(linked)
     }
 
-    /// The fallback: each file replaced atomically in place, stale files
-    /// removed afterwards. An old CA that is set aside is first linked to
-    /// its set-aside name, so that no moment lacks it.
+    /// The fallback: each file replaced atomically in place (synced before
+    /// its rename), stale files removed afterwards, then every directory
+    /// whose entries changed synced. An old CA that is set aside is first
+    /// linked to its set-aside name, so that no moment lacks it.
     fn write_in_place(
         &self,
         dir: &Path,
         previous: &BTreeSet<&str>,
         set_aside: &[SetAside],
     ) -> Result<()> {
+        let above = entries_to_sync(dir);
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         for s in set_aside {
             let kept = dir.join(&s.kept_as);
@@ -379,6 +422,23 @@ impl Bundle {
         let record = dir.join(paths::FILE_LIST);
         let list = self.file_list();
         write_file(&record, list.as_bytes(), MODE_FILE).map_err(io(&record))?;
+        // The renames, new directories and removals: every directory of the
+        // bundle and of what was removed (where it is still there), then
+        // the directories above `dir` that changed.
+        let mut dirs = BTreeSet::from([String::new()]);
+        let touched = self.files().map(|(p, _)| p).chain(previous.iter().copied());
+        dirs.extend(touched.flat_map(ancestors).map(str::to_owned));
+        for rel in deepest_first(dirs) {
+            let d = dir.join(rel);
+            match sync_dir(&d) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&d)(e)),
+            }
+        }
+        for d in above.iter().skip(1) {
+            sync_dir(d).map_err(io(d))?;
+        }
         Ok(())
     }
 
@@ -510,13 +570,6 @@ const TMP_SUFFIX: &str = ".registry-gen-tmp";
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     use rustix::fs::{renameat_with, RenameFlags, CWD};
     renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)?;
-    if let Some(parent) = b.parent() {
-        let _ = sync_dir(if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        });
-    }
     Ok(())
 }
 
@@ -530,27 +583,93 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     std::fs::rename(&old, a)
 }
 
+/// Make `dir`'s entries durable (fsync of the directory).
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(test)]
+    tests::synced(dir);
+    Ok(())
 }
 
-/// Whether a staged write syncs once, for the whole tree (Linux `syncfs`),
-/// rather than file by file.
-const ONE_SYNC: bool = cfg!(target_os = "linux");
+/// How many threads fsync a staged bundle's files (up to 3 files each for
+/// a typical bundle): concurrent fsyncs share journal commits (ext4, XFS),
+/// where one after another each waits for its own. Measured on ext4 for 46
+/// files: 18.4 ms one after another, 14.4 ms on 4 threads, 11.9 ms on 8 or
+/// 16 (docs/performance.md).
+const SYNC_THREADS: usize = 16;
 
-/// Flush the filesystem holding `dir`: every file and directory entry
-/// written under it (Linux), or just `dir`'s entries where the files were
-/// synced one by one.
-fn sync_tree(dir: &Path) -> std::io::Result<()> {
-    let f = std::fs::File::open(dir)?;
-    #[cfg(target_os = "linux")]
-    rustix::fs::syncfs(&f)?;
-    f.sync_all()
+/// fsync each of `files` (data and inode), on up to [`SYNC_THREADS`]
+/// threads.
+fn sync_files(files: &[(PathBuf, std::fs::File)]) -> Result<()> {
+    let chunk = files.len().div_ceil(SYNC_THREADS).max(1);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .try_for_each(|(p, f)| f.sync_all().map_err(io(p)))
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .try_for_each(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    })?;
+    #[cfg(test)]
+    files.iter().for_each(|(p, _)| tests::synced(p));
+    Ok(())
+}
+
+/// The directories above `rel` (a relative path), nearest last: `a`, `a/b`
+/// for `a/b/c`.
+fn ancestors(rel: &str) -> impl Iterator<Item = &str> {
+    rel.match_indices('/').map(move |(i, _)| &rel[..i])
+}
+
+/// Relative directory paths, each after every directory below it (deeper
+/// first; `""`, the root, last).
+fn deepest_first(dirs: BTreeSet<String>) -> Vec<String> {
+    let depth = |d: &str| {
+        if d.is_empty() {
+            0
+        } else {
+            d.matches('/').count() + 1
+        }
+    };
+    let mut dirs: Vec<String> = dirs.into_iter().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(depth(d)));
+    dirs
+}
+
+/// The directories whose entries change when `dir` is created or gets a
+/// new entry: `dir` itself, and each one above it up to the first that
+/// exists now (the rest are created along with `dir`), nearest first.
+fn entries_to_sync(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in dir.ancestors() {
+        let d = if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        };
+        out.push(d.to_owned());
+        if d.exists() {
+            break;
+        }
+    }
+    out
 }
 
 /// Create a file that does not exist yet, with its final mode from the
-/// start; `sync`: fsync it before returning.
-fn write_new_file(target: &Path, contents: &[u8], mode: u32, sync: bool) -> std::io::Result<()> {
+/// start; `sync`: fsync it before returning. Returns it open, for a later
+/// fsync.
+fn write_new_file(
+    target: &Path,
+    contents: &[u8],
+    mode: u32,
+    sync: bool,
+) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -558,11 +677,12 @@ fn write_new_file(target: &Path, contents: &[u8], mode: u32, sync: bool) -> std:
         .mode(mode)
         .open(target)?;
     f.write_all(contents)?;
+    // The mode without the umask.
+    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
     if sync {
         f.sync_all()?;
     }
-    drop(f);
-    std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
+    Ok(f)
 }
 
 /// Write through a temporary file in the same directory, created with the
@@ -583,7 +703,119 @@ fn write_file(target: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> 
 mod tests {
     use super::*;
     use crate::bundle::{MODE_EXEC, MODE_SECRET};
+    use std::cell::RefCell;
     use std::collections::BTreeMap;
+
+    thread_local! {
+        /// What this test's thread synced, in order.
+        static SYNCED: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The counting hook: `path` was fsynced.
+    pub(super) fn synced(path: &Path) {
+        SYNCED.with(|s| s.borrow_mut().push(path.to_owned()));
+    }
+
+    /// Run `f` and return what it synced.
+    fn syncs(f: impl FnOnce()) -> Vec<PathBuf> {
+        SYNCED.with(|s| s.borrow_mut().clear());
+        f();
+        SYNCED.with(|s| s.take())
+    }
+
+    /// Every directory under `dir` (`dir` itself as `""`) and every file,
+    /// relative to it.
+    fn entries(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+        let (mut dirs, mut files) = (BTreeSet::from([String::new()]), BTreeSet::new());
+        let mut todo = vec![dir.to_owned()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                if p.is_dir() {
+                    dirs.insert(rel);
+                    todo.push(p);
+                } else {
+                    files.insert(rel);
+                }
+            }
+        }
+        (dirs, files)
+    }
+
+    #[test]
+    fn a_staged_write_syncs_what_it_wrote_then_each_directory_then_the_swap() {
+        let (old, new) = old_and_new();
+        for exists in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            // A parent that the write creates, too.
+            let dir = tmp.path().join("new/parent/out");
+            if exists {
+                old.write_to(&dir).unwrap();
+                // The user's files, kept by hard links, one in a directory
+                // that the new bundle does not have.
+                std::fs::create_dir_all(dir.join("mine/deeper")).unwrap();
+                std::fs::write(dir.join("mine/deeper/notes.txt"), "mine").unwrap();
+                std::fs::write(dir.join("trust/notes.txt"), "mine").unwrap();
+            }
+            let synced = syncs(|| new.write_to(&dir).unwrap());
+            let staging = dir.with_file_name(".out.registry-gen-new");
+            let rel = |p: &Path| {
+                p.strip_prefix(&staging)
+                    .ok()
+                    .map(|r| r.display().to_string())
+            };
+            let (dirs, files) = entries(&dir);
+            let is_dir = |p: &PathBuf| rel(p).is_some_and(|r| dirs.contains(&r));
+            let n_files = synced.iter().take_while(|p| !is_dir(p)).count();
+            // 1. Each file written, and no hard link.
+            let written: BTreeSet<String> =
+                synced[..n_files].iter().map(|p| rel(p).unwrap()).collect();
+            let mut expected: BTreeSet<String> = new.files().map(|(p, _)| p.to_owned()).collect();
+            expected.insert(paths::FILE_LIST.into());
+            assert_eq!(written, expected, "exists: {exists}");
+            assert!(files.is_superset(&written));
+            // 2. Each directory of the bundle, children before parents.
+            let rest = &synced[n_files..];
+            let n_dirs = rest.iter().take_while(|p| is_dir(p)).count();
+            let staged: Vec<String> = rest[..n_dirs].iter().map(|p| rel(p).unwrap()).collect();
+            assert_eq!(staged.iter().cloned().collect::<BTreeSet<_>>(), dirs);
+            assert_eq!(staged.len(), dirs.len(), "each once: {staged:?}");
+            for (i, d) in staged.iter().enumerate() {
+                for parent in ancestors(d).chain((!d.is_empty()).then_some("")) {
+                    let at = staged.iter().position(|p| p == parent).unwrap();
+                    assert!(at > i, "{parent:?} before {d:?}");
+                }
+            }
+            if exists {
+                assert!(dirs.contains("mine/deeper"));
+            }
+            // 3. After the swap, the parent and what the write created above.
+            let mut after = vec![tmp.path().join("new/parent")];
+            if !exists {
+                after.extend([tmp.path().join("new"), tmp.path().to_owned()]);
+            }
+            assert_eq!(rest[n_dirs..], after[..], "exists: {exists}");
+        }
+    }
+
+    #[test]
+    fn an_in_place_write_syncs_every_directory_it_changed() {
+        let (old, new) = old_and_new();
+        let tmp = tempfile::tempdir().unwrap();
+        old.write_to(tmp.path()).unwrap();
+        let previous = std::fs::read_to_string(tmp.path().join(paths::FILE_LIST)).unwrap();
+        let previous: BTreeSet<&str> = previous.lines().collect();
+        let synced = syncs(|| new.write_in_place(tmp.path(), &previous, &[]).unwrap());
+        let (dirs, _) = entries(tmp.path());
+        let synced_dirs: BTreeSet<String> = synced
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(|p| p.strip_prefix(tmp.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(synced_dirs, dirs);
+        assert_eq!(synced.last().unwrap(), tmp.path(), "the root last");
+    }
 
     fn bundle(files: &[(&str, &str, u32)]) -> Bundle {
         let mut b = Bundle::default();
