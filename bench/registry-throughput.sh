@@ -317,7 +317,10 @@ start_pod() {
     ) >>"$work/pod$i.log" 2>&1 &
     pod_pid[i]=$!
     for ((t = 0; t < 300; t++)); do
-        [ "$(curl_to "$i" -o /dev/null -w '%{http_code}' "https://$host:$port/" 2>/dev/null)" = 200 ] && return 0
+        if [ "$(curl_to "$i" -o /dev/null -w '%{http_code}' "https://$host:$port/" 2>/dev/null)" = 200 ]; then
+            record "$i" idle_rss_kib "$(awk '/^VmRSS:/ {print $2}' "/proc/${pod_pid[i]}/status")"
+            return 0
+        fi
         kill -0 "${pod_pid[i]}" 2>/dev/null || break
         sleep 0.1
     done
@@ -443,6 +446,9 @@ else:
 EOF
 client() { ns python3 "$work/client.py" "${ip[$1]}" "$port" "$host" "$ca" "$login" "${@:2}"; }
 
+results=$work/results
+: >"$results"
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
 declare -a ip=() cg_cpu=() cg_mem=()
 for i in "${!cases[@]}"; do
     c=${cases[i]}
@@ -469,9 +475,6 @@ for k in 0 1 2 3; do
 done
 
 # --- measure ------------------------------------------------------------
-results=$work/results
-: >"$results"
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
 now() { echo "${EPOCHREALTIME/./}"; }
 declare -a oom_seen=()
 # After a measurement on pod $1 named $2 that started at $3 (µs) and
@@ -503,7 +506,7 @@ finish() {
 
 for ((r = 1; r <= runs; r++)); do
     for i in "${!cases[@]}"; do
-        echo "run $r/$runs: ${cases[i]} (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        echo "$(date -u +%T) run $r/$runs: ${cases[i]} (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
         reset_peaks "$i"
         t0=$(now) failed=0
         push_blob "$i" "${big[0]}" "${big_digest[0]}" "big1-$r" || failed=1
@@ -605,12 +608,13 @@ for i in "${!cases[@]}"; do
     echo "| ${cases[i]} | $(cell "$i" small_push_c1 0) | $(cell "$i" small_pull_c1 0) | $(cell "$i" small_push_c4 0) | $(cell "$i" small_pull_c4 0) |"
 done
 echo
-echo "| case | peak RSS | cgroup peak (RSS + page cache) | OOM kills | GET /v2/ with password | without (401) |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| case | RSS idle | peak RSS | cgroup peak (RSS + page cache) | OOM kills | GET /v2/ with password | without (401) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for i in "${!cases[@]}"; do
     aw=$(median "$i" auth_with_us)
     ao=$(median "$i" auth_without_us)
-    printf '| %s | %s MiB | %s MiB | %s | %s | %s |\n' "${cases[i]}" \
+    printf '| %s | %s MiB | %s MiB | %s MiB | %s | %s | %s |\n' "${cases[i]}" \
+        "$(awk -v k="$(maxof "$i" idle_rss_kib)" 'BEGIN {printf "%.1f", k / 1024}')" \
         "$(awk -v k="$(maxof "$i" rss_kib)" 'BEGIN {printf "%.1f", k / 1024}')" \
         "$(awk -v b="$(maxof "$i" cgroup_bytes)" 'BEGIN {printf "%.1f", b / 1048576}')" \
         "$(sumof "$i" oom)" \
