@@ -134,7 +134,7 @@ impl From<&Limits> for Quantities {
 }
 
 /// What a CPU limit was measured to cost, for the warning.
-const THROTTLE_COST: &str = "measured on 2 cores with distribution 2.8.2: under 100m a 200 MB push took 9.6x and a pull 11.7x as long as with no limit";
+const THROTTLE_COST: &str = "measured on 2 cores with distribution 2.8.2: under 100m a 256 MiB push took 4.9x and a pull 8.3x as long as with no limit and each authenticated request 27 ms more; under 500m pulls still took 1.4x-1.7x";
 
 /// Below this CPU limit (in millicores) the registry was measured to move
 /// images markedly slower than without a limit (docs/performance.md, "The
