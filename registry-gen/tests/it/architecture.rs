@@ -14,26 +14,20 @@ fn src() -> PathBuf {
 /// Every `.rs` file under `dir`, relative to `src/`, with its code lines
 /// (comment lines dropped: a doc link is no dependency).
 fn sources(dir: &Path) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                let rel = p.strip_prefix(src()).unwrap().display().to_string();
-                let code = std::fs::read_to_string(&p)
-                    .unwrap()
-                    .lines()
-                    .filter(|l| !l.trim_start().starts_with("//"))
-                    .map(str::to_owned)
-                    .collect();
-                out.insert(rel, code);
-            }
-        }
-    }
-    out
+    crate::support::files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| {
+            let rel = p.strip_prefix(src()).unwrap().display().to_string();
+            let code = std::fs::read_to_string(&p)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .map(str::to_owned)
+                .collect();
+            (rel, code)
+        })
+        .collect()
 }
 
 /// The top-level module a source file belongs to (`render/trust.rs` → `render`).
