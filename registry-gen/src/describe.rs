@@ -54,14 +54,10 @@ pub(crate) fn storage(plan: &Plan) -> String {
 /// Which CA signs the server certificate.
 pub(crate) fn ca(plan: &Plan) -> String {
     match &plan.ca {
-        CaPlan::Generated => format!(
-            "a CA generated into {} and {} (kept on re-render), valid {} days",
-            paths::CA_CERT,
-            paths::CA_KEY,
-            plan.tls.ca_validity_days
-        ),
-        CaPlan::Kept => format!(
-            "the CA of this bundle's earlier render, kept ({} and {})",
+        // One text for both, so a re-render that keeps the CA does not
+        // change the README.
+        CaPlan::Generated | CaPlan::Kept => format!(
+            "the bundle's own CA, {} and {} (made by the first render, kept by every re-render)",
             paths::CA_CERT,
             paths::CA_KEY
         ),

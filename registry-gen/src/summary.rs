@@ -92,7 +92,11 @@ fn text(plan: &Plan) -> String {
     let ca = describe::ca(plan);
     let mut sans: Vec<String> = t.ip_sans.iter().map(|ip| ip.to_string()).collect();
     sans.extend(t.dns_sans.iter().cloned());
-    let _ = writeln!(s, "tls: {} keys; signed by {ca}", t.key_algorithm.as_str());
+    let _ = write!(s, "tls: {} keys; signed by {ca}", t.key_algorithm.as_str());
+    if plan.ca.key_in_bundle() {
+        let _ = write!(s, "; a new CA is valid {} days", t.ca_validity_days);
+    }
+    let _ = writeln!(s);
     let _ = writeln!(
         s,
         "  server certificate valid {} days, CN {}, SANs: {}",
