@@ -400,23 +400,7 @@ fn flags_override_the_config_file() {
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file() && !p.ends_with("kustomization.yaml"))
         .collect();
-    let v = Command::new("python3")
-        .args([
-            "-m",
-            "kubernetes_validate",
-            "--strict",
-            "--kubernetes-version",
-            "1.33.0",
-        ])
-        .args(&manifests)
-        .output()
-        .expect("python3 -m kubernetes_validate");
-    assert!(
-        v.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&v.stdout),
-        String::from_utf8_lossy(&v.stderr)
-    );
+    crate::support::kubernetes_validate(&manifests);
     assert!(out.join("trust/docker/certs.d/[::1]:5000/ca.crt").exists());
     assert!(out
         .join("trust/docker/certs.d/registry.test:30443/ca.crt")

@@ -80,13 +80,20 @@ fn assert_whole(out: &Path, when: &str) -> String {
     name.to_owned()
 }
 
-#[test]
-fn killing_the_cli_at_any_moment_leaves_the_old_or_the_new_bundle() {
+/// A rendered bundle for `a.test` in `<tmp>/out`, with a file of the
+/// user's (`notes.txt`) beside it.
+fn first_bundle() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let o = render(&out, "a.test").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     std::fs::write(out.join("notes.txt"), "mine\n").unwrap();
+    (tmp, out)
+}
+
+#[test]
+fn killing_the_cli_at_any_moment_leaves_the_old_or_the_new_bundle() {
+    let (tmp, out) = first_bundle();
     let ca = std::fs::read(out.join("certs/ca.key")).unwrap();
     // How long a whole render takes, to spread the kills over it.
     let start = Instant::now();
@@ -173,11 +180,7 @@ fn key_ids(pem: &[u8]) -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn killing_a_new_ca_render_at_any_moment_leaves_the_old_or_the_new_bundle() {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let o = render(&out, "a.test").output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    std::fs::write(out.join("notes.txt"), "mine\n").unwrap();
+    let (tmp, out) = first_bundle();
     // How long a whole --new-ca render takes, to spread the kills over it.
     let start = Instant::now();
     let o = render_new_ca(&out, "b.test").output().unwrap();

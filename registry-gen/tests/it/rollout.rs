@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
 use registry_gen::{Bundle, Config, Inputs, Password, Secret};
 
 use crate::common;
@@ -56,15 +56,14 @@ fn changed(a: &Bundle, b: &Bundle) -> Vec<String> {
     paths
 }
 
+/// The annotations of a workload's pod template.
+fn template_annotations(t: core::PodTemplateSpec) -> BTreeMap<String, String> {
+    t.metadata.unwrap().annotations.unwrap()
+}
+
 fn pod_annotations(b: &Bundle) -> BTreeMap<String, String> {
     let d: apps::Deployment = common::yaml(b, "manifests/deployment.yaml");
-    d.spec
-        .unwrap()
-        .template
-        .metadata
-        .unwrap()
-        .annotations
-        .unwrap()
+    template_annotations(d.spec.unwrap().template)
 }
 
 #[test]
@@ -205,14 +204,7 @@ fn new_addresses_roll_the_trust_installer_and_an_unchanged_render_does_not() {
     let config = example("shared-pvc-rsa");
     let annotation = |b: &Bundle| -> String {
         let d: apps::DaemonSet = common::yaml(b, "manifests/trust-daemonset.yaml");
-        d.spec
-            .unwrap()
-            .template
-            .metadata
-            .unwrap()
-            .annotations
-            .unwrap()["registry-gen/checksum-script"]
-            .clone()
+        template_annotations(d.spec.unwrap().template)["registry-gen/checksum-script"].clone()
     };
     let first = render_over(&config, None, &[]);
     let same = render_over(&config, Some(&first), &[]);
