@@ -11,12 +11,13 @@
 //! `syncfs` here flushed every other process's dirty data too: 1.23 s
 //! instead of ~15 ms beside a build; docs/performance.md):
 //!
-//! 1. each file written, on a few threads at once (`SYNC_THREADS`), so
-//!    that their fsyncs share journal commits;
-//! 2. each staged directory, children before parents: the entries of the
-//!    new files and of the hard links (a hard-linked file's data is already
-//!    on disk, or is the user's own business; its new name is not);
-//! 3. after the swap, the directory holding the bundle, and any directory
+//! 1. before the swap, all at once (one thread each, so that the fsyncs
+//!    share journal commits and disk cache flushes): each file written,
+//!    and each staged directory, for the entries of the new files and of
+//!    the hard links (a hard-linked file's data is already on disk, or is
+//!    the user's own business; its new name is not). Their order does not
+//!    matter: until the swap the staged tree is not the bundle;
+//! 2. after the swap, the directory holding the bundle, and any directory
 //!    above it that the write created.
 //!
 //! The in-place fallback fsyncs each temporary file before renaming it
@@ -285,14 +286,13 @@ impl Bundle {
         written.push((record, f));
         // Every file and directory entry on disk before the swap makes them
         // the bundle: the files written (not the hard links: their data is
-        // not this write's), then each directory, children first.
-        sync_files(&written)?;
-        drop(written);
-        for rel in deepest_first(dirs) {
+        // not this write's) and each directory.
+        for rel in dirs {
             let d = staging.join(rel);
-            sync_dir(&d).map_err(io(&d))?;
+            let f = std::fs::File::open(&d).map_err(io(&d))?;
+            written.push((d, f));
         }
-        Ok(())
+        sync_all_at_once(&written)
     }
 
     /// Hard-link into `to` every file of `from` that the new bundle does
@@ -591,33 +591,60 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// How many threads fsync a staged bundle's files (up to 3 files each for
-/// a typical bundle): concurrent fsyncs share journal commits (ext4, XFS),
-/// where one after another each waits for its own. Measured on ext4 for 46
-/// files: 18.4 ms one after another, 14.4 ms on 4 threads, 11.9 ms on 8 or
-/// 16 (docs/performance.md).
-const SYNC_THREADS: usize = 16;
+/// At most this many threads fsync a staged bundle (a typical one has
+/// about 70 files and directories: one thread each). fsyncs that are in
+/// flight together share one journal commit and one disk cache flush
+/// (ext4's fsync of a file whose transaction is already committed still
+/// sends a flush of its own; the block layer merges the flushes pending at
+/// one moment); one after another, each waits for its own. Measured on
+/// ext4 in docs/performance.md ("The durable write").
+const SYNC_THREADS: usize = 128;
 
-/// fsync each of `files` (data and inode), on up to [`SYNC_THREADS`]
-/// threads.
-fn sync_files(files: &[(PathBuf, std::fs::File)]) -> Result<()> {
-    let chunk = files.len().div_ceil(SYNC_THREADS).max(1);
+/// The stack of a syncing thread: it only calls fsync.
+const SYNC_STACK: usize = 64 * 1024;
+
+fn sync_each(part: &[(PathBuf, std::fs::File)]) -> Result<()> {
+    part.iter()
+        .try_for_each(|(p, f)| f.sync_all().map_err(io(p)))
+}
+
+/// fsync each of `open` (files: data and inode; directories: entries), all
+/// at once, on up to [`SYNC_THREADS`] threads.
+fn sync_all_at_once(open: &[(PathBuf, std::fs::File)]) -> Result<()> {
+    let chunk = open.len().div_ceil(SYNC_THREADS).max(1);
+    // The threads wait at a gate held shut until every one has started, so
+    // that their fsyncs reach the filesystem together rather than staggered
+    // by the spawns.
+    let gate = std::sync::RwLock::new(());
     std::thread::scope(|s| {
-        let threads: Vec<_> = files
+        let shut = gate.write().unwrap_or_else(|e| e.into_inner());
+        let started: Vec<_> = open
             .chunks(chunk)
             .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .try_for_each(|(p, f)| f.sync_all().map_err(io(p)))
-                })
+                let gate = &gate;
+                let t = std::thread::Builder::new()
+                    .stack_size(SYNC_STACK)
+                    .spawn_scoped(s, move || {
+                        drop(gate.read());
+                        sync_each(part)
+                    });
+                (t, part)
             })
             .collect();
-        threads
+        drop(shut);
+        started
             .into_iter()
-            .try_for_each(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .map(|(t, part)| match t {
+                Ok(t) => t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                // A thread that could not start: its part is synced here.
+                Err(_) => sync_each(part),
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<()>>()
     })?;
     #[cfg(test)]
-    files.iter().for_each(|(p, _)| tests::synced(p));
+    open.iter().for_each(|(p, _)| tests::synced(p));
     Ok(())
 }
 
@@ -744,7 +771,7 @@ mod tests {
     }
 
     #[test]
-    fn a_staged_write_syncs_what_it_wrote_then_each_directory_then_the_swap() {
+    fn a_staged_write_syncs_what_it_wrote_and_each_directory_then_the_swap() {
         let (old, new) = old_and_new();
         for exists in [false, true] {
             let tmp = tempfile::tempdir().unwrap();
@@ -766,36 +793,26 @@ mod tests {
                     .map(|r| r.display().to_string())
             };
             let (dirs, files) = entries(&dir);
-            let is_dir = |p: &PathBuf| rel(p).is_some_and(|r| dirs.contains(&r));
-            let n_files = synced.iter().take_while(|p| !is_dir(p)).count();
-            // 1. Each file written, and no hard link.
-            let written: BTreeSet<String> =
-                synced[..n_files].iter().map(|p| rel(p).unwrap()).collect();
+            // 1. Before the swap (in the staged tree), in any order: each
+            // file written and no hard link, and each directory, once.
+            let n_staged = synced.iter().take_while(|p| rel(p).is_some()).count();
+            let staged: Vec<String> = synced[..n_staged].iter().map(|p| rel(p).unwrap()).collect();
+            let staged_set: BTreeSet<String> = staged.iter().cloned().collect();
+            assert_eq!(staged.len(), staged_set.len(), "each once: {staged:?}");
             let mut expected: BTreeSet<String> = new.files().map(|(p, _)| p.to_owned()).collect();
             expected.insert(paths::FILE_LIST.into());
-            assert_eq!(written, expected, "exists: {exists}");
-            assert!(files.is_superset(&written));
-            // 2. Each directory of the bundle, children before parents.
-            let rest = &synced[n_files..];
-            let n_dirs = rest.iter().take_while(|p| is_dir(p)).count();
-            let staged: Vec<String> = rest[..n_dirs].iter().map(|p| rel(p).unwrap()).collect();
-            assert_eq!(staged.iter().cloned().collect::<BTreeSet<_>>(), dirs);
-            assert_eq!(staged.len(), dirs.len(), "each once: {staged:?}");
-            for (i, d) in staged.iter().enumerate() {
-                for parent in ancestors(d).chain((!d.is_empty()).then_some("")) {
-                    let at = staged.iter().position(|p| p == parent).unwrap();
-                    assert!(at > i, "{parent:?} before {d:?}");
-                }
-            }
+            expected.extend(dirs.iter().cloned());
+            assert_eq!(staged_set, expected, "exists: {exists}");
+            assert!(files.is_superset(&staged_set.difference(&dirs).cloned().collect()));
             if exists {
                 assert!(dirs.contains("mine/deeper"));
             }
-            // 3. After the swap, the parent and what the write created above.
+            // 2. After the swap, the parent and what the write created above.
             let mut after = vec![tmp.path().join("new/parent")];
             if !exists {
                 after.extend([tmp.path().join("new"), tmp.path().to_owned()]);
             }
-            assert_eq!(rest[n_dirs..], after[..], "exists: {exists}");
+            assert_eq!(synced[n_staged..], after[..], "exists: {exists}");
         }
     }
 
