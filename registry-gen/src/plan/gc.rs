@@ -106,6 +106,22 @@ impl GcPlan {
 }
 
 impl Plan<'_> {
+    /// One line for `check`: how gc.sh would run, or why it would not.
+    pub fn gc_summary(&self) -> String {
+        match (&self.gc.refusal, self.gc.quiesce) {
+            (Some(_), None) => "none: a Job cannot reach an emptyDir (gc.sh refuses)".to_owned(),
+            (Some(_), Some(_)) => "off: registry.delete_enabled is false, so the registry refuses deletes and gc.sh refuses to run".to_owned(),
+            (None, Some(Quiesce::ReadOnly)) => format!(
+                "scripts/gc.sh runs Job {} while the registry is read-only (shared storage: pulls keep working)",
+                self.gc.job
+            ),
+            (None, _) => format!(
+                "scripts/gc.sh runs Job {} while the registry is scaled to 0 (storage held by one node)",
+                self.gc.job
+            ),
+        }
+    }
+
     /// What gc.sh does to the registry while the Job runs, in words (its
     /// `--help`, the README and `check` say the same).
     pub fn gc_steps(&self) -> String {
