@@ -83,8 +83,11 @@ impl Fake {
         std::fs::write(dir.join("replicas"), format!("{replicas}\n")).unwrap();
         let kubectl = tmp.path().join("kubectl-fake");
         std::fs::write(&kubectl, FAKE_KUBECTL).unwrap();
-        std::fs::set_permissions(&kubectl, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        std::fs::set_permissions(
+            &kubectl,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         Fake {
             _tmp: tmp,
             bundle,
@@ -105,7 +108,10 @@ impl Fake {
     }
 
     fn run(&self, args: &[&str], fake_gc: &str) -> Output {
-        self.gc(args, fake_gc).stdin(Stdio::null()).output().unwrap()
+        self.gc(args, fake_gc)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
     }
 
     fn calls(&self) -> Vec<String> {
@@ -168,7 +174,10 @@ fn shared_storage_goes_read_only_around_the_job() {
         &calls,
         "set env deployment/registry --containers=registry REGISTRY_STORAGE_MAINTENANCE_READONLY-",
     );
-    assert!(at(&calls, "delete job/registry-gc") < read_only, "{calls:#?}");
+    assert!(
+        at(&calls, "delete job/registry-gc") < read_only,
+        "{calls:#?}"
+    );
     assert!(read_only < at(&calls, "get pods") && at(&calls, "get pods") < created);
     assert_eq!(
         calls[created],
@@ -181,7 +190,10 @@ fn shared_storage_goes_read_only_around_the_job() {
     );
     assert!(!calls.iter().any(|c| c.starts_with("scale")), "{calls:#?}");
     assert_eq!(f.state("readonly"), None, "left read-only");
-    assert!(said.contains("fake log: blob eligible for deletion"), "{said}");
+    assert!(
+        said.contains("fake log: blob eligible for deletion"),
+        "{said}"
+    );
     assert!(said.contains("writable again, on fresh pods"), "{said}");
     // The Job is the rendered one, unchanged without flags.
     assert_eq!(
@@ -228,7 +240,10 @@ fn host_path_storage_is_stopped_and_the_flags_reach_the_job() {
     assert_eq!(calls[created], "job created: replicas=0 readonly=");
     assert!(created < restored, "{calls:#?}");
     assert_eq!(f.state("replicas").unwrap().trim(), "1");
-    assert!(!calls.iter().any(|c| c.starts_with("set env")), "{calls:#?}");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("set env")),
+        "{calls:#?}"
+    );
     let job: k8s_openapi::api::batch::v1::Job =
         serde_yaml::from_str(&f.state("job.yaml").unwrap()).unwrap();
     let pod = job.spec.unwrap().template.spec.unwrap();
@@ -290,7 +305,11 @@ fn an_interrupted_run_leaves_the_registry_writable_and_a_rerun_finishes() {
         .unwrap();
     let start = Instant::now();
     while !f.calls().iter().any(|c| c.starts_with("get job/")) {
-        assert!(start.elapsed() < Duration::from_secs(60), "{:#?}", f.calls());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{:#?}",
+            f.calls()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(f.state("readonly").as_deref(), Some("{\"enabled\": true}"));
