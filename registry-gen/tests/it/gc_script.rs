@@ -296,7 +296,7 @@ fn gc_refuses_without_delete_enabled_or_on_empty_dir() {
 #[test]
 fn an_interrupted_run_leaves_the_registry_writable_and_a_rerun_finishes() {
     let f = Fake::new(&shared_storage(), 2);
-    let mut child = f
+    let child = f
         .gc(&[], "hang")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
