@@ -19,6 +19,7 @@ use crate::common;
 const FAKE_KUBECTL: &str = r#"#!/usr/bin/env bash
 set -eu
 d=$FAKE_DIR
+orig=("$@")
 args=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -47,7 +48,8 @@ case "$1 $2" in
                 *) echo "registry-$i=$(cat "$d/readonly" 2>/dev/null || true)" ;;
             esac
         done ;;
-    "patch --local") exec kubectl "$@" ;;
+    # As given: a --context here would fail (no such context).
+    "patch --local") KUBECONFIG=/dev/null exec kubectl "${orig[@]}" ;;
     "create -f")
         if [ "$3" = - ]; then cat >"$d/job.yaml"; else cp "$3" "$d/job.yaml"; fi
         echo "job created: replicas=$replicas readonly=$(cat "$d/readonly" 2>/dev/null || true)" >>"$d/calls" ;;
@@ -229,7 +231,7 @@ fn a_failed_job_leaves_the_registry_writable() {
 #[test]
 fn host_path_storage_is_stopped_and_the_flags_reach_the_job() {
     let f = Fake::new(&host_path_with_delete(), 1);
-    let o = f.run(&["--dry-run", "--delete-untagged"], "");
+    let o = f.run(&["--context", "c", "--dry-run", "--delete-untagged"], "");
     let said = text(&o);
     assert!(o.status.success(), "{said}");
     let calls = f.calls();

@@ -161,7 +161,8 @@ if [ ${#gc_flags[@]} -gt 0 ]; then
         patch+="{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/command/-\",\"value\":\"$flag\"},"
     done
     patch="${patch%,}]"
-    k patch --local -f "$bundle/$JOB_MANIFEST" --type=json -p "$patch" -o yaml | kn create -f - >/dev/null
+    # A client-side edit of the manifest: no cluster, so no --context.
+    "$KUBECTL" patch --local -f "$bundle/$JOB_MANIFEST" --type=json -p "$patch" -o yaml | kn create -f - >/dev/null
 else
     kn create -f "$bundle/$JOB_MANIFEST" >/dev/null
 fi
