@@ -14,7 +14,9 @@
 //! same digests; a push during the read-only phase is refused with the
 //! registry's read-only answer (2.8.2: 405 "Method not allowed" to the
 //! upload) and succeeds
-//! afterwards; a second collection deletes nothing.
+//! afterwards; a second collection deletes nothing; the old manifest of an
+//! overwritten tag survives a plain collection and goes with
+//! `--delete-untagged`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -196,7 +198,9 @@ fn gc_job(b: &Bundle) -> batch::Job {
 
 /// Run the Job's container to completion on the pod's data volume; its log.
 /// The image's binary is `registry`; Debian names it `docker-registry`.
-fn run_job(sb: &Sandbox, b: &Bundle, job: &batch::Job) -> String {
+/// `flags` are appended to the command, as gc.sh appends its
+/// `--dry-run`/`--delete-untagged` (gc_script.rs checks that it does).
+fn run_job(sb: &Sandbox, b: &Bundle, job: &batch::Job, flags: &[&str]) -> String {
     let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
     let container = &pod.containers[0];
     let command = container.command.as_ref().unwrap();
@@ -215,6 +219,7 @@ fn run_job(sb: &Sandbox, b: &Bundle, job: &batch::Job) -> String {
             c.arg(a);
         }
     }
+    c.args(flags);
     let o = sb.run(&mut c);
     let log = text(&o);
     assert!(o.status.success(), "garbage-collect failed: {log}");
@@ -223,14 +228,14 @@ fn run_job(sb: &Sandbox, b: &Bundle, job: &batch::Job) -> String {
 
 /// gc.sh's sequence for shared storage, as the cluster would play it.
 /// `during` runs while the registry is read-only.
-fn collect(sb: &mut Sandbox, b: &Bundle, during: impl FnOnce(&Sandbox)) -> String {
+fn collect(sb: &mut Sandbox, b: &Bundle, flags: &[&str], during: impl FnOnce(&Sandbox)) -> String {
     assert_eq!(gc_var(b, "QUIESCE"), "read-only");
     let read_only = (gc_var(b, "READONLY_ENV"), gc_var(b, "READONLY_VALUE"));
     // The rollout to read-only: the pod replaced by one with the variable.
     sb.stop("registry");
     start_pod_with(sb, b, &[read_only]);
     during(sb);
-    let log = run_job(sb, b, &gc_job(b));
+    let log = run_job(sb, b, &gc_job(b), flags);
     // The variable removed: the Deployment's own pod again, a fresh one.
     sb.stop("registry");
     start_pod(sb, b);
@@ -311,7 +316,7 @@ fn gc_frees_the_blobs_of_a_deleted_image_and_nothing_else() {
 
     // The collection; a push while the registry is read-only is refused.
     let d = make_image(&sb, "d", &["pushed during the collection"]);
-    let log = collect(&mut sb, &b, |sb| {
+    let log = collect(&mut sb, &b, &[], |sb| {
         let o = push(sb, &b, &d, "app:d");
         let said = text(&o);
         assert!(
@@ -360,8 +365,30 @@ fn gc_frees_the_blobs_of_a_deleted_image_and_nothing_else() {
 
     // A second collection deletes nothing.
     let before = blobs_on_disk(&sb, &b);
-    let log = collect(&mut sb, &b, |_| {});
+    let log = collect(&mut sb, &b, &[], |_| {});
     assert!(!log.contains("blob eligible for deletion"), "{log}");
     assert_eq!(blobs_on_disk(&sb, &b), before);
     assert_eq!(pull(&sb, &b, "app:a"), digest_a);
+
+    // An overwritten tag leaves its old manifest untagged: a plain
+    // collection keeps it, `--delete-untagged` frees its own blobs.
+    let a2 = make_image(&sb, "a2", &["shared base layer", "only in a2"]);
+    let o = push(&sb, &b, &a2, "app:a");
+    assert!(o.status.success(), "push app:a again: {}", text(&o));
+    let digest_a2 = pull(&sb, &b, "app:a");
+    assert_ne!(digest_a2, digest_a);
+    let before = blobs_on_disk(&sb, &b);
+    collect(&mut sb, &b, &[], |_| {});
+    assert_eq!(
+        blobs_on_disk(&sb, &b),
+        before,
+        "a plain collection kept a's old manifest"
+    );
+    let log = collect(&mut sb, &b, &["--delete-untagged"], |_| {});
+    let untagged: BTreeSet<String> = a.blobs.difference(&a2.blobs).cloned().collect();
+    assert_eq!(untagged.len(), 3, "a's own layer, config and manifest");
+    let expected: BTreeSet<String> = before.difference(&untagged).cloned().collect();
+    assert_eq!(blobs_on_disk(&sb, &b), expected, "{log}");
+    assert_eq!(pull(&sb, &b, "app:a"), digest_a2);
+    assert_eq!(pull(&sb, &b, "other:c"), digest_c);
 }
