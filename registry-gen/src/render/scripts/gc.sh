@@ -153,7 +153,7 @@ case $QUIESCE in
     *) die "unknown QUIESCE $QUIESCE" ;;
 esac
 
-echo "running registry garbage-collect ${gc_flags[*]} in Job $JOB"
+echo "running registry garbage-collect${gc_flags[*]+ ${gc_flags[*]}} in Job $JOB"
 job_made=true
 if [ ${#gc_flags[@]} -gt 0 ]; then
     patch='['
