@@ -1,8 +1,9 @@
 //! scripts/gc.sh against a fake `kubectl` (no cluster here) that records
 //! every call and plays the state gc.sh reads back: the Deployment's
-//! replicas and read-only variable, its pods, the Job and its outcome.
-//! `kubectl patch --local` (a client-side edit of the Job manifest) is the
-//! real kubectl's. The end-to-end test (registry-gen-cli's e2e_gc.rs) runs
+//! replicas and read-only variable, its pods (an old one left at the
+//! first look), the Job and its outcome. `kubectl patch --local` (gc.sh's
+//! client-side edit of the Job manifest) is the real kubectl's, and so is
+//! the evaluation of gc.sh's jsonpath over the pods. The end-to-end test (registry-gen-cli's e2e_gc.rs) runs
 //! the real registry and `garbage-collect` from the rendered objects; this
 //! one checks the script's order, its refusals and its clean-up.
 
@@ -37,17 +38,39 @@ case "$1 $2" in
     "set env")
         case $5 in
             *-) rm -f "$d/readonly" ;;
-            *=*) printf '%s' "${5#*=}" >"$d/readonly" ;;
+            *=*) printf '%s' "${5#*=}" >"$d/readonly"; printf '%s' "${5%%=*}" >"$d/readonly-name" ;;
         esac ;;
     "rollout status") ;;
     "scale deployment/"*) echo "${3#--replicas=}" >"$d/replicas" ;;
     "get pods")
-        for ((i = 0; i < replicas; i++)); do
-            case $5 in
-                name) echo "pod/registry-$i" ;;
-                *) echo "registry-$i=$(cat "$d/readonly" 2>/dev/null || true)" ;;
-            esac
-        done ;;
+        # The first look still finds an old pod (writable, terminating).
+        echo x >>"$d/pod-polls"
+        old=0
+        [ "$(wc -l <"$d/pod-polls")" -gt 1 ] || old=1
+        {
+            echo "apiVersion: v1"
+            echo "kind: List"
+            echo "items:"
+            for ((i = 0; i < replicas + old; i++)); do
+                printf -- '- {apiVersion: v1, kind: Pod, metadata: {name: registry-%s}, spec: {containers: [{name: registry, image: registry, env: [{name: OTHER, value: x}' "$i"
+                if [ -f "$d/readonly" ] && [ "$i" -lt "$replicas" ]; then
+                    printf ", {name: %s, value: '%s'}" "$(cat "$d/readonly-name")" "$(cat "$d/readonly")"
+                fi
+                echo "]}]}}"
+            done
+        } >"$d/pods.yaml"
+        case $6 in
+            name) for ((i = 0; i < replicas + old; i++)); do echo "pod/registry-$i"; done ;;
+            jsonpath=*)
+                # gc.sh's own jsonpath, evaluated by the real kubectl on each
+                # pod (a client-side no-op patch prints it per item).
+                expr=${6#jsonpath=}
+                expr=${expr#'{range .items[*]}'}
+                expr=${expr%'{end}'}
+                if [ $((replicas + old)) -gt 0 ]; then
+                    KUBECONFIG=/dev/null kubectl patch --local -f "$d/pods.yaml" --type=merge -p '{}' -o "jsonpath=$expr"
+                fi ;;
+        esac ;;
     # As given: a --context here would fail (no such context).
     "patch --local") KUBECONFIG=/dev/null exec kubectl "${orig[@]}" ;;
     "create -f")
@@ -101,6 +124,7 @@ impl Fake {
     fn gc(&self, args: &[&str], fake_gc: &str) -> Command {
         let mut c = Command::new("bash");
         c.arg(self.bundle.join("scripts/gc.sh"))
+            .args(["--timeout", "20"])
             .args(args)
             .env("KUBECTL", &self.kubectl)
             .env("FAKE_DIR", &self.dir)
@@ -181,6 +205,12 @@ fn shared_storage_goes_read_only_around_the_job() {
         "{calls:#?}"
     );
     assert!(read_only < at(&calls, "get pods") && at(&calls, "get pods") < created);
+    // The first look found a writable pod left: gc.sh looked again.
+    let polls = calls[..created]
+        .iter()
+        .filter(|c| c.starts_with("get pods"))
+        .count();
+    assert_eq!(polls, 2, "{calls:#?}");
     assert_eq!(
         calls[created],
         "job created: replicas=2 readonly={\"enabled\": true}"
@@ -239,6 +269,11 @@ fn host_path_storage_is_stopped_and_the_flags_reach_the_job() {
     let created = at(&calls, "job created:");
     let restored = at(&calls, "scale deployment/docker-registry --replicas=1");
     assert!(stopped < at(&calls, "get pods") && at(&calls, "get pods") < created);
+    let polls = calls[..created]
+        .iter()
+        .filter(|c| c.starts_with("get pods"))
+        .count();
+    assert_eq!(polls, 2, "a pod was left at the first look: {calls:#?}");
     assert_eq!(calls[created], "job created: replicas=0 readonly=");
     assert!(created < restored, "{calls:#?}");
     assert_eq!(f.state("replicas").unwrap().trim(), "1");
