@@ -106,5 +106,11 @@ pub const LOCAL_REGISTRY_HOSTING: &str = "manifests/local-registry-hosting.yaml"
 /// A Pod that pulls from the registry, like the second write-up's check (not in the kustomization).
 pub const PULL_TEST_POD: &str = "manifests/tests/pull-test-pod.yaml";
 
+/// The garbage-collection Job, run by gc.sh (not in the kustomization).
+pub const GC_JOB: &str = "manifests/maintenance/gc-job.yaml";
+
+/// Frees the space of deleted images: read-only or stopped registry, then the Job.
+pub const SCRIPT_GC: &str = "scripts/gc.sh";
+
 /// Installs the trust files on a node or client (run as root there).
 pub const SCRIPT_TRUST_NODE: &str = "scripts/trust-node.sh";

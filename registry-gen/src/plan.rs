@@ -16,6 +16,9 @@ use crate::error::Result;
 
 pub(crate) use crate::layout as paths;
 
+mod gc;
+pub(crate) use gc::{GcPlan, READONLY_ENV, READONLY_VALUE};
+
 /// Kubernetes namespaces that exist in every cluster: the bundle never
 /// creates (nor deletes) them.
 pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
@@ -47,6 +50,9 @@ pub(crate) const CHECKSUM_HTTP_SECRET: &str = "registry-gen/checksum-http-secret
 /// its ConfigMap's data (the script, with the CA in it), which the pod runs
 /// only when it starts; a new CA or new addresses roll it.
 pub(crate) const CHECKSUM_TRUST_SCRIPT: &str = "registry-gen/checksum-script";
+
+/// The registry's container in its Deployment (gc.sh sets its env by name).
+pub(crate) const REGISTRY_CONTAINER: &str = "registry";
 
 /// The image the pull-test Pod pulls from the registry (push it first).
 pub(crate) const PULL_TEST_IMAGE: &str = "busybox:1.36";
@@ -95,6 +101,8 @@ pub(crate) struct Plan<'c> {
     pub local_registry_hosting: ObjectName,
     /// The Pod that makes the kubelet pull from the registry.
     pub pull_test: PullTestPlan,
+    /// Garbage collection: the maintenance Job and gc.sh.
+    pub gc: GcPlan,
     /// The effective config as YAML, saved in the bundle for re-renders.
     pub effective_config: String,
     /// Things the user should know before relying on this bundle.
@@ -748,6 +756,12 @@ impl<'c> Plan<'c> {
             (None, false) => CaPlan::Generated,
         };
         let runtime_authority = runtime_endpoint(&endpoints).authority();
+        let gc = GcPlan::new(
+            name,
+            &config.image,
+            config.registry.delete_enabled,
+            &data.source,
+        );
         Ok(Plan {
             name,
             namespace,
@@ -784,6 +798,7 @@ impl<'c> Plan<'c> {
                 helper: "pull-test",
                 image: format!("{runtime_authority}/{PULL_TEST_IMAGE}"),
             },
+            gc,
             effective_config: config.to_yaml()?,
             warnings,
         })

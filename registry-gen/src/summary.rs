@@ -87,6 +87,7 @@ fn text(plan: &Plan) -> String {
     let storage = describe::storage(plan);
     let _ = writeln!(s, "storage: {storage}");
     let _ = writeln!(s, "  mounted in the pod at {}", plan.data.mount_path);
+    let _ = writeln!(s, "  garbage collection: {}", plan.gc_summary());
 
     let t = &plan.tls;
     let ca = describe::ca(plan);

@@ -36,10 +36,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::common::{bin, text, workspace};
 use crate::support::{openssl_ca, self_signed};
 
-const NODE_IP: &str = "127.0.0.2";
+pub(crate) const NODE_IP: &str = "127.0.0.2";
 const NODE_IP6: &str = "::1";
-const CLUSTER_IP: &str = "127.0.0.3";
-const POD_IP: &str = "127.0.0.10";
+pub(crate) const CLUSTER_IP: &str = "127.0.0.3";
+pub(crate) const POD_IP: &str = "127.0.0.10";
 /// The image `verify.sh` builds and pushes.
 const IMAGE: &str = "registry-gen-verify:latest";
 
@@ -49,11 +49,11 @@ const IMAGE: &str = "registry-gen-verify:latest";
 /// level debug and delete on, so the rendered env must override each of
 /// them. Only its `storage.tag` section is left out: 2.8.2 would take it for
 /// a second storage driver and refuse to start.
-const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  level: debug\n  fields:\n    service: registry\n    environment: development\nstorage:\n  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  debug:\n    addr: :5001\n    prometheus:\n      enabled: true\n      path: /metrics\nhealth:\n  storagedriver:\n    enabled: true\n    interval: 10s\n    threshold: 3\n";
+pub(crate) const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  level: debug\n  fields:\n    service: registry\n    environment: development\nstorage:\n  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n  debug:\n    addr: :5001\n    prometheus:\n      enabled: true\n      path: /metrics\nhealth:\n  storagedriver:\n    enabled: true\n    interval: 10s\n    threshold: 3\n";
 /// The image config's debug port, which the rendered env must switch off or move.
 const IMAGE_DEBUG_PORT: u16 = 5001;
 
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
@@ -64,14 +64,14 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 /// A loopback-only network namespace plus a private mount namespace with
 /// our own /etc/hosts, held open by a `sleep`; commands enter it with
 /// nsenter. Every process started in it is killed by PID on drop.
-struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
     holder: Child,
     procs: Vec<(String, Child)>,
 }
 
 impl Sandbox {
-    fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
+    pub(crate) fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let mut h = String::from("127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
         for (ip, names) in hosts {
@@ -107,12 +107,12 @@ impl Sandbox {
         }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// A command that runs inside the namespaces.
-    fn cmd(&self, program: &str) -> Command {
+    pub(crate) fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.arg("--target")
             .arg(self.holder.id().to_string())
@@ -120,12 +120,12 @@ impl Sandbox {
         c
     }
 
-    fn run(&self, c: &mut Command) -> Output {
+    pub(crate) fn run(&self, c: &mut Command) -> Output {
         c.stdin(Stdio::null()).output().unwrap()
     }
 
     /// Start a long-running process, its output in `<name>.log`.
-    fn spawn(&mut self, name: &str, mut c: Command) {
+    pub(crate) fn spawn(&mut self, name: &str, mut c: Command) {
         let log = fs::File::create(self.log(name)).unwrap();
         let child = c
             .stdin(Stdio::null())
@@ -136,12 +136,12 @@ impl Sandbox {
         self.procs.push((name.to_owned(), child));
     }
 
-    fn log(&self, name: &str) -> PathBuf {
+    pub(crate) fn log(&self, name: &str) -> PathBuf {
         self.path().join(format!("{name}.log"))
     }
 
     /// Stop the processes named `name` (by PID) and wait for them.
-    fn stop(&mut self, name: &str) {
+    pub(crate) fn stop(&mut self, name: &str) {
         for (n, c) in self.procs.iter_mut() {
             if n == name {
                 let _ = c.kill();
@@ -152,7 +152,7 @@ impl Sandbox {
     }
 
     /// HTTP status of a GET (`000` when there is no answer).
-    fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
+    pub(crate) fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
         let mut c = self.cmd("curl");
         c.args(["--silent", "--show-error", "--max-time", "10"])
             .args(["--output", "/dev/null", "--write-out", "%{http_code}"])
@@ -198,34 +198,34 @@ impl Drop for Sandbox {
 }
 
 /// One scenario: a config, the flags on top of it, and what we expect.
-struct Scenario {
+pub(crate) struct Scenario {
     /// Config file contents (an example's or inline).
-    config: String,
-    flags: Vec<&'static str>,
+    pub(crate) config: String,
+    pub(crate) flags: Vec<&'static str>,
     /// Sign with a CA that openssl made, as a cluster CA would be given.
-    own_ca: bool,
+    pub(crate) own_ca: bool,
     /// A password given on stdin for `--user`.
-    password_stdin: Option<&'static str>,
+    pub(crate) password_stdin: Option<&'static str>,
     /// Every `host[:port]` clients may put in image references.
-    endpoints: &'static [&'static str],
+    pub(crate) endpoints: &'static [&'static str],
     /// The port-less aliases among them.
-    aliases: &'static [&'static str],
+    pub(crate) aliases: &'static [&'static str],
     /// DNS names that resolve to the node.
-    dns_names: &'static [&'static str],
+    pub(crate) dns_names: &'static [&'static str],
     /// `<svc>.<ns>.svc` names that resolve to the cluster IP.
-    service_names: &'static [&'static str],
+    pub(crate) service_names: &'static [&'static str],
 }
 
 /// The rendered bundle, parsed.
-struct Bundle {
-    dir: PathBuf,
-    deployment: apps::Deployment,
-    service: core::Service,
-    secrets: BTreeMap<String, core::Secret>,
+pub(crate) struct Bundle {
+    pub(crate) dir: PathBuf,
+    pub(crate) deployment: apps::Deployment,
+    pub(crate) service: core::Service,
+    pub(crate) secrets: BTreeMap<String, core::Secret>,
 }
 
 impl Bundle {
-    fn load(dir: PathBuf) -> Bundle {
+    pub(crate) fn load(dir: PathBuf) -> Bundle {
         let read = |f: &str| fs::read_to_string(dir.join("manifests").join(f)).unwrap();
         let mut secrets = BTreeMap::new();
         for e in fs::read_dir(dir.join("manifests")).unwrap() {
@@ -245,7 +245,7 @@ impl Bundle {
         }
     }
 
-    fn pod(&self) -> &core::PodSpec {
+    pub(crate) fn pod(&self) -> &core::PodSpec {
         self.deployment
             .spec
             .as_ref()
@@ -256,11 +256,11 @@ impl Bundle {
             .unwrap()
     }
 
-    fn container(&self) -> &core::Container {
+    pub(crate) fn container(&self) -> &core::Container {
         &self.pod().containers[0]
     }
 
-    fn secret_data(&self, secret: &str, key: &str) -> Vec<u8> {
+    pub(crate) fn secret_data(&self, secret: &str, key: &str) -> Vec<u8> {
         let s = self
             .secrets
             .get(secret)
@@ -274,7 +274,7 @@ impl Bundle {
             .clone()
     }
 
-    fn env(&self, name: &str) -> Option<String> {
+    pub(crate) fn env(&self, name: &str) -> Option<String> {
         self.container()
             .env
             .as_ref()
@@ -347,7 +347,7 @@ fn with_password_stdin(c: &mut Command, password: Option<&str>) -> Output {
 }
 
 /// Render with the real binary.
-fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
+pub(crate) fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
     let config = sb.path().join("registry-gen.yaml");
     fs::write(&config, &s.config).unwrap();
     let out = sb.path().join("bundle");
@@ -384,14 +384,46 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
 /// then the registry started with the Deployment's env (paths re-rooted
 /// into `pod/`), as its runAsUser/runAsGroup, with no capabilities beyond
 /// those the container adds, no new privileges, on the pod's IP.
-fn start_pod(sb: &mut Sandbox, b: &Bundle) {
-    use std::os::unix::fs::{chown, PermissionsExt};
+pub(crate) fn start_pod(sb: &mut Sandbox, b: &Bundle) {
+    start_pod_with(sb, b, &[]);
+}
+
+/// [`start_pod`], with `extra` variables added to the Deployment's env (as
+/// `kubectl set env` does).
+pub(crate) fn start_pod_with(sb: &mut Sandbox, b: &Bundle, extra: &[(String, String)]) {
     let root = sb.path().join("pod");
-    let _ = sb.run(sb.cmd("umount").arg(&root));
-    let _ = fs::remove_dir_all(&root);
-    let reroot = |p: &str| root.join(p.trim_start_matches('/'));
-    let pod = b.pod();
-    let container = b.container();
+    let config = "/etc/docker/registry/config.yml";
+    let mut c = play_container(sb, b, &root, b.pod(), b.container(), config);
+    c.args(["docker-registry", "serve"])
+        .arg(reroot(&root, config));
+    for (name, value) in extra {
+        c.env(name, value);
+    }
+    sb.spawn("registry", c);
+    check_pod(sb, b);
+}
+
+/// `p`, an absolute path in a container, under the container's `root`.
+pub(crate) fn reroot(root: &Path, p: &str) -> PathBuf {
+    root.join(p.trim_start_matches('/'))
+}
+
+/// Set up a container of `pod` as the kubelet would (see [`start_pod`])
+/// under `root`, the image's config file (the official 3.x image's, see
+/// [`IMAGE_CONFIG`]) at `config`, and return `setpriv ... --` with the
+/// container's env (paths re-rooted): the caller adds the program.
+pub(crate) fn play_container(
+    sb: &Sandbox,
+    b: &Bundle,
+    root: &Path,
+    pod: &core::PodSpec,
+    container: &core::Container,
+    config: &str,
+) -> Command {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let _ = sb.run(sb.cmd("umount").arg(root));
+    let _ = fs::remove_dir_all(root);
+    let reroot = |p: &str| reroot(root, p);
     let pod_sc = pod.security_context.clone().unwrap_or_default();
     let sc = container.security_context.clone().unwrap_or_default();
     let fs_group = pod_sc.fs_group.map(|g| u32::try_from(g).unwrap());
@@ -444,12 +476,12 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
             symlink(&backing, &at).unwrap();
         }
     }
-    let config_file = root.join("etc/docker/registry/config.yml");
+    let config_file = reroot(config);
     fs::create_dir_all(config_file.parent().unwrap()).unwrap();
     fs::write(&config_file, IMAGE_CONFIG).unwrap();
     if sc.read_only_root_filesystem == Some(true) {
         for args in [vec!["--bind"], vec!["-o", "remount,bind,ro"]] {
-            let o = sb.run(sb.cmd("mount").args(&args).arg(&root).arg(&root));
+            let o = sb.run(sb.cmd("mount").args(&args).arg(root).arg(root));
             assert!(o.status.success(), "{}", text(&o));
         }
     }
@@ -475,9 +507,7 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
             .arg(format!("--regid={gid}"))
             .arg(format!("--groups={groups}"));
     }
-    c.args(["--", "docker-registry", "serve"])
-        .arg(&config_file)
-        .env_clear();
+    c.arg("--").env_clear();
     for e in container.env.as_ref().unwrap() {
         let mut value = match (&e.value, &e.value_from) {
             (Some(v), _) => v.clone(),
@@ -497,7 +527,12 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
         }
         c.env(&e.name, value);
     }
-    sb.spawn("registry", c);
+    c
+}
+
+/// The running pod answers as the Deployment says: readiness, TLS 1.2 at
+/// least, the debug listener where it is configured and nowhere else.
+fn check_pod(sb: &Sandbox, b: &Bundle) {
     let port = b.env("REGISTRY_HTTP_ADDR").unwrap()[1..].to_owned();
     // The readiness probe: GET / over HTTPS on the container port (the
     // kubelet does not verify the certificate either).
@@ -544,7 +579,7 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
 
 /// Play kube-proxy and the hostPort: forward the node's ports and the
 /// Service's cluster IP to the pod, as the rendered objects say.
-fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
+pub(crate) fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
     let mut forwards: Vec<(String, u16, u16)> = Vec::new();
     for p in b.container().ports.as_ref().unwrap() {
         if let Some(host_port) = p.host_port {

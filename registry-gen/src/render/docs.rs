@@ -179,6 +179,19 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
     );
     let _ = writeln!(s, "{storage} {delete}\n");
 
+    s.push_str("## Free disk space\n\n");
+    s.push_str("Deleting an image frees nothing until `registry garbage-collect` has run, and that must not run beside a registry that writes. ");
+    if plan.gc.refusal.is_none() {
+        let ep = plan.primary_endpoint().authority();
+        let _ = writeln!(
+            s,
+            "Delete what you no longer need (`skopeo delete` deletes the manifest, with every tag on it), then collect:\n\n```sh\nskopeo delete docker://{ep}/<image>:<tag>\n./scripts/gc.sh --dry-run   # what would go\n./scripts/gc.sh             # free the space\n```\n\n{}\n\nWith registry 3.x, a tag deleted by itself (`DELETE /v2/<image>/manifests/<tag>`) leaves its manifest behind: add `--delete-untagged`.\n",
+            plan.gc_steps()
+        );
+    } else {
+        let _ = writeln!(s, "{}\n", plan.gc_steps());
+    }
+
     s.push_str("## Files\n\n");
     let keep = if plan.ca.key_in_bundle() {
         "; keep the CA key safe: every client trusts it"
@@ -190,12 +203,12 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         "- `certs/`: {}{keep}; the server's key, certificate and CSR; `openssl.cnf` to reproduce them by hand.",
         describe::ca(plan)
     );
-    s.push_str("- `manifests/`: one file per Kubernetes object and `kustomization.yaml`. Files holding Secret data are mode 0600.\n");
+    s.push_str("- `manifests/`: one file per Kubernetes object and `kustomization.yaml`; outside it, `tests/` (the pull-test Pod) and `maintenance/` (the garbage-collection Job, which gc.sh runs). Files holding Secret data are mode 0600.\n");
     s.push_str(
         "- `auth/`: `htpasswd`, generated passwords and the registry's HTTP secret (all 0600).\n",
     );
     s.push_str("- `trust/`: what clients and nodes need to trust the registry.\n");
-    s.push_str("- `scripts/`: start, delete, verify, trust-node.\n");
+    s.push_str("- `scripts/`: start, delete, verify, trust-node, gc.\n");
     s
 }
 

@@ -1,4 +1,5 @@
-//! Scripts: `start.sh`, `delete.sh`, `verify.sh` and `trust-node.sh`, and
+//! Scripts: `start.sh`, `delete.sh`, `verify.sh`, `trust-node.sh` and
+//! `gc.sh` (garbage collection around the maintenance Job), and
 //! the trust DaemonSet's installer (which the trust ConfigMap carries). Each
 //! is a generated header that sets shell variables from the plan, then
 //! static text beside this module (`scripts/*.sh`) that uses only those
@@ -12,11 +13,15 @@ use crate::bundle::{Bundle, MODE_EXEC};
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::layout::GENERATED;
-use crate::plan::{paths, ManifestKind, Plan, TrustInstallerPlan, Via, VERIFY_IMAGE};
+use crate::plan::{
+    paths, ManifestKind, Plan, TrustInstallerPlan, Via, READONLY_ENV, READONLY_VALUE,
+    REGISTRY_CONTAINER, VERIFY_IMAGE,
+};
 
 const COMMON: &str = include_str!("scripts/common.sh");
 const START: &str = include_str!("scripts/start.sh");
 const DELETE: &str = include_str!("scripts/delete.sh");
+const GC: &str = include_str!("scripts/gc.sh");
 const VERIFY: &str = include_str!("scripts/verify.sh");
 const TRUST_NODE: &str = include_str!("scripts/trust-node.sh");
 const INSTALL_TREE: &str = include_str!("scripts/install-tree.sh");
@@ -69,6 +74,17 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .find(|m| m.kind == ManifestKind::HtpasswdSecret)
         .map_or("", |m| m.path.as_str());
     let np = &plan.node_paths;
+    let mut helpers = vec![paths::PULL_TEST_POD.to_owned()];
+    if plan.gc.quiesce.is_some() {
+        helpers.push(paths::GC_JOB.to_owned());
+    }
+    let helpers = Var::Many(helpers);
+    let selector = plan
+        .selector()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
 
     let scripts = [
         (
@@ -95,9 +111,34 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                     Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect()),
                 ),
                 ("DATA_MANIFESTS", data),
+                // Objects the user or gc.sh creates from the bundle, outside
+                // start.sh: never data, always deleted (first).
+                ("HELPER_MANIFESTS", helpers),
                 ("ON_DELETE", one(plan.data_on_delete())),
             ],
             vec![COMMON, DELETE],
+        ),
+        (
+            paths::SCRIPT_GC,
+            "Free the space of deleted images: registry garbage-collect while the registry cannot write (--help).",
+            vec![
+                ("NAMESPACE", one(plan.namespace)),
+                ("DEPLOYMENT", one(plan.name)),
+                ("CONTAINER", one(REGISTRY_CONTAINER)),
+                ("REPLICAS", one(&plan.replicas.to_string())),
+                ("SELECTOR", one(&selector)),
+                ("JOB", one(&plan.gc.job)),
+                ("JOB_MANIFEST", one(paths::GC_JOB)),
+                (
+                    "QUIESCE",
+                    one(plan.gc.quiesce.map_or("none", |q| q.as_str())),
+                ),
+                ("READONLY_ENV", one(READONLY_ENV)),
+                ("READONLY_VALUE", one(READONLY_VALUE)),
+                ("REFUSAL", one(plan.gc.refusal.as_deref().unwrap_or(""))),
+                ("STEPS", one(&plan.gc_steps())),
+            ],
+            vec![COMMON, GC],
         ),
         (
             paths::SCRIPT_VERIFY,

@@ -99,14 +99,18 @@ fn kubectl_kustomize_builds_and_the_schema_validator_accepts_every_object() {
         let built = run(Command::new("kubectl")
             .arg("kustomize")
             .arg(b.join("manifests")));
-        // Every manifest, the pull-test Pod under manifests/tests/ included.
+        // Every manifest, the pull-test Pod under manifests/tests/ and the
+        // garbage-collection Job under manifests/maintenance/ included.
         let manifests: Vec<PathBuf> = files_under(&b.join("manifests"))
             .into_iter()
             .filter(|p| !p.ends_with("kustomization.yaml"))
             .collect();
         let listed = manifests
             .iter()
-            .filter(|p| !p.starts_with(b.join("manifests/tests")))
+            .filter(|p| {
+                !p.starts_with(b.join("manifests/tests"))
+                    && !p.starts_with(b.join("manifests/maintenance"))
+            })
             .count();
         assert_eq!(
             built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")),
@@ -121,7 +125,7 @@ fn shellcheck_passes_the_scripts() {
     for config in all_configs() {
         let (_tmp, b) = written(&config);
         let scripts = files_under(&b.join("scripts"));
-        assert_eq!(scripts.len(), 4, "{scripts:?}");
+        assert_eq!(scripts.len(), 5, "{scripts:?}");
         run(Command::new("shellcheck")
             .args(["--severity=style", "--shell=bash"])
             .args(&scripts));
@@ -367,7 +371,23 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             "reverse order: {delete}"
         );
         let purge = script("delete.sh", &["--purge-data"]);
-        assert_eq!(purge.lines().count(), k.resources.len(), "{purge}");
+        // The objects made from the bundle outside start.sh go too, with
+        // or without --purge-data: the pull-test Pod and, where there is
+        // one, the garbage-collection Job.
+        let mut helpers = vec!["manifests/tests/pull-test-pod.yaml"];
+        if b.join("manifests/maintenance/gc-job.yaml").exists() {
+            helpers.push("manifests/maintenance/gc-job.yaml");
+        }
+        for (i, h) in helpers.iter().enumerate() {
+            let call = format!("delete --ignore-not-found -f {}/{h}", b.display());
+            assert_eq!(purge.lines().nth(i), Some(call.as_str()), "{purge}");
+            assert_eq!(delete.lines().nth(i), Some(call.as_str()), "{delete}");
+        }
+        assert_eq!(
+            purge.lines().count(),
+            k.resources.len() + helpers.len(),
+            "{purge}"
+        );
     }
 }
 

@@ -4,6 +4,7 @@ mod architecture;
 mod certs;
 mod common;
 mod docs_sync;
+mod gc_script;
 mod interop;
 mod plan_xrefs;
 mod rollout;

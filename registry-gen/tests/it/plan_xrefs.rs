@@ -354,6 +354,7 @@ fn check_kustomization_lists_exactly_the_manifests_and_the_stream_holds_them(
             p.starts_with("manifests/")
                 && !p.ends_with("kustomization.yaml")
                 && !p.starts_with("manifests/tests/")
+                && !p.starts_with("manifests/maintenance/")
         })
         .collect();
     assert_eq!(listed, files, "{name}");
@@ -510,6 +511,74 @@ fn check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca(
     }
 }
 
+#[test]
+fn the_gc_job_runs_the_registrys_own_container() {
+    each(check_the_gc_job_runs_the_registrys_own_container);
+}
+
+/// The garbage-collection Job's container is the registry's (image, env,
+/// mounts, resources, hardening; the pod's volumes, security and node
+/// pinning), so the collector reads what the server writes; gc.sh names
+/// the Job, the Deployment and its container as the manifests do. Only
+/// emptyDir storage has no Job.
+fn check_the_gc_job_runs_the_registrys_own_container(name: &str, _config: &Config, b: &Bundle) {
+    let path = "manifests/maintenance/gc-job.yaml";
+    let d = deployment(b);
+    let registry = pod(b);
+    if b.get(path).is_none() {
+        assert!(
+            registry
+                .volumes
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|v| v.empty_dir.is_some()),
+            "{name}: no Job, yet the storage is not emptyDir"
+        );
+        return;
+    }
+    let job: k8s_openapi::api::batch::v1::Job = common::yaml(b, path);
+    assert_eq!(job.metadata.namespace, d.metadata.namespace, "{name}");
+    let spec = job.spec.unwrap();
+    assert_eq!(spec.backoff_limit, Some(0), "{name}");
+    let gc = spec.template.spec.unwrap();
+    let (c, r) = (&gc.containers[0], &registry.containers[0]);
+    assert_eq!(c.image, r.image, "{name}");
+    assert_eq!(c.env, r.env, "{name}");
+    assert_eq!(c.volume_mounts, r.volume_mounts, "{name}");
+    assert_eq!(c.resources, r.resources, "{name}");
+    assert_eq!(c.security_context, r.security_context, "{name}");
+    assert_eq!(gc.volumes, registry.volumes, "{name}");
+    assert_eq!(gc.security_context, registry.security_context, "{name}");
+    assert_eq!(gc.node_selector, registry.node_selector, "{name}");
+    assert_eq!(gc.restart_policy.as_deref(), Some("Never"), "{name}");
+    let command = c.command.as_ref().unwrap();
+    assert_eq!(command[..2], ["registry", "garbage-collect"], "{name}");
+    // Job labels never match the registry's selector (the Service must not
+    // route to the collector).
+    let dspec = d.spec.unwrap();
+    let replicas = dspec.replicas.unwrap();
+    let selector = dspec.selector.match_labels.unwrap();
+    let labels = job.metadata.labels.unwrap();
+    assert!(
+        selector.iter().any(|(k, v)| labels.get(k) != Some(v)),
+        "{name}: the Job carries the registry's selector"
+    );
+    let script = common::text(b, "scripts/gc.sh");
+    for line in [
+        format!("JOB='{}'", job.metadata.name.unwrap()),
+        format!("JOB_MANIFEST='{path}'"),
+        format!("DEPLOYMENT='{}'", d.metadata.name.unwrap()),
+        format!("CONTAINER='{}'", r.name),
+        format!("REPLICAS='{replicas}'"),
+    ] {
+        assert!(
+            script.lines().any(|l| l == line),
+            "{name}: gc.sh lacks {line}"
+        );
+    }
+}
+
 /// Every cross-reference check above.
 const CHECKS: &[fn(&str, &Config, &Bundle)] = &[
     check_selector_matches_pod_labels_and_service,
@@ -521,6 +590,7 @@ const CHECKS: &[fn(&str, &Config, &Bundle)] = &[
     check_kustomization_lists_exactly_the_manifests_and_the_stream_holds_them,
     check_secret_manifests_and_keys_are_private,
     check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca,
+    check_the_gc_job_runs_the_registrys_own_container,
 ];
 
 mod random {

@@ -8,7 +8,9 @@
 //! - `secrets.rs`: TLS, HTTP secret, htpasswd and pull Secrets;
 //! - `discovery.rs`: KEP-1755's `local-registry-hosting` ConfigMap;
 //! - `trust.rs`: the opt-in trust installer (ConfigMap + DaemonSet);
-//! - `pull_test.rs`: the pull-test Pod (not in the kustomization).
+//! - `pull_test.rs`: the pull-test Pod (not in the kustomization);
+//! - `maintenance.rs`: the garbage-collection Job (not in the
+//!   kustomization; gc.sh runs it).
 //!
 //! Every name, label, port, path and Secret key comes from the plan; the
 //! Secrets carry the very bytes of the bundle's `certs/` and `auth/` files.
@@ -23,6 +25,7 @@ use crate::inputs::Inputs;
 use crate::plan::{paths, ManifestKind, Plan, TrustInstallerPlan};
 
 mod discovery;
+mod maintenance;
 mod pull_test;
 mod secrets;
 mod service;
@@ -71,6 +74,14 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         file(paths::PULL_TEST_POD, &pull_test::pod(plan))?,
         MODE_FILE,
     );
+    // No Job can reach an emptyDir: there, gc.sh only explains why.
+    if plan.gc.quiesce.is_some() {
+        out.add(
+            paths::GC_JOB,
+            file(paths::GC_JOB, &maintenance::gc_job(plan))?,
+            MODE_FILE,
+        );
+    }
     Ok(())
 }
 

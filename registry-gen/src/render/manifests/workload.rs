@@ -11,7 +11,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::{metadata, mount, pod_security, secrets, storage};
 use crate::bundle::Bundle;
 use crate::error::Result;
-use crate::plan::{EnvValue, Plan, Quantities, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS, PROBE_PATH};
+use crate::plan::{
+    EnvValue, Plan, Quantities, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS, PROBE_PATH, REGISTRY_CONTAINER,
+};
 
 fn secret_volume(name: &str, secret: &str) -> core::Volume {
     core::Volume {
@@ -25,7 +27,8 @@ fn secret_volume(name: &str, secret: &str) -> core::Volume {
     }
 }
 
-fn env(plan: &Plan) -> Vec<core::EnvVar> {
+/// The registry's environment (also the garbage-collection Job's).
+pub(super) fn env(plan: &Plan) -> Vec<core::EnvVar> {
     plan.env()
         .into_iter()
         .map(|(name, value)| match value {
@@ -74,10 +77,57 @@ fn quantities(q: &Quantities) -> BTreeMap<String, Quantity> {
     m
 }
 
-fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
+/// The registry's resources (also the garbage-collection Job's).
+pub(super) fn resources(plan: &Plan) -> core::ResourceRequirements {
     let r = &plan.resources;
+    core::ResourceRequirements {
+        requests: Some(quantities(&r.requests)),
+        limits: Some(quantities(&r.limits)),
+        ..Default::default()
+    }
+}
+
+/// The registry container's hardening (also the garbage-collection Job's).
+pub(super) fn container_security(plan: &Plan) -> core::SecurityContext {
+    core::SecurityContext {
+        allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: plan.security.run_as.map(|_| true),
+        capabilities: Some(core::Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            add: plan
+                .security
+                .net_bind_service
+                .then(|| vec!["NET_BIND_SERVICE".to_owned()]),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The registry pod's volumes and its container's mounts: data, TLS and
+/// htpasswd (also the garbage-collection Job's, so both see the same files
+/// at the same paths).
+pub(super) fn volumes(plan: &Plan) -> (Vec<core::Volume>, Vec<core::VolumeMount>) {
+    let d = &plan.data;
+    let mut volumes = vec![
+        storage::data_volume(plan),
+        secret_volume(plan.tls.volume, &plan.tls.secret),
+    ];
+    let mut mounts = vec![
+        mount(d.volume, &d.mount_path, false),
+        mount(plan.tls.volume, plan.tls.mount_path, true),
+    ];
+    if let Some(a) = &plan.auth {
+        volumes.push(secret_volume(a.volume, &a.secret));
+        mounts.push(mount(a.volume, a.mount_path, true));
+    }
+    (volumes, mounts)
+}
+
+fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
     core::Container {
-        name: "registry".to_owned(),
+        name: REGISTRY_CONTAINER.to_owned(),
         image: Some(plan.image.to_owned()),
         image_pull_policy: Some("IfNotPresent".to_owned()),
         ports: Some(
@@ -98,27 +148,10 @@ fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
         ),
         env: Some(env(plan)),
         volume_mounts: Some(mounts),
-        resources: Some(core::ResourceRequirements {
-            requests: Some(quantities(&r.requests)),
-            limits: Some(quantities(&r.limits)),
-            ..Default::default()
-        }),
+        resources: Some(resources(plan)),
         readiness_probe: Some(probe(plan, 1, 5, 3)),
         liveness_probe: Some(probe(plan, 10, 10, 6)),
-        security_context: Some(core::SecurityContext {
-            allow_privilege_escalation: Some(false),
-            privileged: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: plan.security.run_as.map(|_| true),
-            capabilities: Some(core::Capabilities {
-                drop: Some(vec!["ALL".to_owned()]),
-                add: plan
-                    .security
-                    .net_bind_service
-                    .then(|| vec!["NET_BIND_SERVICE".to_owned()]),
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(container_security(plan)),
         ..Default::default()
     }
 }
@@ -140,19 +173,7 @@ fn checksums(plan: &Plan, out: &Bundle) -> Result<BTreeMap<String, String>> {
 }
 
 pub(super) fn deployment(plan: &Plan, out: &Bundle) -> Result<apps::Deployment> {
-    let d = &plan.data;
-    let mut volumes = vec![
-        storage::data_volume(plan),
-        secret_volume(plan.tls.volume, &plan.tls.secret),
-    ];
-    let mut mounts = vec![
-        mount(d.volume, &d.mount_path, false),
-        mount(plan.tls.volume, plan.tls.mount_path, true),
-    ];
-    if let Some(a) = &plan.auth {
-        volumes.push(secret_volume(a.volume, &a.secret));
-        mounts.push(mount(a.volume, a.mount_path, true));
-    }
+    let (volumes, mounts) = volumes(plan);
     Ok(apps::Deployment {
         metadata: metadata(plan, plan.name, true),
         spec: Some(apps::DeploymentSpec {

@@ -3,7 +3,8 @@ usage() {
 Usage: delete.sh [--context NAME] [--kubeconfig FILE] [--purge-data]
 
 Deletes what start.sh created, in reverse order, skipping what is already
-gone.
+gone, and first the bundle's helper objects if they exist (the pull-test
+Pod, the garbage-collection Job).
 USAGE
     echo "$ON_DELETE" | fold -s -w 76 | sed 's/ *$//'
     echo "KUBECTL names the kubectl binary (default: kubectl)."
@@ -17,6 +18,10 @@ while [ $# -gt 0 ]; do
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
+done
+
+for helper in "${HELPER_MANIFESTS[@]}"; do
+    k delete --ignore-not-found -f "$bundle/$helper"
 done
 
 kept=()

@@ -1,0 +1,150 @@
+//! Garbage collection: the maintenance Job that runs `registry
+//! garbage-collect` and how `scripts/gc.sh` keeps the registry from writing
+//! while it runs. Part of the plan: every name, path and value here is used
+//! by the Job manifest, gc.sh, the README and `check` alike.
+
+use super::{ClaimPlan, DataSource, Plan};
+use crate::config::AccessMode;
+
+/// The environment variable that puts the registry in read-only mode
+/// (distribution's `storage.maintenance.readonly`). Distribution wants a
+/// *map* there (`readonly: {enabled: true}`): its env override parser gives
+/// `REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED=true` a map it does not
+/// accept (2.8.2 panics with "readonly config key must contain additional
+/// keys"; 3.x refuses to start with the same words), so the whole map is
+/// given as one YAML value. Tested with 2.8.2; 3.x checked in its source.
+pub(crate) const READONLY_ENV: &str = "REGISTRY_STORAGE_MAINTENANCE_READONLY";
+/// See [`READONLY_ENV`].
+pub(crate) const READONLY_VALUE: &str = "{\"enabled\": true}";
+
+/// How gc.sh stops the registry from writing while the Job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quiesce {
+    /// Shared (ReadWriteMany) storage: roll the pods to read-only mode; they
+    /// keep serving pulls while the Job mounts the same volume.
+    ReadOnly,
+    /// Storage that one node (ReadWriteOnce, a claim) or one directory of
+    /// one node (hostPath) holds: scale the registry to 0, so the Job can
+    /// mount it.
+    ScaleToZero,
+}
+
+impl Quiesce {
+    /// gc.sh's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quiesce::ReadOnly => "read-only",
+            Quiesce::ScaleToZero => "scale-to-zero",
+        }
+    }
+}
+
+/// The garbage-collection Job and gc.sh.
+#[derive(Debug, Clone)]
+pub(crate) struct GcPlan {
+    /// The Job's name.
+    pub job: String,
+    pub container: &'static str,
+    /// The helper label value (`registry-<helper>`) it carries.
+    pub helper: &'static str,
+    /// The Job's command: the registry binary, `garbage-collect` and the
+    /// image's own config file (the REGISTRY_* env, the Deployment's,
+    /// overrides it as it does for `serve`).
+    pub command: Vec<String>,
+    /// `None` for emptyDir: a Job cannot reach a pod's emptyDir.
+    pub quiesce: Option<Quiesce>,
+    /// Why gc.sh refuses to run, if it does (checked before any change).
+    pub refusal: Option<String>,
+}
+
+/// The config file inside the official images: 3.x keeps it at
+/// `/etc/distribution/config.yml`, 2.x at `/etc/docker/registry/config.yml`
+/// (distribution-library-image's Dockerfiles; both put the binary at
+/// `/bin/registry`). Told apart by the tag: `2` or `2.*` is 2.x, anything
+/// else (3.x, `latest`, a digest) 3.x.
+pub(crate) fn image_config_file(image: &str) -> &'static str {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let tag = last.split_once(':').map(|(_, t)| t);
+    match tag {
+        Some(t) if t == "2" || t.starts_with("2.") => "/etc/docker/registry/config.yml",
+        _ => "/etc/distribution/config.yml",
+    }
+}
+
+impl GcPlan {
+    pub(super) fn new(name: &str, image: &str, delete_enabled: bool, data: &DataSource) -> GcPlan {
+        let quiesce = match data {
+            DataSource::Claim(ClaimPlan { access_modes, .. })
+                if access_modes.contains(&AccessMode::ReadWriteMany) =>
+            {
+                Some(Quiesce::ReadOnly)
+            }
+            DataSource::Claim(_) | DataSource::HostPath { .. } => Some(Quiesce::ScaleToZero),
+            DataSource::EmptyDir => None,
+        };
+        let refusal = if quiesce.is_none() {
+            Some("storage is empty_dir: the images live in the registry pod's own emptyDir, which no Job can mount and which is emptied whenever the pod goes; garbage collection there is pointless (re-create the pod to start empty) and gc.sh does not run; use nfs, host_path or pvc storage".to_owned())
+        } else if !delete_enabled {
+            Some("registry.delete_enabled is false in this bundle: the registry refuses every delete (since 3.1.1 tag deletes too), so no image can have been deleted and there is nothing to collect; set registry.delete_enabled: true, re-render, run scripts/start.sh, delete what you no longer need, then run gc.sh".to_owned())
+        } else {
+            None
+        };
+        GcPlan {
+            job: format!("{name}-gc"),
+            container: "garbage-collect",
+            helper: "gc",
+            command: vec![
+                "registry".to_owned(),
+                "garbage-collect".to_owned(),
+                image_config_file(image).to_owned(),
+            ],
+            quiesce,
+            refusal,
+        }
+    }
+}
+
+impl Plan<'_> {
+    /// One line for `check`: how gc.sh would run, or why it would not.
+    pub fn gc_summary(&self) -> String {
+        match (&self.gc.refusal, self.gc.quiesce) {
+            (Some(_), None) => "none: a Job cannot reach an emptyDir (gc.sh refuses)".to_owned(),
+            (Some(_), Some(_)) => "off: registry.delete_enabled is false, so the registry refuses deletes and gc.sh refuses to run".to_owned(),
+            (None, Some(Quiesce::ReadOnly)) => format!(
+                "scripts/gc.sh runs Job {} while the registry is read-only (shared storage: pulls keep working)",
+                self.gc.job
+            ),
+            (None, _) => format!(
+                "scripts/gc.sh runs Job {} while the registry is scaled to 0 (storage held by one node)",
+                self.gc.job
+            ),
+        }
+    }
+
+    /// What gc.sh does to the registry while the Job runs, in words (its
+    /// `--help`, the README and `check` say the same).
+    pub fn gc_steps(&self) -> String {
+        let gc = &self.gc;
+        if let Some(r) = &gc.refusal {
+            return format!("gc.sh refuses to run: {r}.");
+        }
+        let pin = match &self.data.source {
+            DataSource::HostPath { node, .. } => {
+                format!(", pinned to node {node}, which holds the hostPath directory")
+            }
+            _ => String::new(),
+        };
+        match gc.quiesce {
+            Some(Quiesce::ReadOnly) => format!(
+                "The storage is shared (ReadWriteMany): gc.sh rolls the registry to read-only mode ({READONLY_ENV}), waits until every pod serves read-only (pulls keep working, pushes are refused), runs Job {job}{pin}, shows its log, then removes the variable, which replaces every pod (no stale blob descriptor cache survives).",
+                job = gc.job
+            ),
+            _ => format!(
+                "The storage is held by one node: gc.sh scales the registry to 0 and waits until its pods are gone (pulls fail meanwhile), runs Job {job}{pin}, shows its log, then scales it back to {replicas} fresh pods (no stale blob descriptor cache survives).",
+                job = gc.job,
+                replicas = self.replicas
+            ),
+        }
+    }
+}
