@@ -248,12 +248,24 @@ pub struct RenderArgs {
     /// the old certs/ca.crt and certs/ca.key are kept beside it under a
     /// timestamped name (a counter added if that name is taken; never
     /// deleted) and every client must be given the new certs/ca.crt.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rotate_ca")]
     pub new_ca: bool,
+    /// Replace the CA of --out in three steps, with no failed pull in
+    /// between: `start` trusts a new CA (generated, or the one given with
+    /// --ca-cert/--ca-key) beside the old one, which still signs; `switch`,
+    /// once every node trusts both, signs the server certificate with the
+    /// new CA; `finish` stops trusting the old CA and sets its files aside.
+    /// The bundle records its step; re-renders keep it.
+    #[arg(long, value_name = "STEP", value_parser = parse_ca_step)]
+    pub rotate_ca: Option<registry_gen::CaStep>,
 
     /// Key algorithm of generated keys [config: tls.key_algorithm].
     #[arg(long, value_name = "ALG", value_parser = parse_key_algorithm, env = "REGISTRY_GEN_KEY_ALGORITHM")]
     pub key_algorithm: Option<KeyAlgorithm>,
+}
+
+fn parse_ca_step(s: &str) -> Result<registry_gen::CaStep, String> {
+    s.parse()
 }
 
 fn parse_key_algorithm(s: &str) -> Result<KeyAlgorithm, String> {

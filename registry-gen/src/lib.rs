@@ -34,6 +34,7 @@ mod keys;
 pub mod layout;
 mod plan;
 mod render;
+mod rotation;
 mod summary;
 mod validate;
 mod write;
@@ -47,7 +48,8 @@ pub use config::{
     Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
-pub use inputs::{CaInput, Inputs, Password, Secret};
+pub use inputs::{CaInput, Inputs, Password, Secret, Serial, Serials};
+pub use rotation::{CaRotation, CaStep, RotationStep};
 pub use inspect::{inspect, CertReport, Inspection};
 pub use summary::{summarize, Summary};
 pub use write::SetAside;

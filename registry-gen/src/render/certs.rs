@@ -8,7 +8,7 @@
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
+    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
 
 use crate::keys;
@@ -16,7 +16,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
-use crate::inputs::{CaInput, Inputs};
+use crate::inputs::{CaInput, Inputs, Serial};
+use crate::rotation::{self, CaRotation, RotationStep};
 use crate::plan::{paths, Plan};
 use crate::x509;
 
@@ -34,7 +35,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     let (ca_pem, ca_key_pem, ca_key, ca_not_after, issuer_params) = match ca_input {
         CaInput::New { key } => {
             let ca_key = keys::parse("the CA key", key.expose())?;
-            let params = ca_params(plan, inputs.now);
+            let params = ca_params(plan, inputs)?;
             let cert = params.self_signed(&ca_key).map_err(Error::cert("CA"))?;
             let not_after = params.not_after;
             (
@@ -81,6 +82,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         });
     }
     let mut params = server_params(plan, inputs.now);
+    params.serial_number = Some(serial(inputs.serials.server, "server")?);
     if params.not_after > ca_not_after {
         // A certificate can't outlive the CA that signs it.
         params.not_after = ca_not_after;
@@ -117,6 +119,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     // id is the issuer's to add, so a CSR can't carry it.
     let mut csr_params = params.clone();
     csr_params.use_authority_key_identifier_extension = false;
+    csr_params.serial_number = None; // the issuer's to choose, too
     let csr = csr_params
         .serialize_request(&server_key)
         .map_err(Error::cert("server CSR"))?;
@@ -124,6 +127,9 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     out.add(paths::CA_CERT, ca_pem.clone(), MODE_FILE);
     if let Some(key) = ca_key_pem {
         out.add(paths::CA_KEY, key, MODE_SECRET);
+    }
+    if let Some(rotation) = &inputs.rotation {
+        other_ca(plan, inputs, rotation, out)?;
     }
     out.add(paths::SERVER_CERT, cert_pem, MODE_FILE);
     out.add(paths::SERVER_KEY, server_key_pem.expose(), MODE_SECRET);
@@ -140,6 +146,54 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     Ok(())
 }
 
+/// The CA trusted beside the signing one during a rotation, and the
+/// record of the rotation's step.
+fn other_ca(plan: &Plan, inputs: &Inputs, rotation: &CaRotation, out: &mut Bundle) -> Result<()> {
+    let (cert, key) = match rotation.step {
+        RotationStep::BothTrusted => (paths::CA_NEXT_CERT, paths::CA_NEXT_KEY),
+        RotationStep::Switched => (paths::CA_PREVIOUS_CERT, paths::CA_PREVIOUS_KEY),
+    };
+    let other = rotation
+        .other
+        .as_ref()
+        .ok_or_else(|| missing("the next CA of the rotation (CaRotation::other)"))?;
+    let renew = "finish this rotation, then rotate again";
+    match other {
+        CaInput::New { key: key_pem } => {
+            let ca_key = keys::parse("the next CA key", key_pem.expose())?;
+            let params = ca_params(plan, inputs)?;
+            let pem = params
+                .self_signed(&ca_key)
+                .map_err(Error::cert("next CA"))?
+                .pem();
+            out.add(cert, pem, MODE_FILE);
+            out.add(key, key_pem.expose(), MODE_SECRET);
+        }
+        CaInput::Kept { cert_pem, key: key_pem } => {
+            let ca_key = keys::parse(key, key_pem.expose())?;
+            if rotation.step == RotationStep::BothTrusted {
+                check_ca(cert, cert_pem, &ca_key, inputs.now, renew)?;
+            }
+            out.add(cert, cert_pem.clone(), MODE_FILE);
+            out.add(key, key_pem.expose(), MODE_SECRET);
+        }
+        CaInput::External { cert_pem, key: key_pem } => {
+            let ca_key = keys::parse("tls.ca.key_file", key_pem.expose())?;
+            check_ca("tls.ca.cert_file", cert_pem, &ca_key, inputs.now, renew)?;
+            out.add(cert, cert_pem.clone(), MODE_FILE);
+        }
+    }
+    out.add(paths::CA_ROTATION, rotation::record(rotation.step), MODE_FILE);
+    Ok(())
+}
+
+/// The injected serial for a certificate this render issues.
+fn serial(serial: Option<Serial>, what: &str) -> Result<SerialNumber> {
+    serial
+        .map(|s| SerialNumber::from_slice(s.bytes()))
+        .ok_or_else(|| missing(&format!("the {what} certificate's serial (Inputs::serials)")))
+}
+
 fn missing(what: &str) -> Error {
     Error::Input {
         what: what.to_owned(),
@@ -153,7 +207,8 @@ fn date(t: OffsetDateTime) -> String {
 
 /// Can the earlier server certificate `pem` stay? `Ok(notAfter)` when it
 /// is for `key`, signed by the CA, names every address of the plan with the
-/// plan's CN, and has at least `Inputs::RENEW_BEFORE_DAYS` left; otherwise
+/// plan's CN, and is not past two thirds of its lifetime
+/// ([`Inputs::renew_at`]); otherwise
 /// why not, completing "the earlier one ...".
 fn reusable(
     plan: &Plan,
@@ -193,11 +248,12 @@ fn reusable(
         return Err(format!("does not name DNS {dns}"));
     }
     let not_after = x509::not_after(&cert);
-    if not_after - now < Duration::days(Inputs::RENEW_BEFORE_DAYS) {
+    let renew_at = Inputs::renew_at(x509::not_before(&cert), not_after);
+    if now >= renew_at {
         return Err(format!(
-            "expires on {} (fewer than {} days left)",
-            date(not_after),
-            Inputs::RENEW_BEFORE_DAYS
+            "is past two thirds of its lifetime (renewed from {}; it expires on {})",
+            date(renew_at),
+            date(not_after)
         ));
     }
     Ok(not_after)
@@ -258,14 +314,16 @@ fn name(plan: &Plan, cn: &str) -> DistinguishedName {
     dn
 }
 
-fn ca_params(plan: &Plan, now: OffsetDateTime) -> CertificateParams {
+fn ca_params(plan: &Plan, inputs: &Inputs) -> Result<CertificateParams> {
+    let now = inputs.now;
     let mut p = CertificateParams::default();
+    p.serial_number = Some(serial(inputs.serials.ca, "CA")?);
     p.distinguished_name = name(plan, &plan.tls.ca_common_name);
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p.not_before = now;
     p.not_after = now + Duration::days(plan.tls.ca_validity_days);
-    p
+    Ok(p)
 }
 
 fn server_params(plan: &Plan, now: OffsetDateTime) -> CertificateParams {
