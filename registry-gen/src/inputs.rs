@@ -12,9 +12,30 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::rotation::{CaStep, RotationStep};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::plan::paths;
+
+mod rotate;
+
+/// The CA rotation a render is in: its step, and the CA trusted beside the
+/// signing one ([`Inputs::ca`]): at [`RotationStep::BothTrusted`] the
+/// incoming CA (`None` until [`Inputs::fill_missing`] draws its key), at
+/// [`RotationStep::Switched`] the outgoing one.
+#[derive(Debug, Clone)]
+pub struct CaRotation {
+    /// Where the rotation is after this render.
+    pub step: RotationStep,
+    /// The other trusted CA.
+    pub other: Option<CaInput>,
+}
+
+impl CaRotation {
+    pub(crate) fn next_ca_missing(&self) -> bool {
+        self.step == RotationStep::BothTrusted && self.other.is_none()
+    }
+}
 
 /// A secret string (password, PEM private key) that never shows in Debug output.
 #[derive(Clone, PartialEq, Eq)]
@@ -112,10 +133,10 @@ pub struct Inputs {
     pub serials: Serials,
     /// A CA rotation step to take (`registry-gen render --rotate-ca STEP`);
     /// `None` re-renders at the step the bundle records, if any.
-    pub rotate_ca: Option<crate::rotation::CaStep>,
+    pub rotate_ca: Option<CaStep>,
     /// The CA rotation this render is in, from [`Inputs::reuse_previous`]:
     /// which step, and the CA trusted beside the signing one.
-    pub rotation: Option<crate::rotation::CaRotation>,
+    pub rotation: Option<CaRotation>,
 }
 
 /// A certificate serial number: 16 bytes, positive (top bit clear) and
@@ -215,7 +236,7 @@ impl Inputs {
         };
         // A CA rotation (recorded in the bundle, or asked for) chooses the
         // CAs itself.
-        let rotating = crate::rotation::choose_ca(self, config, &mut text)?;
+        let rotating = rotate::choose_ca(self, config, &mut text)?;
         if !rotating && self.ca.is_none() && config.tls.ca.is_none() {
             match (text(paths::CA_CERT)?, text(paths::CA_KEY)?) {
                 (Some(cert_pem), Some(key)) => {

@@ -48,8 +48,8 @@ pub use config::{
     Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
-pub use inputs::{CaInput, Inputs, Password, Secret, Serial, Serials};
-pub use rotation::{CaRotation, CaStep, RotationStep};
+pub use inputs::{CaInput, CaRotation, Inputs, Password, Secret, Serial, Serials};
+pub use rotation::{CaStep, RotationStep};
 pub use inspect::{inspect, CertReport, Inspection};
 pub use summary::{summarize, Summary};
 pub use write::SetAside;

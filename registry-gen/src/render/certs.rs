@@ -16,8 +16,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
-use crate::inputs::{CaInput, Inputs, Serial};
-use crate::rotation::{self, CaRotation, RotationStep};
+use crate::inputs::{CaInput, CaRotation, Inputs, Serial};
+use crate::rotation::{self, RotationStep};
 use crate::plan::{paths, Plan};
 use crate::x509;
 
