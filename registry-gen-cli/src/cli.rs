@@ -121,6 +121,10 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// A bundle directory: check its registry-gen.yaml (unless --config is
+    /// given) and show its certificates' expiry and CA rotation step.
+    #[arg(value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
     /// Config file (YAML). Without it, the embedded default is checked.
     #[arg(long, value_name = "FILE", env = "REGISTRY_GEN_CONFIG")]
     pub config: Option<PathBuf>,
@@ -152,6 +156,47 @@ pub struct InspectArgs {
     /// Check the SANs against this config (default for a bundle: its registry-gen.yaml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Exit 1 when a certificate expires within DURATION (e.g. 30d, 12h,
+    /// 2w, 90m; units s, m, h, d, w), for a cron job or CI.
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub fail_within: Option<Within>,
+}
+
+/// A `--fail-within` duration, with the text it was given as.
+#[derive(Debug, Clone)]
+pub struct Within(pub time::Duration, pub String);
+
+/// `30d`, `12h`, `2w`, `90m`, `45s`, or several (`1d12h`).
+fn parse_within(s: &str) -> Result<Within, String> {
+    let bad = || {
+        format!("{s:?}: expected a duration such as 30d, 12h, 2w or 1d12h (units s, m, h, d, w)")
+    };
+    let mut total = time::Duration::ZERO;
+    let mut digits = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        let unit = match c {
+            's' => time::Duration::SECOND,
+            'm' => time::Duration::MINUTE,
+            'h' => time::Duration::HOUR,
+            'd' => time::Duration::DAY,
+            'w' => time::Duration::WEEK,
+            _ => return Err(bad()),
+        };
+        total = unit
+            .checked_mul(i32::try_from(n).map_err(|_| bad())?)
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(bad)?;
+    }
+    if !digits.is_empty() || total.is_zero() {
+        return Err(bad());
+    }
+    Ok(Within(total, s.trim().to_owned()))
 }
 
 #[derive(Debug, Args)]

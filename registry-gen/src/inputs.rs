@@ -12,10 +12,10 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::rotation::{CaStep, RotationStep};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::plan::paths;
+use crate::rotation::{CaStep, RotationStep};
 
 mod rotate;
 

@@ -49,8 +49,8 @@ pub use config::{
 };
 pub use error::{Error, FieldError, Result};
 pub use inputs::{CaInput, CaRotation, Inputs, Password, Secret, Serial, Serials};
+pub use inspect::{inspect, residual, CertReport, ExpiryTable, Inspection};
 pub use rotation::{CaStep, RotationStep};
-pub use inspect::{inspect, CertReport, Inspection};
 pub use summary::{summarize, Summary};
 pub use write::SetAside;
 

@@ -126,6 +126,13 @@ pub(crate) fn record(step: RotationStep) -> String {
     )
 }
 
+impl RotationStep {
+    /// The step a bundle's `certs/ca-rotation.yaml` (its text) records.
+    pub fn from_record(text: &str) -> Result<RotationStep> {
+        parse_record(text)
+    }
+}
+
 /// The step a `certs/ca-rotation.yaml` records.
 pub(crate) fn parse_record(text: &str) -> Result<RotationStep> {
     let step = text

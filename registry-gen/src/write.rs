@@ -122,7 +122,12 @@ impl Bundle {
             let old = match std::fs::read(&target) {
                 Ok(old) => old,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(Error::Io { path: target, source }),
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: target,
+                        source,
+                    })
+                }
             };
             let new = self.get(path);
             if new.is_some_and(|f| f.contents == old) || set_aside.iter().any(|s| s.path == path) {
@@ -212,7 +217,14 @@ impl Bundle {
             Staged::Failed(e)
         };
         let exists = dir.exists();
-        if let Err(e) = self.fill(&staging, dir, exists, previous, (set_aside, moved), crash_after) {
+        if let Err(e) = self.fill(
+            &staging,
+            dir,
+            exists,
+            previous,
+            (set_aside, moved),
+            crash_after,
+        ) {
             if crash_after.is_some() {
                 return Staged::Failed(e); // a "killed" write cleans nothing up
             }
@@ -954,14 +966,25 @@ mod tests {
     fn set_aside_names_take_a_counter_only_when_the_stamp_is_taken() {
         let taken = |names: &'static [&'static str]| move |n: &str| names.contains(&n);
         let s = "20270115T080000Z";
-        assert_eq!(set_aside_suffix(s, &[paths::CA_CERT, paths::CA_KEY], taken(&[])), ".20270115T080000Z");
         assert_eq!(
-            set_aside_suffix(s, &[paths::CA_CERT, paths::CA_KEY], taken(&["certs/ca.crt.20270115T080000Z"])),
+            set_aside_suffix(s, &[paths::CA_CERT, paths::CA_KEY], taken(&[])),
+            ".20270115T080000Z"
+        );
+        assert_eq!(
+            set_aside_suffix(
+                s,
+                &[paths::CA_CERT, paths::CA_KEY],
+                taken(&["certs/ca.crt.20270115T080000Z"])
+            ),
             ".20270115T080000Z.1"
         );
         // The key's name alone taken: the pair still moves on together.
         assert_eq!(
-            set_aside_suffix(s, &[paths::CA_CERT, paths::CA_KEY], taken(&["certs/ca.key.20270115T080000Z"])),
+            set_aside_suffix(
+                s,
+                &[paths::CA_CERT, paths::CA_KEY],
+                taken(&["certs/ca.key.20270115T080000Z"])
+            ),
             ".20270115T080000Z.1"
         );
         assert_eq!(
@@ -979,7 +1002,11 @@ mod tests {
         );
         // Another second's names do not count.
         assert_eq!(
-            set_aside_suffix(s, &[paths::CA_CERT, paths::CA_KEY], taken(&["certs/ca.crt.20270115T075959Z"])),
+            set_aside_suffix(
+                s,
+                &[paths::CA_CERT, paths::CA_KEY],
+                taken(&["certs/ca.crt.20270115T075959Z"])
+            ),
             ".20270115T080000Z"
         );
     }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use registry_gen::layout::{CA_CERT, CA_FILES, CA_ROTATION, SCRIPT_START};
 use registry_gen::{
-    CaFiles, CaInput, CaStep, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret, Storage, User,
+    CaFiles, CaInput, CaStep, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret,
+    Storage, User,
 };
 use time::OffsetDateTime;
 

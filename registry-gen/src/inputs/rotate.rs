@@ -34,7 +34,11 @@ fn own(text: &mut Reader<'_>, cert: &str, key: &str) -> Result<Option<CaInput>> 
 /// bundle. `Ok(false)`: no rotation is recorded or asked for, the caller
 /// goes on as without one. `inputs.ca` holds the given CA (`tls.ca`), if
 /// any, as [`CaInput::External`].
-pub(crate) fn choose_ca(inputs: &mut Inputs, config: &Config, text: &mut Reader<'_>) -> Result<bool> {
+pub(crate) fn choose_ca(
+    inputs: &mut Inputs,
+    config: &Config,
+    text: &mut Reader<'_>,
+) -> Result<bool> {
     let recorded = text(layout::CA_ROTATION)?
         .map(|t| parse_record(&t))
         .transpose()?;
@@ -53,7 +57,11 @@ pub(crate) fn choose_ca(inputs: &mut Inputs, config: &Config, text: &mut Reader<
     let given = match inputs.ca.take() {
         None => None,
         Some(CaInput::External { cert_pem, key }) => Some((cert_pem, key)),
-        Some(_) => return Err(refuse("the signing CA was injected; a rotation reads the bundle's CAs itself".into())),
+        Some(_) => {
+            return Err(refuse(
+                "the signing CA was injected; a rotation reads the bundle's CAs itself".into(),
+            ))
+        }
     };
     if config.tls.ca.is_some() && given.is_none() {
         return Err(refuse(
@@ -93,12 +101,10 @@ pub(crate) fn choose_ca(inputs: &mut Inputs, config: &Config, text: &mut Reader<
                 other: given.as_ref().map(external),
             });
         }
-        (None, Some(_)) => {
-            return Err(refuse(format!(
-                "no CA rotation is in progress in --out ({} is missing): begin with --rotate-ca start",
-                layout::CA_ROTATION
-            )))
-        }
+        (None, Some(_)) => return Err(refuse(format!(
+            "no CA rotation is in progress in --out ({} is missing): begin with --rotate-ca start",
+            layout::CA_ROTATION
+        ))),
         (Some(r), Some(step)) if step != r.next() => {
             let why = match (r, step) {
                 (RotationStep::BothTrusted, CaStep::Finish) => "the registry still serves a certificate of the old CA, so dropping it now would fail every pull; ",
@@ -109,7 +115,12 @@ pub(crate) fn choose_ca(inputs: &mut Inputs, config: &Config, text: &mut Reader<
         }
         (Some(RotationStep::BothTrusted), requested) => {
             let Some(old) = own(text, layout::CA_CERT, layout::CA_KEY)? else {
-                return Err(refuse(format!("{} records step 1 but {} or {} is missing: restore them from a backup", layout::CA_ROTATION, layout::CA_CERT, layout::CA_KEY)));
+                return Err(refuse(format!(
+                    "{} records step 1 but {} or {} is missing: restore them from a backup",
+                    layout::CA_ROTATION,
+                    layout::CA_CERT,
+                    layout::CA_KEY
+                )));
             };
             let next = match own(text, layout::CA_NEXT_CERT, layout::CA_NEXT_KEY)? {
                 Some(next) => {
@@ -120,7 +131,11 @@ pub(crate) fn choose_ca(inputs: &mut Inputs, config: &Config, text: &mut Reader<
                 }
                 None => {
                     let Some(next_pem) = text(layout::CA_NEXT_CERT)? else {
-                        return Err(refuse(format!("{} records step 1 but {} is missing: restore it from a backup", layout::CA_ROTATION, layout::CA_NEXT_CERT)));
+                        return Err(refuse(format!(
+                            "{} records step 1 but {} is missing: restore it from a backup",
+                            layout::CA_ROTATION,
+                            layout::CA_NEXT_CERT
+                        )));
                     };
                     match &given {
                         Some(g) if same_cert(&g.0, &next_pem) => external(g),
@@ -144,8 +159,14 @@ pub(crate) fn choose_ca(inputs: &mut Inputs, config: &Config, text: &mut Reader<
             }
         }
         (Some(RotationStep::Switched), requested) => {
-            let Some(previous) = own(text, layout::CA_PREVIOUS_CERT, layout::CA_PREVIOUS_KEY)? else {
-                return Err(refuse(format!("{} records step 2 but {} or {} is missing: restore them from a backup", layout::CA_ROTATION, layout::CA_PREVIOUS_CERT, layout::CA_PREVIOUS_KEY)));
+            let Some(previous) = own(text, layout::CA_PREVIOUS_CERT, layout::CA_PREVIOUS_KEY)?
+            else {
+                return Err(refuse(format!(
+                    "{} records step 2 but {} or {} is missing: restore them from a backup",
+                    layout::CA_ROTATION,
+                    layout::CA_PREVIOUS_CERT,
+                    layout::CA_PREVIOUS_KEY
+                )));
             };
             let signer = match &given {
                 Some(g) => {
@@ -168,4 +189,3 @@ pub(crate) fn choose_ca(inputs: &mut Inputs, config: &Config, text: &mut Reader<
     }
     Ok(true)
 }
-

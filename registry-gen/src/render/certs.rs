@@ -17,8 +17,8 @@ use time::{Duration, OffsetDateTime};
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
 use crate::inputs::{CaInput, CaRotation, Inputs, Serial};
-use crate::rotation::{self, RotationStep};
 use crate::plan::{paths, Plan};
+use crate::rotation::{self, RotationStep};
 use crate::x509;
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
@@ -169,7 +169,10 @@ fn other_ca(plan: &Plan, inputs: &Inputs, rotation: &CaRotation, out: &mut Bundl
             out.add(cert, pem, MODE_FILE);
             out.add(key, key_pem.expose(), MODE_SECRET);
         }
-        CaInput::Kept { cert_pem, key: key_pem } => {
+        CaInput::Kept {
+            cert_pem,
+            key: key_pem,
+        } => {
             let ca_key = keys::parse(key, key_pem.expose())?;
             if rotation.step == RotationStep::BothTrusted {
                 check_ca(cert, cert_pem, &ca_key, inputs.now, renew)?;
@@ -177,13 +180,20 @@ fn other_ca(plan: &Plan, inputs: &Inputs, rotation: &CaRotation, out: &mut Bundl
             out.add(cert, cert_pem.clone(), MODE_FILE);
             out.add(key, key_pem.expose(), MODE_SECRET);
         }
-        CaInput::External { cert_pem, key: key_pem } => {
+        CaInput::External {
+            cert_pem,
+            key: key_pem,
+        } => {
             let ca_key = keys::parse("tls.ca.key_file", key_pem.expose())?;
             check_ca("tls.ca.cert_file", cert_pem, &ca_key, inputs.now, renew)?;
             out.add(cert, cert_pem.clone(), MODE_FILE);
         }
     }
-    out.add(paths::CA_ROTATION, rotation::record(rotation.step), MODE_FILE);
+    out.add(
+        paths::CA_ROTATION,
+        rotation::record(rotation.step),
+        MODE_FILE,
+    );
     Ok(())
 }
 
@@ -191,7 +201,11 @@ fn other_ca(plan: &Plan, inputs: &Inputs, rotation: &CaRotation, out: &mut Bundl
 fn serial(serial: Option<Serial>, what: &str) -> Result<SerialNumber> {
     serial
         .map(|s| SerialNumber::from_slice(s.bytes()))
-        .ok_or_else(|| missing(&format!("the {what} certificate's serial (Inputs::serials)")))
+        .ok_or_else(|| {
+            missing(&format!(
+                "the {what} certificate's serial (Inputs::serials)"
+            ))
+        })
 }
 
 fn missing(what: &str) -> Error {

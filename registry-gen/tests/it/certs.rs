@@ -223,7 +223,10 @@ fn a_server_certificate_is_kept_only_while_it_fits() {
     // injected clock; kept the day before.
     let day = |d| common::NOW + ::time::Duration::days(d);
     let before = registry_gen::render(&config, &kept_inputs(&config, day(549))).unwrap();
-    assert_eq!(before.get("certs/server.crt"), first.get("certs/server.crt"));
+    assert_eq!(
+        before.get("certs/server.crt"),
+        first.get("certs/server.crt")
+    );
     let expiring = registry_gen::render(&config, &kept_inputs(&config, day(550))).unwrap();
     assert_eq!(
         expiring.notices(),
