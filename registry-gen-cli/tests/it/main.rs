@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod e2e;
 mod faults;
+mod rotation;
 /// Helpers shared with the library's tests.
 #[path = "../../../registry-gen/tests/support/mod.rs"]
 mod support;
