@@ -164,14 +164,17 @@ impl Serial {
     }
 }
 
-/// The serials of one render: at most one CA and one server certificate
-/// are issued per render.
+/// The serials of one render: it issues at most one CA, one server
+/// certificate and one cross-signed CA.
 #[derive(Debug, Clone, Default)]
 pub struct Serials {
     /// For a CA this render generates (a new CA, or the next one of a rotation).
     pub ca: Option<Serial>,
     /// For a server certificate this render issues.
     pub server: Option<Serial>,
+    /// For the new CA cross-signed by the old one, which a CA rotation's
+    /// second step serves after the server certificate.
+    pub cross: Option<Serial>,
 }
 
 impl Inputs {
@@ -338,6 +341,9 @@ impl Inputs {
         }
         if self.serials.server.is_none() {
             self.serials.server = Some(Serial::random()?);
+        }
+        if self.serials.cross.is_none() {
+            self.serials.cross = Some(Serial::random()?);
         }
         if let Some(auth) = &config.auth {
             for user in &auth.users {

@@ -77,11 +77,26 @@ fn serial(cert: &Path) -> String {
 /// Does openssl accept the bundle's server certificate for 10.0.0.5
 /// against the CA file `trust`?
 fn trusted(trust: &Path, out: &Path) -> bool {
-    let at = (EPOCH + 10 * 86400).to_string(); // after every step below
+    trusted_at(trust, out, 10) // after every step below
+}
+
+/// [`trusted`] on day `day` after `EPOCH`.
+fn trusted_at(trust: &Path, out: &Path, day: i64) -> bool {
+    let at = (EPOCH + day * 86400).to_string();
+    // The whole chain the registry serves (the leaf, then at step 2 the
+    // new CA cross-signed by the old one) as untrusted intermediates.
+    let chain = out.join("certs/server.crt");
     openssl_verify(
         trust,
-        &out.join("certs/server.crt"),
-        &["-attime", &at, "-verify_ip", "10.0.0.5"],
+        &chain,
+        &[
+            "-attime",
+            &at,
+            "-verify_ip",
+            "10.0.0.5",
+            "-untrusted",
+            chain.to_str().unwrap(),
+        ],
     )
     .is_ok()
 }
@@ -162,10 +177,25 @@ fn rotation_keeps_every_step_trusted_and_sets_the_old_ca_aside() {
     assert!(!out.join("certs/ca-next.key").exists());
     serials.push(serial(&out.join("certs/server.crt")));
     assert!(trusted(&step1_trust, &out), "the step-1 trust must hold");
+    // The new CA cross-signed by the old one follows the leaf, so a client
+    // that still trusts only the old CA verifies too, until finish.
+    let chain = read(&out, "certs/server.crt");
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
+    let cross = tmp.path().join("cross.crt");
+    std::fs::write(
+        &cross,
+        &chain[chain.find("-----END CERTIFICATE-----\n").unwrap() + 26..],
+    )
+    .unwrap();
+    serials.push(serial(&cross));
     assert!(
-        !trusted(&old_trust, &out),
-        "the old trust alone can't work now"
+        trusted(&old_trust, &out),
+        "the old trust fails before finish"
     );
+    // A re-render in step 2 keeps the chain (no pod rolls).
+    let before = files(&out);
+    ok(&render_at(&out, 2, &[]));
+    assert_eq!(changed(&before, &files(&out)), ["certs/server.csr"]);
     assert_eq!(read(&out, "trust/ca.crt"), format!("{next_ca}{old_ca}"));
 
     // Step 3: the old CA is no longer trusted, and is set aside.
@@ -186,6 +216,16 @@ fn rotation_keeps_every_step_trusted_and_sets_the_old_ca_aside() {
     );
     assert_eq!(aside.values().nth(1).unwrap(), old_key.as_bytes());
     assert!(trusted(&step1_trust, &out) && trusted(&out.join("trust/ca.crt"), &out));
+    assert_eq!(
+        read(&out, "certs/server.crt")
+            .matches("BEGIN CERTIFICATE")
+            .count(),
+        1
+    );
+    assert!(
+        !trusted(&old_trust, &out),
+        "the old CA alone still works after finish"
+    );
     let mut unique = serials.clone();
     unique.sort();
     unique.dedup();
@@ -217,8 +257,10 @@ fn rotation_moves_to_a_given_ca() {
         "--ca-key",
         ca_key.to_str().unwrap(),
     ];
-    ok(&render_at(&out, today + 0, &[]));
+    ok(&render_at(&out, today, &[]));
     let old_ca = read(&out, "certs/ca.crt");
+    let old_trust = tmp.path().join("old-trust.crt");
+    std::fs::copy(out.join("trust/ca.crt"), &old_trust).unwrap();
     let mut start = vec!["--rotate-ca", "start"];
     start.extend(given);
     ok(&render_at(&out, today + 1, &start));
@@ -245,11 +287,15 @@ fn rotation_moves_to_a_given_ca() {
         "the old key left its name"
     );
     assert_eq!(read(&out, "certs/ca-previous.crt"), old_ca);
+    // The given CA, cross-signed by the old one, keeps old clients working.
+    assert!(trusted_at(&ca_crt, &out, today + 10));
+    assert!(trusted_at(&old_trust, &out, today + 10));
 
     let mut finish = vec!["--rotate-ca", "finish"];
     finish.extend(given);
     ok(&render_at(&out, today + 3, &finish));
     assert_eq!(read(&out, "trust/ca.crt"), cluster);
+    assert!(!trusted_at(&old_trust, &out, today + 10));
     assert!(files(&out)
         .keys()
         .any(|p| p.starts_with("certs/ca-previous.key.")));

@@ -95,13 +95,31 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     let kept = inputs.server_cert.as_deref().map(|pem| {
         reusable(plan, pem, &server_key, &ca_pem, inputs.now).map(|not_after| (pem, not_after))
     });
+    // At a rotation's second step the new CA, cross-signed by the old one,
+    // follows the leaf: a client that still trusts only the old CA verifies
+    // the chain until the rotation finishes.
+    let switched = inputs
+        .rotation
+        .as_ref()
+        .filter(|r| r.step == RotationStep::Switched)
+        .and_then(|r| r.other.as_ref());
     let cert_pem = match kept {
         Some(Ok((pem, not_after))) => {
             out.notice(format!(
                 "kept the server certificate: it names every address and is valid until {}",
                 date(not_after)
             ));
-            pem.to_owned()
+            let leaf = x509::first_block(pem);
+            match switched {
+                Some(_)
+                    if pem.len() > leaf.len()
+                        && is_cross(&pem[leaf.len()..], &ca_pem, switched) =>
+                {
+                    pem.to_owned()
+                }
+                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca_pem, old)?),
+                None => leaf.to_owned(),
+            }
         }
         other => {
             if let Some(Err(why)) = other {
@@ -109,10 +127,14 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
                     "issued a new server certificate: the earlier one {why}"
                 ));
             }
-            params
+            let leaf = params
                 .signed_by(&server_key, &issuer)
                 .map_err(Error::cert("server"))?
-                .pem()
+                .pem();
+            match switched {
+                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca_pem, old)?),
+                None => leaf,
+            }
         }
     };
     // The CSR asks for the same subject and extensions; the authority key
@@ -130,6 +152,16 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     }
     if let Some(rotation) = &inputs.rotation {
         other_ca(plan, inputs, rotation, out)?;
+        let old = match rotation.step {
+            RotationStep::BothTrusted => Some(ca_pem.as_str()),
+            RotationStep::Switched => match &rotation.other {
+                Some(CaInput::Kept { cert_pem, .. }) => Some(cert_pem.as_str()),
+                _ => None,
+            },
+        };
+        if old.is_some_and(allows_no_intermediate) {
+            out.notice("the old CA allows no intermediate certificate (pathlen:0; registry-gen made CAs that way before CA rotation existed), so from step 2 a client that trusts only the old CA fails: install the step-1 trust files on every client before `--rotate-ca switch`".to_owned());
+        }
     }
     out.add(paths::SERVER_CERT, cert_pem, MODE_FILE);
     out.add(paths::SERVER_KEY, server_key_pem.expose(), MODE_SECRET);
@@ -195,6 +227,85 @@ fn other_ca(plan: &Plan, inputs: &Inputs, rotation: &CaRotation, out: &mut Bundl
         MODE_FILE,
     );
     Ok(())
+}
+
+/// The signing (new) CA `new_ca_pem` cross-signed by the old CA `old`:
+/// the same subject, key and key id, issued by the old CA, valid from now
+/// until the first of the two expires.
+fn cross_signed(inputs: &Inputs, new_ca_pem: &str, old: &CaInput) -> Result<String> {
+    let CaInput::Kept {
+        cert_pem: old_pem,
+        key: old_key,
+    } = old
+    else {
+        return Err(missing("the old CA's key (a rotation's previous CA)"));
+    };
+    let new_key = match inputs.ca.as_ref() {
+        Some(CaInput::Kept { key, .. } | CaInput::External { key, .. }) => {
+            keys::parse("the new CA key", key.expose())?
+        }
+        _ => return Err(missing("the new CA (Inputs::ca)")),
+    };
+    let bad = |what: &str, problem: String| Error::Input {
+        what: what.to_owned(),
+        problem,
+    };
+    let new_pem = x509::pem(new_ca_pem).map_err(|e| bad(paths::CA_CERT, e))?;
+    let new_cert = new_pem
+        .parse_x509()
+        .map_err(|e| bad(paths::CA_CERT, format!("is not valid X.509 ({e})")))?;
+    let old_parsed = x509::pem(old_pem).map_err(|e| bad(paths::CA_PREVIOUS_CERT, e))?;
+    let old_cert = old_parsed
+        .parse_x509()
+        .map_err(|e| bad(paths::CA_PREVIOUS_CERT, format!("is not valid X.509 ({e})")))?;
+    let mut p = CertificateParams::default();
+    p.serial_number = Some(serial(inputs.serials.cross, "cross-signed CA")?);
+    p.distinguished_name = x509::rcgen_name(new_cert.subject());
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    if let Some(ski) = x509::subject_key_id(&new_cert) {
+        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(ski);
+    }
+    p.use_authority_key_identifier_extension = true;
+    p.not_before = inputs.now;
+    p.not_after = x509::not_after(&new_cert).min(x509::not_after(&old_cert));
+    let old_key = keys::parse(paths::CA_PREVIOUS_KEY, old_key.expose())?;
+    let issuer =
+        Issuer::from_ca_cert_pem(old_pem, old_key).map_err(Error::cert("previous CA (parsing)"))?;
+    Ok(p.signed_by(&new_key, &issuer)
+        .map_err(Error::cert("cross-signed CA"))?
+        .pem())
+}
+
+/// Does the CA certificate `pem` forbid any CA below it (pathlen:0)?
+fn allows_no_intermediate(pem: &str) -> bool {
+    x509::pem(pem).ok().is_some_and(|p| {
+        p.parse_x509().ok().is_some_and(|c| {
+            c.basic_constraints()
+                .ok()
+                .flatten()
+                .is_some_and(|b| b.value.path_len_constraint == Some(0))
+        })
+    })
+}
+
+/// Is `pem` a cross-signed certificate of the CA `ca_pem` (its key) by the
+/// old CA of `old` (its signature)?
+fn is_cross(pem: &str, ca_pem: &str, old: Option<&CaInput>) -> bool {
+    let Some(CaInput::Kept {
+        cert_pem: old_pem, ..
+    }) = old
+    else {
+        return false;
+    };
+    let parse = |p: &str| x509::pem(p).ok();
+    let (Some(c), Some(ca), Some(o)) = (parse(pem), parse(ca_pem), parse(old_pem)) else {
+        return false;
+    };
+    let (Ok(c), Ok(ca), Ok(o)) = (c.parse_x509(), ca.parse_x509(), o.parse_x509()) else {
+        return false;
+    };
+    c.public_key().raw == ca.public_key().raw && c.verify_signature(Some(o.public_key())).is_ok()
 }
 
 /// The injected serial for a certificate this render issues.
@@ -333,7 +444,11 @@ fn ca_params(plan: &Plan, inputs: &Inputs) -> Result<CertificateParams> {
     let mut p = CertificateParams::default();
     p.serial_number = Some(serial(inputs.serials.ca, "CA")?);
     p.distinguished_name = name(plan, &plan.tls.ca_common_name);
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    // One intermediate below it at most: during a CA rotation's second
+    // step, the next CA cross-signed by this one sits between the server
+    // certificate and this CA for clients that trust only this CA (Go
+    // counts it even though the two CAs share a name).
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p.not_before = now;
     p.not_after = now + Duration::days(plan.tls.ca_validity_days);

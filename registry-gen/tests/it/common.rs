@@ -41,6 +41,7 @@ pub fn inputs(config: &Config) -> Inputs {
     i.serials = Serials {
         ca: Some(Serial::from_bytes([0xca; 16])),
         server: Some(Serial::from_bytes([0x5e; 16])),
+        cross: Some(Serial::from_bytes([0xc5; 16])),
     };
     if let Some(auth) = &config.auth {
         for u in &auth.users {
