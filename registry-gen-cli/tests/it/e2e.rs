@@ -36,12 +36,12 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::common::{bin, text, workspace};
 use crate::support::{openssl_ca, self_signed};
 
-const NODE_IP: &str = "127.0.0.2";
+pub(crate) const NODE_IP: &str = "127.0.0.2";
 const NODE_IP6: &str = "::1";
-const CLUSTER_IP: &str = "127.0.0.3";
+pub(crate) const CLUSTER_IP: &str = "127.0.0.3";
 const POD_IP: &str = "127.0.0.10";
 /// The image `verify.sh` builds and pushes.
-const IMAGE: &str = "registry-gen-verify:latest";
+pub(crate) const IMAGE: &str = "registry-gen-verify:latest";
 
 /// The registry's config file inside the image: the official 3.x image's
 /// (distribution-library-image `config-example.yml`, at
@@ -53,7 +53,7 @@ const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  level: debug\n  fields:\n    s
 /// The image config's debug port, which the rendered env must switch off or move.
 const IMAGE_DEBUG_PORT: u16 = 5001;
 
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
@@ -64,14 +64,14 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 /// A loopback-only network namespace plus a private mount namespace with
 /// our own /etc/hosts, held open by a `sleep`; commands enter it with
 /// nsenter. Every process started in it is killed by PID on drop.
-struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
     holder: Child,
     procs: Vec<(String, Child)>,
 }
 
 impl Sandbox {
-    fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
+    pub(crate) fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let mut h = String::from("127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
         for (ip, names) in hosts {
@@ -107,12 +107,12 @@ impl Sandbox {
         }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// A command that runs inside the namespaces.
-    fn cmd(&self, program: &str) -> Command {
+    pub(crate) fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.arg("--target")
             .arg(self.holder.id().to_string())
@@ -120,12 +120,12 @@ impl Sandbox {
         c
     }
 
-    fn run(&self, c: &mut Command) -> Output {
+    pub(crate) fn run(&self, c: &mut Command) -> Output {
         c.stdin(Stdio::null()).output().unwrap()
     }
 
     /// Start a long-running process, its output in `<name>.log`.
-    fn spawn(&mut self, name: &str, mut c: Command) {
+    pub(crate) fn spawn(&mut self, name: &str, mut c: Command) {
         let log = fs::File::create(self.log(name)).unwrap();
         let child = c
             .stdin(Stdio::null())
@@ -141,7 +141,7 @@ impl Sandbox {
     }
 
     /// Stop the processes named `name` (by PID) and wait for them.
-    fn stop(&mut self, name: &str) {
+    pub(crate) fn stop(&mut self, name: &str) {
         for (n, c) in self.procs.iter_mut() {
             if n == name {
                 let _ = c.kill();
@@ -152,7 +152,7 @@ impl Sandbox {
     }
 
     /// HTTP status of a GET (`000` when there is no answer).
-    fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
+    pub(crate) fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
         let mut c = self.cmd("curl");
         c.args(["--silent", "--show-error", "--max-time", "10"])
             .args(["--output", "/dev/null", "--write-out", "%{http_code}"])
@@ -198,34 +198,34 @@ impl Drop for Sandbox {
 }
 
 /// One scenario: a config, the flags on top of it, and what we expect.
-struct Scenario {
+pub(crate) struct Scenario {
     /// Config file contents (an example's or inline).
-    config: String,
-    flags: Vec<&'static str>,
+    pub(crate) config: String,
+    pub(crate) flags: Vec<&'static str>,
     /// Sign with a CA that openssl made, as a cluster CA would be given.
-    own_ca: bool,
+    pub(crate) own_ca: bool,
     /// A password given on stdin for `--user`.
-    password_stdin: Option<&'static str>,
+    pub(crate) password_stdin: Option<&'static str>,
     /// Every `host[:port]` clients may put in image references.
-    endpoints: &'static [&'static str],
+    pub(crate) endpoints: &'static [&'static str],
     /// The port-less aliases among them.
-    aliases: &'static [&'static str],
+    pub(crate) aliases: &'static [&'static str],
     /// DNS names that resolve to the node.
-    dns_names: &'static [&'static str],
+    pub(crate) dns_names: &'static [&'static str],
     /// `<svc>.<ns>.svc` names that resolve to the cluster IP.
-    service_names: &'static [&'static str],
+    pub(crate) service_names: &'static [&'static str],
 }
 
 /// The rendered bundle, parsed.
-struct Bundle {
-    dir: PathBuf,
-    deployment: apps::Deployment,
-    service: core::Service,
-    secrets: BTreeMap<String, core::Secret>,
+pub(crate) struct Bundle {
+    pub(crate) dir: PathBuf,
+    pub(crate) deployment: apps::Deployment,
+    pub(crate) service: core::Service,
+    pub(crate) secrets: BTreeMap<String, core::Secret>,
 }
 
 impl Bundle {
-    fn load(dir: PathBuf) -> Bundle {
+    pub(crate) fn load(dir: PathBuf) -> Bundle {
         let read = |f: &str| fs::read_to_string(dir.join("manifests").join(f)).unwrap();
         let mut secrets = BTreeMap::new();
         for e in fs::read_dir(dir.join("manifests")).unwrap() {
@@ -260,7 +260,7 @@ impl Bundle {
         &self.pod().containers[0]
     }
 
-    fn secret_data(&self, secret: &str, key: &str) -> Vec<u8> {
+    pub(crate) fn secret_data(&self, secret: &str, key: &str) -> Vec<u8> {
         let s = self
             .secrets
             .get(secret)
@@ -301,7 +301,7 @@ impl Bundle {
     }
 
     /// The first user and the password it was given or generated.
-    fn login(&self, given: Option<&str>) -> Option<(String, String)> {
+    pub(crate) fn login(&self, given: Option<&str>) -> Option<(String, String)> {
         let htpasswd = self.dir.join("auth/htpasswd");
         if !htpasswd.exists() {
             return None;
@@ -321,7 +321,7 @@ impl Bundle {
     }
 
     /// The directory names under the bundle's containerd and Docker trees.
-    fn trust_dirs(&self, tree: &str) -> BTreeSet<String> {
+    pub(crate) fn trust_dirs(&self, tree: &str) -> BTreeSet<String> {
         fs::read_dir(self.dir.join("trust").join(tree).join("certs.d"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -331,7 +331,7 @@ impl Bundle {
 
 /// Run `c`, with `--password-stdin` and the password on its standard input
 /// when there is one.
-fn with_password_stdin(c: &mut Command, password: Option<&str>) -> Output {
+pub(crate) fn with_password_stdin(c: &mut Command, password: Option<&str>) -> Output {
     let Some(p) = password else {
         return c.stdin(Stdio::null()).output().unwrap();
     };
@@ -347,7 +347,7 @@ fn with_password_stdin(c: &mut Command, password: Option<&str>) -> Output {
 }
 
 /// Render with the real binary.
-fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
+pub(crate) fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
     let config = sb.path().join("registry-gen.yaml");
     fs::write(&config, &s.config).unwrap();
     let out = sb.path().join("bundle");
@@ -384,7 +384,7 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
 /// then the registry started with the Deployment's env (paths re-rooted
 /// into `pod/`), as its runAsUser/runAsGroup, with no capabilities beyond
 /// those the container adds, no new privileges, on the pod's IP.
-fn start_pod(sb: &mut Sandbox, b: &Bundle) {
+pub(crate) fn start_pod(sb: &mut Sandbox, b: &Bundle) {
     use std::os::unix::fs::{chown, PermissionsExt};
     let root = sb.path().join("pod");
     let _ = sb.run(sb.cmd("umount").arg(&root));
@@ -544,7 +544,7 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
 
 /// Play kube-proxy and the hostPort: forward the node's ports and the
 /// Service's cluster IP to the pod, as the rendered objects say.
-fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
+pub(crate) fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
     let mut forwards: Vec<(String, u16, u16)> = Vec::new();
     for p in b.container().ports.as_ref().unwrap() {
         if let Some(host_port) = p.host_port {
@@ -591,7 +591,7 @@ fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
 }
 
 /// A private containerd: its own root, state and socket in the sandbox.
-fn start_containerd(sb: &mut Sandbox) -> PathBuf {
+pub(crate) fn start_containerd(sb: &mut Sandbox) -> PathBuf {
     let d = sb.path().join("containerd");
     fs::create_dir(&d).unwrap();
     let sock = d.join("c.sock");
@@ -629,7 +629,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 }
 
 /// `ctr images pull` of `reference` through `hosts_dir`, as a node would.
-fn ctr_pull(
+pub(crate) fn ctr_pull(
     sb: &Sandbox,
     sock: &Path,
     hosts_dir: &Path,
@@ -967,7 +967,7 @@ fn e2e(s: Scenario) {
     );
 }
 
-fn example(name: &str) -> String {
+pub(crate) fn example(name: &str) -> String {
     fs::read_to_string(workspace().join("examples").join(name)).unwrap()
 }
 
@@ -1058,7 +1058,7 @@ fn hostport_443_with_own_ca_and_given_password() {
 }
 
 /// The pod-template annotations of a rendered Deployment.
-fn pod_annotations(b: &Bundle) -> BTreeMap<String, String> {
+pub(crate) fn pod_annotations(b: &Bundle) -> BTreeMap<String, String> {
     b.deployment
         .spec
         .as_ref()

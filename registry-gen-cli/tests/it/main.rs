@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod e2e;
+mod e2e_rotation;
 mod faults;
 mod rotation;
 /// Helpers shared with the library's tests.
