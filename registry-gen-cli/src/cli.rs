@@ -55,10 +55,11 @@ pub enum Command {
     /// Validate a config and print the plan: endpoints, ports, storage,
     /// TLS, auth, and what each client needs. Writes nothing.
     ///
-    /// Exits 2 when the config does not parse or is invalid, listing every
-    /// problem at once.
+    /// Given a bundle directory, checks its registry-gen.yaml and adds its
+    /// certificates' expiry table and CA rotation step. Exits 2 when the
+    /// config does not parse or is invalid, listing every problem at once.
     #[command(
-        after_help = "Examples:\n  registry-gen check --config registry-gen.yaml\n  REGISTRY_GEN_CONFIG=registry-gen.yaml registry-gen check"
+        after_help = "Examples:\n  registry-gen check --config registry-gen.yaml\n  registry-gen check out/\n  REGISTRY_GEN_CONFIG=registry-gen.yaml registry-gen check"
     )]
     Check(CheckArgs),
 
@@ -88,9 +89,12 @@ pub enum Command {
     /// each certificate, whether the server certificate verifies under the
     /// CA, and problems: expired, expiring within 30 days, a CN without
     /// SANs, or (for a bundle, or with --config) a configured address the
-    /// certificate does not name. Exits 1 when there is a problem.
+    /// certificate does not name. Then an expiry table (certificate,
+    /// expires, residual time, certificate authority) and, for a bundle in
+    /// a CA rotation, its step and the next one. Exits 1 when there is a
+    /// problem, or with --fail-within when a certificate expires that soon.
     #[command(
-        after_help = "Examples:\n  registry-gen inspect out/\n  registry-gen inspect /etc/docker/certs.d/10.131.82.54:30443/ca.crt"
+        after_help = "Examples:\n  registry-gen inspect out/\n  registry-gen inspect out/ --fail-within 30d   # in a cron job or CI\n  registry-gen inspect /etc/docker/certs.d/10.131.82.54:30443/ca.crt"
     )]
     Inspect(InspectArgs),
 
