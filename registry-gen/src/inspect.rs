@@ -52,8 +52,8 @@ pub struct Inspection {
     pub problems: Vec<String>,
     /// Things that will: expiry within [`Inputs::RENEW_BEFORE_DAYS`] days.
     pub warnings: Vec<String>,
-    /// (certificate, the certificate of this inspection that signed it),
-    /// for each one whose signer is among them.
+    /// (certificate, the certificate of this inspection that signed it, or
+    /// `self-signed`), for each one whose signer is known.
     pub signers: Vec<(String, String)>,
 }
 
@@ -127,13 +127,24 @@ pub fn inspect(
         report.certificates.push(r);
     }
 
+    // Who signed each certificate: itself, or another one of them (a
+    // self-signed root before a cross-signed copy of it).
+    let signs = |ca: &X509Certificate<'_>, cert: &X509Certificate<'_>| {
+        x509::is_ca(ca)
+            && cert.issuer() == ca.subject()
+            && cert.verify_signature(Some(ca.public_key())).is_ok()
+    };
     for (name, cert) in &certs {
-        let signer = certs.iter().find(|(_, ca)| {
-            x509::is_ca(ca)
-                && cert.issuer() == ca.subject()
-                && cert.verify_signature(Some(ca.public_key())).is_ok()
-        });
-        if let Some((ca_name, _)) = signer.filter(|(n, _)| n != name) {
+        let mut signers: Vec<&(String, X509Certificate<'_>)> = certs
+            .iter()
+            .filter(|(n, ca)| n != name && signs(ca, cert))
+            .collect();
+        signers.sort_by_key(|(_, ca)| !signs(ca, ca));
+        if signs(cert, cert) {
+            report
+                .signers
+                .push((name.clone(), "self-signed".to_owned()));
+        } else if let Some((ca_name, _)) = signers.first() {
             report.signers.push((name.clone(), ca_name.clone()));
         }
     }
@@ -226,12 +237,9 @@ impl Inspection {
     }
 
     /// Which certificate of this inspection signed `c`: the source of the
-    /// CA whose subject is its issuer and whose key verifies it, else the
-    /// issuer's name; `self-signed` for a root.
+    /// CA whose subject is its issuer and whose key verifies it (a root
+    /// first), `self-signed` for a root, else the issuer's name.
     fn authority(&self, c: &CertReport) -> String {
-        if c.is_ca && c.issuer == c.subject {
-            return "self-signed".into();
-        }
         self.signers
             .iter()
             .find(|(leaf, _)| *leaf == c.source)

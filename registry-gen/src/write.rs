@@ -1140,4 +1140,105 @@ mod tests {
             );
         }
     }
+
+    fn step(ca: (&str, Option<&str>), other: Option<(&str, &str, &str)>, readme: &str) -> Bundle {
+        let mut files = vec![
+            (paths::CA_CERT, ca.0, MODE_FILE),
+            ("README.md", readme, MODE_FILE),
+        ];
+        if let Some(key) = ca.1 {
+            files.push((paths::CA_KEY, key, MODE_SECRET));
+        }
+        let other_files;
+        if let Some((which, cert, key)) = other {
+            other_files = match which {
+                "next" => [paths::CA_NEXT_CERT, paths::CA_NEXT_KEY],
+                _ => [paths::CA_PREVIOUS_CERT, paths::CA_PREVIOUS_KEY],
+            };
+            files.push((other_files[0], cert, MODE_FILE));
+            files.push((other_files[1], key, MODE_SECRET));
+        }
+        bundle(&files)
+    }
+
+    #[test]
+    fn a_rotation_step_killed_at_any_file_leaves_the_step_before_whole() {
+        let step1 = step(("A", Some("A KEY")), Some(("next", "B", "B KEY")), "1");
+        let step2 = step(("B", Some("B KEY")), Some(("previous", "A", "A KEY")), "2");
+        for crash_after in 0..step2.files().count() {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("out");
+            step1.write_to(&dir).unwrap();
+            let before = tree(&dir);
+            let previous = std::fs::read_to_string(dir.join(paths::FILE_LIST)).unwrap();
+            let previous: BTreeSet<&str> = previous.lines().collect();
+            let r = step2.write_staged(&dir, &previous, &[], &[], Some(crash_after));
+            assert!(matches!(r, Staged::Failed(_)));
+            assert_eq!(tree(&dir), before, "killed after {crash_after} files");
+            step2.write_to(&dir).unwrap();
+            let after = tree(&dir);
+            assert_eq!(after[paths::CA_CERT].0, "B");
+            assert_eq!(after[paths::CA_PREVIOUS_KEY], ("A KEY".into(), 0o600));
+            assert!(!after.contains_key(paths::CA_NEXT_CERT));
+            assert!(!after.contains_key(paths::CA_NEXT_KEY));
+        }
+    }
+
+    #[test]
+    fn a_moved_ca_key_leaves_its_old_name_staged_and_in_place() {
+        // Moving to a given CA C: step 2 has no certs/ca.key; the old key
+        // lives on as ca-previous.key, so ca.key must not be carried over.
+        let mut step1 = step(("A", Some("A KEY")), None, "1");
+        step1.add(paths::CA_NEXT_CERT, "C", MODE_FILE);
+        let step2 = step(("C", None), Some(("previous", "A", "A KEY")), "2");
+        for in_place in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            step1.write_to(tmp.path()).unwrap();
+            if in_place {
+                let previous = std::fs::read_to_string(tmp.path().join(paths::FILE_LIST)).unwrap();
+                let previous: BTreeSet<&str> = previous.lines().collect();
+                step2
+                    .write_in_place(tmp.path(), &previous, &[], &[paths::CA_KEY])
+                    .unwrap();
+            } else {
+                step2.write_to(tmp.path()).unwrap();
+            }
+            let after = tree(tmp.path());
+            assert_eq!(after[paths::CA_CERT].0, "C");
+            assert!(!after.contains_key(paths::CA_KEY), "in place: {in_place}");
+            assert_eq!(after[paths::CA_PREVIOUS_KEY].0, "A KEY");
+        }
+    }
+
+    #[test]
+    fn a_ca_whose_bytes_the_new_bundle_drops_is_refused_or_set_aside() {
+        let step2 = step(("B", Some("B KEY")), Some(("previous", "A", "A KEY")), "2");
+        let tmp = tempfile::tempdir().unwrap();
+        step2.write_to(tmp.path()).unwrap();
+        let before = tree(tmp.path());
+        // A bundle with another CA at certs/ca.crt: B would be lost.
+        let other = step(("X", Some("X KEY")), Some(("previous", "A", "A KEY")), "x");
+        assert!(matches!(
+            other.write_to(tmp.path()),
+            Err(Error::Refused { .. })
+        ));
+        assert_eq!(tree(tmp.path()), before);
+        // finish: the old CA leaves the bundle and is set aside.
+        let finished = step(("B", Some("B KEY")), None, "3");
+        let aside = finished.write_replacing_ca(tmp.path(), at()).unwrap();
+        assert_eq!(
+            aside.iter().map(|s| s.kept_as.as_str()).collect::<Vec<_>>(),
+            [
+                "certs/ca-previous.crt.20270115T080000Z",
+                "certs/ca-previous.key.20270115T080000Z"
+            ]
+        );
+        let after = tree(tmp.path());
+        assert_eq!(after[paths::CA_CERT].0, "B");
+        assert!(!after.contains_key(paths::CA_PREVIOUS_CERT));
+        assert_eq!(
+            after["certs/ca-previous.key.20270115T080000Z"],
+            ("A KEY".into(), 0o600)
+        );
+    }
 }
