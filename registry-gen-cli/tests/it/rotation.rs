@@ -461,3 +461,32 @@ fn inspect_fail_within_fails_near_expiry_and_prints_the_table() {
     );
     assert!(stdout(&o).contains("CA rotation: none in progress"));
 }
+
+/// The trust DaemonSet's ConfigMap carries the installer with the trust
+/// files' bytes: at step 1 both CAs, after finish the new one alone.
+#[test]
+fn the_trust_daemonset_carries_both_cas_during_a_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("registry-gen.yaml");
+    std::fs::write(&config, "trust:\n  daemonset: true\n").unwrap();
+    let out = tmp.path().join("out");
+    let with_config = |step: Option<&str>, day: i64| {
+        let mut flags = vec!["--config", config.to_str().unwrap()];
+        if let Some(s) = step {
+            flags.extend(["--rotate-ca", s]);
+        }
+        ok(&render_at(&out, day, &flags));
+        read(&out, "manifests/trust-configmap.yaml")
+    };
+    // The first line of each CA's base64 body (it holds the serial)
+    // identifies it in the embedded script.
+    let body = |pem: &str| pem.lines().nth(1).unwrap().to_owned();
+    with_config(None, 0);
+    let old = body(&read(&out, "certs/ca.crt"));
+    let cm = with_config(Some("start"), 1);
+    let new = body(&read(&out, "certs/ca-next.crt"));
+    assert!(cm.contains(&old) && cm.contains(&new), "{cm}");
+    assert!(with_config(Some("switch"), 2).contains(&old));
+    let cm = with_config(Some("finish"), 3);
+    assert!(cm.contains(&new) && !cm.contains(&old), "{cm}");
+}
