@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registry_gen::{CaInput, Config, Inputs, KeyAlgorithm, Password, Secret};
+use registry_gen::{CaInput, Config, Inputs, KeyAlgorithm, Password, Secret, Serial, Serials};
 
 const CA_KEY: &str = include_str!("../../registry-gen/tests/fixtures/keys/ca-ecdsa-p256.pem");
 const SERVER_KEY: &str =
@@ -33,6 +33,11 @@ fuzz_target!(|data: &[u8]| {
     });
     inputs.server_key = Some(Secret::new(SERVER_KEY));
     inputs.http_secret = Some(Secret::new("fuzz-http-secret"));
+    inputs.serials = Serials {
+        ca: Some(Serial::from_bytes([1; 16])),
+        server: Some(Serial::from_bytes([2; 16])),
+        cross: Some(Serial::from_bytes([3; 16])),
+    };
     if let Some(auth) = &config.auth {
         for u in &auth.users {
             inputs.passwords.insert(

@@ -55,10 +55,11 @@ pub enum Command {
     /// Validate a config and print the plan: endpoints, ports, storage,
     /// TLS, auth, and what each client needs. Writes nothing.
     ///
-    /// Exits 2 when the config does not parse or is invalid, listing every
-    /// problem at once.
+    /// Given a bundle directory, checks its registry-gen.yaml and adds its
+    /// certificates' expiry table and CA rotation step. Exits 2 when the
+    /// config does not parse or is invalid, listing every problem at once.
     #[command(
-        after_help = "Examples:\n  registry-gen check --config registry-gen.yaml\n  REGISTRY_GEN_CONFIG=registry-gen.yaml registry-gen check"
+        after_help = "Examples:\n  registry-gen check --config registry-gen.yaml\n  registry-gen check out/\n  REGISTRY_GEN_CONFIG=registry-gen.yaml registry-gen check"
     )]
     Check(CheckArgs),
 
@@ -88,9 +89,12 @@ pub enum Command {
     /// each certificate, whether the server certificate verifies under the
     /// CA, and problems: expired, expiring within 30 days, a CN without
     /// SANs, or (for a bundle, or with --config) a configured address the
-    /// certificate does not name. Exits 1 when there is a problem.
+    /// certificate does not name. Then an expiry table (certificate,
+    /// expires, residual time, certificate authority) and, for a bundle in
+    /// a CA rotation, its step and the next one. Exits 1 when there is a
+    /// problem, or with --fail-within when a certificate expires that soon.
     #[command(
-        after_help = "Examples:\n  registry-gen inspect out/\n  registry-gen inspect /etc/docker/certs.d/10.131.82.54:30443/ca.crt"
+        after_help = "Examples:\n  registry-gen inspect out/\n  registry-gen inspect out/ --fail-within 30d   # in a cron job or CI\n  registry-gen inspect /etc/docker/certs.d/10.131.82.54:30443/ca.crt"
     )]
     Inspect(InspectArgs),
 
@@ -121,6 +125,10 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// A bundle directory: check its registry-gen.yaml (unless --config is
+    /// given) and show its certificates' expiry and CA rotation step.
+    #[arg(value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
     /// Config file (YAML). Without it, the embedded default is checked.
     #[arg(long, value_name = "FILE", env = "REGISTRY_GEN_CONFIG")]
     pub config: Option<PathBuf>,
@@ -152,6 +160,47 @@ pub struct InspectArgs {
     /// Check the SANs against this config (default for a bundle: its registry-gen.yaml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Exit 1 when a certificate expires within DURATION (e.g. 30d, 12h,
+    /// 2w, 90m; units s, m, h, d, w), for a cron job or CI.
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub fail_within: Option<Within>,
+}
+
+/// A `--fail-within` duration, with the text it was given as.
+#[derive(Debug, Clone)]
+pub struct Within(pub time::Duration, pub String);
+
+/// `30d`, `12h`, `2w`, `90m`, `45s`, or several (`1d12h`).
+fn parse_within(s: &str) -> Result<Within, String> {
+    let bad = || {
+        format!("{s:?}: expected a duration such as 30d, 12h, 2w or 1d12h (units s, m, h, d, w)")
+    };
+    let mut total = time::Duration::ZERO;
+    let mut digits = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        let unit = match c {
+            's' => time::Duration::SECOND,
+            'm' => time::Duration::MINUTE,
+            'h' => time::Duration::HOUR,
+            'd' => time::Duration::DAY,
+            'w' => time::Duration::WEEK,
+            _ => return Err(bad()),
+        };
+        total = unit
+            .checked_mul(i32::try_from(n).map_err(|_| bad())?)
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(bad)?;
+    }
+    if !digits.is_empty() || total.is_zero() {
+        return Err(bad());
+    }
+    Ok(Within(total, s.trim().to_owned()))
 }
 
 #[derive(Debug, Args)]
@@ -248,12 +297,24 @@ pub struct RenderArgs {
     /// the old certs/ca.crt and certs/ca.key are kept beside it under a
     /// timestamped name (a counter added if that name is taken; never
     /// deleted) and every client must be given the new certs/ca.crt.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rotate_ca")]
     pub new_ca: bool,
+    /// Replace the CA of --out in three steps, with no failed pull in
+    /// between: `start` trusts a new CA (generated, or the one given with
+    /// --ca-cert/--ca-key) beside the old one, which still signs; `switch`,
+    /// once every node trusts both, signs the server certificate with the
+    /// new CA; `finish` stops trusting the old CA and sets its files aside.
+    /// The bundle records its step; re-renders keep it.
+    #[arg(long, value_name = "STEP", value_parser = parse_ca_step)]
+    pub rotate_ca: Option<registry_gen::CaStep>,
 
     /// Key algorithm of generated keys [config: tls.key_algorithm].
     #[arg(long, value_name = "ALG", value_parser = parse_key_algorithm, env = "REGISTRY_GEN_KEY_ALGORITHM")]
     pub key_algorithm: Option<KeyAlgorithm>,
+}
+
+fn parse_ca_step(s: &str) -> Result<registry_gen::CaStep, String> {
+    s.parse()
 }
 
 fn parse_key_algorithm(s: &str) -> Result<KeyAlgorithm, String> {

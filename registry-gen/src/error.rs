@@ -54,6 +54,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A CA rotation step that can't be taken now: out of order, or the
+    /// bundle is not in a state to take it. Nothing was rendered.
+    #[error("CA rotation, {step}: {problem}")]
+    Rotation {
+        /// The step asked for (or the one the bundle records).
+        step: String,
+        /// Why not, and what to run instead.
+        problem: String,
+    },
     /// Writing would replace a file that must never be overwritten (a CA).
     #[error("{path}: {reason}")]
     Refused {

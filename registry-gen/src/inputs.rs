@@ -15,6 +15,27 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::plan::paths;
+use crate::rotation::{CaStep, RotationStep};
+
+mod rotate;
+
+/// The CA rotation a render is in: its step, and the CA trusted beside the
+/// signing one ([`Inputs::ca`]): at [`RotationStep::BothTrusted`] the
+/// incoming CA (`None` until [`Inputs::fill_missing`] draws its key), at
+/// [`RotationStep::Switched`] the outgoing one.
+#[derive(Debug, Clone)]
+pub struct CaRotation {
+    /// Where the rotation is after this render.
+    pub step: RotationStep,
+    /// The other trusted CA.
+    pub other: Option<CaInput>,
+}
+
+impl CaRotation {
+    pub(crate) fn next_ca_missing(&self) -> bool {
+        self.step == RotationStep::BothTrusted && self.other.is_none()
+    }
+}
 
 /// A secret string (password, PEM private key) that never shows in Debug output.
 #[derive(Clone, PartialEq, Eq)]
@@ -98,17 +119,75 @@ pub struct Inputs {
     pub server_key: Option<Secret>,
     /// A server certificate (PEM) for `server_key` from an earlier render:
     /// kept when it is signed by the same CA, still names every address and
-    /// has at least [`Inputs::RENEW_BEFORE_DAYS`] days left; else a new one is issued.
+    /// is not past two thirds of its lifetime at [`Inputs::now`]
+    /// ([`Inputs::renew_at`]); else a new one is issued.
     pub server_cert: Option<String>,
     /// `REGISTRY_HTTP_SECRET`, shared by every replica.
     pub http_secret: Option<Secret>,
     /// Passwords by user name.
     pub passwords: BTreeMap<String, Password>,
+    /// The serial numbers of the certificates this render may issue: every
+    /// certificate a CA issues needs its own (RFC 5280 4.1.2.2; NSS refuses a
+    /// second certificate with the issuer and serial of another), so they are
+    /// drawn at random, never derived from a key that a re-issue keeps.
+    pub serials: Serials,
+    /// A CA rotation step to take (`registry-gen render --rotate-ca STEP`);
+    /// `None` re-renders at the step the bundle records, if any.
+    pub rotate_ca: Option<CaStep>,
+    /// The CA rotation this render is in, from [`Inputs::reuse_previous`]:
+    /// which step, and the CA trusted beside the signing one.
+    pub rotation: Option<CaRotation>,
+}
+
+/// A certificate serial number: 16 bytes, positive (top bit clear) and
+/// never starting with a zero byte, so it always encodes as 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Serial([u8; 16]);
+
+impl Serial {
+    /// A serial from 16 bytes (e.g. injected by a test): made positive and
+    /// of full length.
+    pub fn from_bytes(mut bytes: [u8; 16]) -> Serial {
+        bytes[0] = (bytes[0] & 0x7f) | 0x40;
+        Serial(bytes)
+    }
+
+    /// The serial's bytes, big-endian.
+    pub fn bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    fn random() -> Result<Serial> {
+        let mut b = [0u8; 16];
+        random_bytes(&mut b)?;
+        Ok(Serial::from_bytes(b))
+    }
+}
+
+/// The serials of one render: it issues at most one CA, one server
+/// certificate and one cross-signed CA.
+#[derive(Debug, Clone, Default)]
+pub struct Serials {
+    /// For a CA this render generates (a new CA, or the next one of a rotation).
+    pub ca: Option<Serial>,
+    /// For a server certificate this render issues.
+    pub server: Option<Serial>,
+    /// For the new CA cross-signed by the old one, which a CA rotation's
+    /// second step serves after the server certificate.
+    pub cross: Option<Serial>,
 }
 
 impl Inputs {
-    /// A kept server certificate is renewed when fewer days than this are left.
+    /// `inspect` warns when a certificate has fewer days than this left.
     pub const RENEW_BEFORE_DAYS: i64 = 30;
+
+    /// When a re-render renews a server certificate valid from `not_before`
+    /// to `not_after`: once two thirds of its lifetime are gone (day 243 of
+    /// a 365-day certificate), judged by the injected clock
+    /// [`Inputs::now`], so the registry never serves one in its last third.
+    pub fn renew_at(not_before: OffsetDateTime, not_after: OffsetDateTime) -> OffsetDateTime {
+        not_before + (not_after - not_before) * 2 / 3
+    }
 
     /// Inputs with only a clock; everything else still to be injected or filled.
     pub fn new(now: OffsetDateTime) -> Inputs {
@@ -119,6 +198,9 @@ impl Inputs {
             server_cert: None,
             http_secret: None,
             passwords: BTreeMap::new(),
+            serials: Serials::default(),
+            rotate_ca: None,
+            rotation: None,
         }
     }
 
@@ -155,7 +237,10 @@ impl Inputs {
                 })
                 .transpose()
         };
-        if self.ca.is_none() && config.tls.ca.is_none() {
+        // A CA rotation (recorded in the bundle, or asked for) chooses the
+        // CAs itself.
+        let rotating = rotate::choose_ca(self, config, &mut text)?;
+        if !rotating && self.ca.is_none() && config.tls.ca.is_none() {
             match (text(paths::CA_CERT)?, text(paths::CA_KEY)?) {
                 (Some(cert_pem), Some(key)) => {
                     self.ca = Some(CaInput::Kept {
@@ -228,7 +313,8 @@ impl Inputs {
     }
 
     /// Generate, from the OS CSPRNG, every input the config needs that is
-    /// still missing: CA and server keys of the configured algorithm,
+    /// still missing: CA and server keys of the configured algorithm (and
+    /// the key of the next CA when a rotation starts), certificate serials,
     /// passwords (128 bits, printable), bcrypt salts and the HTTP secret.
     pub fn fill_missing(&mut self, config: &Config) -> Result<()> {
         let alg = config.tls.key_algorithm;
@@ -242,6 +328,22 @@ impl Inputs {
         }
         if self.http_secret.is_none() {
             self.http_secret = Some(Secret(random_token(32)?));
+        }
+        if let Some(r) = &mut self.rotation {
+            if r.next_ca_missing() {
+                r.other = Some(CaInput::New {
+                    key: Secret(keys::generate(alg)?),
+                });
+            }
+        }
+        if self.serials.ca.is_none() {
+            self.serials.ca = Some(Serial::random()?);
+        }
+        if self.serials.server.is_none() {
+            self.serials.server = Some(Serial::random()?);
+        }
+        if self.serials.cross.is_none() {
+            self.serials.cross = Some(Serial::random()?);
         }
         if let Some(auth) = &config.auth {
             for user in &auth.users {

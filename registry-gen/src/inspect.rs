@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use x509_parser::certificate::X509Certificate;
 
 use crate::config::Config;
@@ -52,6 +52,9 @@ pub struct Inspection {
     pub problems: Vec<String>,
     /// Things that will: expiry within [`Inputs::RENEW_BEFORE_DAYS`] days.
     pub warnings: Vec<String>,
+    /// (certificate, the certificate of this inspection that signed it, or
+    /// `self-signed`), for each one whose signer is known.
+    pub signers: Vec<(String, String)>,
 }
 
 /// Inspect PEM files. Each entry is `(name, bytes)`; a file may hold several
@@ -100,6 +103,7 @@ pub fn inspect(
         chain: None,
         problems: Vec::new(),
         warnings: Vec::new(),
+        signers: Vec::new(),
     };
     for (source, cert) in &certs {
         let r = describe(source, cert, now);
@@ -123,6 +127,27 @@ pub fn inspect(
         report.certificates.push(r);
     }
 
+    // Who signed each certificate: itself, or another one of them (a
+    // self-signed root before a cross-signed copy of it).
+    let signs = |ca: &X509Certificate<'_>, cert: &X509Certificate<'_>| {
+        x509::is_ca(ca)
+            && cert.issuer() == ca.subject()
+            && cert.verify_signature(Some(ca.public_key())).is_ok()
+    };
+    for (name, cert) in &certs {
+        let mut signers: Vec<&(String, X509Certificate<'_>)> = certs
+            .iter()
+            .filter(|(n, ca)| n != name && signs(ca, cert))
+            .collect();
+        signers.sort_by_key(|(_, ca)| !signs(ca, ca));
+        if signs(cert, cert) {
+            report
+                .signers
+                .push((name.clone(), "self-signed".to_owned()));
+        } else if let Some((ca_name, _)) = signers.first() {
+            report.signers.push((name.clone(), ca_name.clone()));
+        }
+    }
     let leaf = certs.iter().position(|(_, c)| !x509::is_ca(c));
     let ca = certs.iter().position(|(_, c)| x509::is_ca(c));
     if let (Some(l), Some(c)) = (leaf, ca) {
@@ -189,6 +214,110 @@ fn describe(source: &str, cert: &X509Certificate<'_>, now: OffsetDateTime) -> Ce
         days_left: (not_after - now).whole_days(),
         key: x509::key_description(cert),
         is_ca: x509::is_ca(cert),
+    }
+}
+
+impl Inspection {
+    /// The certificates that expire within `within` of `now` (or already
+    /// have), for `registry-gen inspect --fail-within`.
+    pub fn expiring_within(&self, now: OffsetDateTime, within: Duration) -> Vec<&CertReport> {
+        self.certificates
+            .iter()
+            .filter(|c| c.not_after <= now + within)
+            .collect()
+    }
+
+    /// kubeadm's `certs check-expiration` table of these certificates at
+    /// `now`: name, expiry, residual time, and the certificate authority.
+    pub fn expiry_table(&self, now: OffsetDateTime) -> ExpiryTable<'_> {
+        ExpiryTable {
+            inspection: self,
+            now,
+        }
+    }
+
+    /// Which certificate of this inspection signed `c`: the source of the
+    /// CA whose subject is its issuer and whose key verifies it (a root
+    /// first), `self-signed` for a root, else the issuer's name.
+    fn authority(&self, c: &CertReport) -> String {
+        self.signers
+            .iter()
+            .find(|(leaf, _)| *leaf == c.source)
+            .map(|(_, ca)| ca.clone())
+            .unwrap_or_else(|| c.issuer.clone())
+    }
+}
+
+/// See [`Inspection::expiry_table`].
+pub struct ExpiryTable<'a> {
+    inspection: &'a Inspection,
+    now: OffsetDateTime,
+}
+
+/// A residual time as kubeadm prints it: `45s`, `59m`, `47h`, `364d`, `9y`;
+/// `<invalid>` once expired.
+pub fn residual(left: Duration) -> String {
+    if left.is_negative() {
+        return "<invalid>".into();
+    }
+    let (s, m, h, d) = (
+        left.whole_seconds(),
+        left.whole_minutes(),
+        left.whole_hours(),
+        left.whole_days(),
+    );
+    if s < 60 {
+        format!("{s}s")
+    } else if m < 60 {
+        format!("{m}m")
+    } else if h < 48 {
+        format!("{h}h")
+    } else if d < 365 * 2 {
+        format!("{d}d")
+    } else {
+        format!("{}y", d / 365)
+    }
+}
+
+impl fmt::Display for ExpiryTable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fmt_time = time::macros::format_description!(
+            "[month repr:short] [day], [year] [hour]:[minute] UTC"
+        );
+        let rows: Vec<[String; 4]> = std::iter::once([
+            "CERTIFICATE".to_owned(),
+            "EXPIRES".to_owned(),
+            "RESIDUAL TIME".to_owned(),
+            "CERTIFICATE AUTHORITY".to_owned(),
+        ])
+        .chain(self.inspection.certificates.iter().map(|c| {
+            [
+                c.source.clone(),
+                c.not_after
+                    .to_offset(time::UtcOffset::UTC)
+                    .format(fmt_time)
+                    .unwrap_or_else(|_| c.not_after.to_string()),
+                residual(c.not_after - self.now),
+                self.inspection.authority(c),
+            ]
+        }))
+        .collect();
+        let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
+        let widths = [width(0), width(1), width(2)];
+        for r in &rows {
+            writeln!(
+                f,
+                "{:w0$}   {:w1$}   {:w2$}   {}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2]
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -15,6 +15,28 @@ pub const CONFIG: &str = "registry-gen.yaml";
 pub const CA_CERT: &str = "certs/ca.crt";
 /// The CA key (absent with an external CA).
 pub const CA_KEY: &str = "certs/ca.key";
+/// During a CA rotation's first step: the incoming CA, trusted but not
+/// yet signing.
+pub const CA_NEXT_CERT: &str = "certs/ca-next.crt";
+/// The key of [`CA_NEXT_CERT`] (absent when the incoming CA was given).
+pub const CA_NEXT_KEY: &str = "certs/ca-next.key";
+/// During a CA rotation's second step: the outgoing CA, still trusted.
+pub const CA_PREVIOUS_CERT: &str = "certs/ca-previous.crt";
+/// The key of [`CA_PREVIOUS_CERT`].
+pub const CA_PREVIOUS_KEY: &str = "certs/ca-previous.key";
+/// The step a CA rotation is in, read back by every re-render (absent
+/// when no rotation is in progress).
+pub const CA_ROTATION: &str = "certs/ca-rotation.yaml";
+/// Every path that holds a CA certificate or key: none of them is ever
+/// overwritten or dropped while its bytes are not elsewhere in the bundle.
+pub const CA_FILES: [&str; 6] = [
+    CA_CERT,
+    CA_KEY,
+    CA_NEXT_CERT,
+    CA_NEXT_KEY,
+    CA_PREVIOUS_CERT,
+    CA_PREVIOUS_KEY,
+];
 /// The server certificate.
 pub const SERVER_CERT: &str = "certs/server.crt";
 /// The server key.

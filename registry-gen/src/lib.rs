@@ -34,6 +34,7 @@ mod keys;
 pub mod layout;
 mod plan;
 mod render;
+mod rotation;
 mod summary;
 mod validate;
 mod write;
@@ -47,8 +48,9 @@ pub use config::{
     Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
-pub use inputs::{CaInput, Inputs, Password, Secret};
-pub use inspect::{inspect, CertReport, Inspection};
+pub use inputs::{CaInput, CaRotation, Inputs, Password, Secret, Serial, Serials};
+pub use inspect::{inspect, residual, CertReport, ExpiryTable, Inspection};
+pub use rotation::{CaStep, RotationStep};
 pub use summary::{summarize, Summary};
 pub use write::SetAside;
 

@@ -111,27 +111,40 @@ impl Bundle {
             }
         }
         let set_aside = match replace_ca {
-            Some(at) => set_aside_ca(dir, &stamp(at))?,
+            Some(at) => self.set_aside_ca(dir, &stamp(at))?,
             None => Vec::new(),
         };
-        for path in [paths::CA_CERT, paths::CA_KEY] {
+        // An existing CA file is never lost: it stays, or its bytes are
+        // still in the new bundle under another CA path (a rotation step
+        // moves them), or it is set aside.
+        let mut moved = Vec::new();
+        for path in paths::CA_FILES {
             let target = dir.join(path);
-            let Some(new) = self.get(path) else {
-                continue;
-            };
-            if set_aside.iter().any(|s| s.path == path) {
-                continue;
-            }
-            match std::fs::read(&target) {
-                Ok(old) if old == new.contents => {}
-                Ok(_) => {
-                    return Err(Error::Refused {
+            let old = match std::fs::read(&target) {
+                Ok(old) => old,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(Error::Io {
                         path: target,
-                        reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), or replace it on purpose with `registry-gen render --new-ca` (which keeps the old files under a timestamped name)".into(),
+                        source,
                     })
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(Error::Io { path: target, source }),
+            };
+            let new = self.get(path);
+            if new.is_some_and(|f| f.contents == old) || set_aside.iter().any(|s| s.path == path) {
+                continue;
+            }
+            if self.holds_ca(&old) {
+                if new.is_none() {
+                    moved.push(path);
+                }
+                continue;
+            }
+            if new.is_some() {
+                return Err(Error::Refused {
+                    path: target,
+                    reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), replace it in steps with `registry-gen render --rotate-ca start` (no client fails in between), or at once with `registry-gen render --new-ca` (both keep the old files)".into(),
+                });
             }
         }
         let record = dir.join(paths::FILE_LIST);
@@ -146,10 +159,10 @@ impl Bundle {
             }
         };
         let previous: BTreeSet<&str> = previous.lines().filter(|p| is_safe_relative(p)).collect();
-        match self.write_staged(dir, &previous, &set_aside, None) {
+        match self.write_staged(dir, &previous, &set_aside, &moved, None) {
             Staged::Done => {}
             Staged::Failed(e) => return Err(e),
-            Staged::Unsupported => self.write_in_place(dir, &previous, &set_aside)?,
+            Staged::Unsupported => self.write_in_place(dir, &previous, &set_aside, &moved)?,
         }
         Ok(set_aside)
     }
@@ -161,6 +174,7 @@ impl Bundle {
         dir: &Path,
         previous: &BTreeSet<&str>,
         set_aside: &[SetAside],
+        moved: &[&str],
         crash_after: Option<usize>,
     ) -> Staged {
         let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
@@ -204,7 +218,14 @@ impl Bundle {
             Staged::Failed(e)
         };
         let exists = dir.exists();
-        if let Err(e) = self.fill(&staging, dir, exists, previous, set_aside, crash_after) {
+        if let Err(e) = self.fill(
+            &staging,
+            dir,
+            exists,
+            previous,
+            (set_aside, moved),
+            crash_after,
+        ) {
             if crash_after.is_some() {
                 return Staged::Failed(e); // a "killed" write cleans nothing up
             }
@@ -245,7 +266,7 @@ impl Bundle {
         old: &Path,
         old_exists: bool,
         previous: &BTreeSet<&str>,
-        set_aside: &[SetAside],
+        (set_aside, moved): (&[SetAside], &[&str]),
         crash_after: Option<usize>,
     ) -> Result<()> {
         if old_exists {
@@ -277,7 +298,7 @@ impl Bundle {
             written.push((target, f));
         }
         if old_exists {
-            let linked = self.carry_over(old, staging, previous, set_aside)?;
+            let linked = self.carry_over(old, staging, previous, set_aside, moved)?;
             dirs.extend(linked.iter().flat_map(|p| ancestors(p)).map(str::to_owned));
         }
         let list = self.file_list();
@@ -306,6 +327,7 @@ impl Bundle {
         to: &Path,
         previous: &BTreeSet<&str>,
         set_aside: &[SetAside],
+        moved: &[&str],
     ) -> Result<Vec<String>> {
         use std::os::unix::fs::PermissionsExt;
         let mut kept = Vec::new();
@@ -328,7 +350,9 @@ impl Bundle {
                     kept.push((path, s.kept_as.clone()));
                     continue;
                 }
-                let replaced = self.get(&path).is_some() || path == paths::FILE_LIST;
+                let replaced = self.get(&path).is_some()
+                    || path == paths::FILE_LIST
+                    || moved.contains(&path.as_str());
                 let stale = previous.contains(path.as_str()) && self.is_stale(&path);
                 if !(replaced || stale || name.ends_with(TMP_SUFFIX)) {
                     kept.push((path.clone(), path));
@@ -383,6 +407,7 @@ impl Bundle {
         dir: &Path,
         previous: &BTreeSet<&str>,
         set_aside: &[SetAside],
+        moved: &[&str],
     ) -> Result<()> {
         let above = entries_to_sync(dir);
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -404,6 +429,11 @@ impl Bundle {
         // CA has no key) leaves its old name.
         for s in set_aside.iter().filter(|s| self.get(&s.path).is_none()) {
             let old = dir.join(&s.path);
+            std::fs::remove_file(&old).map_err(io(&old))?;
+        }
+        // CA files whose bytes the new bundle holds under another path.
+        for path in moved {
+            let old = dir.join(path);
             std::fs::remove_file(&old).map_err(io(&old))?;
         }
         for stale in previous.iter().filter(|p| self.is_stale(p)) {
@@ -442,11 +472,46 @@ impl Bundle {
         Ok(())
     }
 
+    /// Whether one of the new bundle's CA files holds exactly `bytes`.
+    fn holds_ca(&self, bytes: &[u8]) -> bool {
+        paths::CA_FILES
+            .iter()
+            .any(|p| self.get(p).is_some_and(|f| f.contents == bytes))
+    }
+
+    /// The CA files of the bundle in `dir` whose bytes this bundle no
+    /// longer holds, and the names they are to be kept under.
+    fn set_aside_ca(&self, dir: &Path, stamp: &str) -> Result<Vec<SetAside>> {
+        let mut present = Vec::new();
+        for path in paths::CA_FILES {
+            let p = dir.join(path);
+            match std::fs::read(&p) {
+                Ok(old) if !self.holds_ca(&old) => present.push(path),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Io { path: p, source }),
+            }
+        }
+        if present.is_empty() {
+            return Ok(Vec::new());
+        }
+        let suffix = set_aside_suffix(stamp, &present, |name| {
+            dir.join(name).symlink_metadata().is_ok()
+        });
+        Ok(present
+            .into_iter()
+            .map(|path| SetAside {
+                path: path.to_owned(),
+                kept_as: format!("{path}{suffix}"),
+            })
+            .collect())
+    }
+
     /// A path an earlier write recorded is stale when this bundle no longer
     /// has it; a CA, or a CA set aside, never is.
     fn is_stale(&self, path: &str) -> bool {
         self.get(path).is_none()
-            && ![paths::CA_CERT, paths::CA_KEY].iter().any(|ca| {
+            && !paths::CA_FILES.iter().any(|ca| {
                 path.strip_prefix(ca)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
             })
@@ -485,10 +550,11 @@ fn stamp(at: OffsetDateTime) -> String {
 /// The suffix of this write's set-aside names: `.<stamp>`, or
 /// `.<stamp>.<n>` with the smallest `n` for which neither the certificate's
 /// nor the key's name is `taken`, so that a pair shares one suffix.
-fn set_aside_suffix(stamp: &str, taken: impl Fn(&str) -> bool) -> String {
+fn set_aside_suffix(stamp: &str, names: &[&str], taken: impl Fn(&str) -> bool) -> String {
     let free = |suffix: &str| {
-        [paths::CA_CERT, paths::CA_KEY]
+        names
             .iter()
+            .chain(&[paths::CA_CERT, paths::CA_KEY])
             .all(|ca| !taken(&format!("{ca}{suffix}")))
     };
     let first = format!(".{stamp}");
@@ -499,31 +565,6 @@ fn set_aside_suffix(stamp: &str, taken: impl Fn(&str) -> bool) -> String {
         .map(|n| format!(".{stamp}.{n}"))
         .find(|s| free(s))
         .unwrap_or(first) // unreachable: the names are not all taken
-}
-
-/// The CA files of the bundle in `dir` and the names they are to be kept
-/// under (none when `dir` has no CA).
-fn set_aside_ca(dir: &Path, stamp: &str) -> Result<Vec<SetAside>> {
-    let mut present = Vec::new();
-    for path in [paths::CA_CERT, paths::CA_KEY] {
-        let p = dir.join(path);
-        match std::fs::symlink_metadata(&p) {
-            Ok(_) => present.push(path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(Error::Io { path: p, source }),
-        }
-    }
-    if present.is_empty() {
-        return Ok(Vec::new());
-    }
-    let suffix = set_aside_suffix(stamp, |name| dir.join(name).symlink_metadata().is_ok());
-    Ok(present
-        .into_iter()
-        .map(|path| SetAside {
-            path: path.to_owned(),
-            kept_as: format!("{path}{suffix}"),
-        })
-        .collect())
 }
 
 /// Remove the directories between `file` and `root` that became empty.
@@ -823,7 +864,7 @@ mod tests {
         old.write_to(tmp.path()).unwrap();
         let previous = std::fs::read_to_string(tmp.path().join(paths::FILE_LIST)).unwrap();
         let previous: BTreeSet<&str> = previous.lines().collect();
-        let synced = syncs(|| new.write_in_place(tmp.path(), &previous, &[]).unwrap());
+        let synced = syncs(|| new.write_in_place(tmp.path(), &previous, &[], &[]).unwrap());
         let (dirs, _) = entries(tmp.path());
         let synced_dirs: BTreeSet<String> = synced
             .iter()
@@ -892,7 +933,7 @@ mod tests {
             let before = tree(&dir);
             let previous = std::fs::read_to_string(dir.join(paths::FILE_LIST)).unwrap();
             let previous: BTreeSet<&str> = previous.lines().collect();
-            let r = new.write_staged(&dir, &previous, &[], Some(crash_after));
+            let r = new.write_staged(&dir, &previous, &[], &[], Some(crash_after));
             if crash_after < new.files().count() {
                 assert!(matches!(r, Staged::Failed(_)));
                 assert_eq!(tree(&dir), before, "killed after {crash_after} files");
@@ -942,19 +983,31 @@ mod tests {
     fn set_aside_names_take_a_counter_only_when_the_stamp_is_taken() {
         let taken = |names: &'static [&'static str]| move |n: &str| names.contains(&n);
         let s = "20270115T080000Z";
-        assert_eq!(set_aside_suffix(s, taken(&[])), ".20270115T080000Z");
         assert_eq!(
-            set_aside_suffix(s, taken(&["certs/ca.crt.20270115T080000Z"])),
+            set_aside_suffix(s, &[paths::CA_CERT, paths::CA_KEY], taken(&[])),
+            ".20270115T080000Z"
+        );
+        assert_eq!(
+            set_aside_suffix(
+                s,
+                &[paths::CA_CERT, paths::CA_KEY],
+                taken(&["certs/ca.crt.20270115T080000Z"])
+            ),
             ".20270115T080000Z.1"
         );
         // The key's name alone taken: the pair still moves on together.
         assert_eq!(
-            set_aside_suffix(s, taken(&["certs/ca.key.20270115T080000Z"])),
+            set_aside_suffix(
+                s,
+                &[paths::CA_CERT, paths::CA_KEY],
+                taken(&["certs/ca.key.20270115T080000Z"])
+            ),
             ".20270115T080000Z.1"
         );
         assert_eq!(
             set_aside_suffix(
                 s,
+                &[paths::CA_CERT, paths::CA_KEY],
                 taken(&[
                     "certs/ca.crt.20270115T080000Z",
                     "certs/ca.key.20270115T080000Z",
@@ -966,7 +1019,11 @@ mod tests {
         );
         // Another second's names do not count.
         assert_eq!(
-            set_aside_suffix(s, taken(&["certs/ca.crt.20270115T075959Z"])),
+            set_aside_suffix(
+                s,
+                &[paths::CA_CERT, paths::CA_KEY],
+                taken(&["certs/ca.crt.20270115T075959Z"])
+            ),
             ".20270115T080000Z"
         );
     }
@@ -1066,8 +1123,8 @@ mod tests {
             let dir = tmp.path().join("out");
             old.write_to(&dir).unwrap();
             let before = tree(&dir);
-            let aside = set_aside_ca(&dir, &stamp(at())).unwrap();
-            let r = new.write_staged(&dir, &BTreeSet::new(), &aside, Some(crash_after));
+            let aside = new.set_aside_ca(&dir, &stamp(at())).unwrap();
+            let r = new.write_staged(&dir, &BTreeSet::new(), &aside, &[], Some(crash_after));
             assert!(matches!(r, Staged::Failed(_)));
             assert_eq!(tree(&dir), before, "killed after {crash_after} files");
             new.write_replacing_ca(&dir, at()).unwrap();
@@ -1084,8 +1141,8 @@ mod tests {
             let tmp = tempfile::tempdir().unwrap();
             old_and_new().0.write_to(tmp.path()).unwrap();
             if in_place {
-                let aside = set_aside_ca(tmp.path(), &stamp(at())).unwrap();
-                new.write_in_place(tmp.path(), &BTreeSet::new(), &aside)
+                let aside = new.set_aside_ca(tmp.path(), &stamp(at())).unwrap();
+                new.write_in_place(tmp.path(), &BTreeSet::new(), &aside, &[])
                     .unwrap();
             } else {
                 new.write_replacing_ca(tmp.path(), at()).unwrap();
@@ -1099,5 +1156,106 @@ mod tests {
                 ("CA KEY".into(), 0o600)
             );
         }
+    }
+
+    fn step(ca: (&str, Option<&str>), other: Option<(&str, &str, &str)>, readme: &str) -> Bundle {
+        let mut files = vec![
+            (paths::CA_CERT, ca.0, MODE_FILE),
+            ("README.md", readme, MODE_FILE),
+        ];
+        if let Some(key) = ca.1 {
+            files.push((paths::CA_KEY, key, MODE_SECRET));
+        }
+        let other_files;
+        if let Some((which, cert, key)) = other {
+            other_files = match which {
+                "next" => [paths::CA_NEXT_CERT, paths::CA_NEXT_KEY],
+                _ => [paths::CA_PREVIOUS_CERT, paths::CA_PREVIOUS_KEY],
+            };
+            files.push((other_files[0], cert, MODE_FILE));
+            files.push((other_files[1], key, MODE_SECRET));
+        }
+        bundle(&files)
+    }
+
+    #[test]
+    fn a_rotation_step_killed_at_any_file_leaves_the_step_before_whole() {
+        let step1 = step(("A", Some("A KEY")), Some(("next", "B", "B KEY")), "1");
+        let step2 = step(("B", Some("B KEY")), Some(("previous", "A", "A KEY")), "2");
+        for crash_after in 0..step2.files().count() {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("out");
+            step1.write_to(&dir).unwrap();
+            let before = tree(&dir);
+            let previous = std::fs::read_to_string(dir.join(paths::FILE_LIST)).unwrap();
+            let previous: BTreeSet<&str> = previous.lines().collect();
+            let r = step2.write_staged(&dir, &previous, &[], &[], Some(crash_after));
+            assert!(matches!(r, Staged::Failed(_)));
+            assert_eq!(tree(&dir), before, "killed after {crash_after} files");
+            step2.write_to(&dir).unwrap();
+            let after = tree(&dir);
+            assert_eq!(after[paths::CA_CERT].0, "B");
+            assert_eq!(after[paths::CA_PREVIOUS_KEY], ("A KEY".into(), 0o600));
+            assert!(!after.contains_key(paths::CA_NEXT_CERT));
+            assert!(!after.contains_key(paths::CA_NEXT_KEY));
+        }
+    }
+
+    #[test]
+    fn a_moved_ca_key_leaves_its_old_name_staged_and_in_place() {
+        // Moving to a given CA C: step 2 has no certs/ca.key; the old key
+        // lives on as ca-previous.key, so ca.key must not be carried over.
+        let mut step1 = step(("A", Some("A KEY")), None, "1");
+        step1.add(paths::CA_NEXT_CERT, "C", MODE_FILE);
+        let step2 = step(("C", None), Some(("previous", "A", "A KEY")), "2");
+        for in_place in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            step1.write_to(tmp.path()).unwrap();
+            if in_place {
+                let previous = std::fs::read_to_string(tmp.path().join(paths::FILE_LIST)).unwrap();
+                let previous: BTreeSet<&str> = previous.lines().collect();
+                step2
+                    .write_in_place(tmp.path(), &previous, &[], &[paths::CA_KEY])
+                    .unwrap();
+            } else {
+                step2.write_to(tmp.path()).unwrap();
+            }
+            let after = tree(tmp.path());
+            assert_eq!(after[paths::CA_CERT].0, "C");
+            assert!(!after.contains_key(paths::CA_KEY), "in place: {in_place}");
+            assert_eq!(after[paths::CA_PREVIOUS_KEY].0, "A KEY");
+        }
+    }
+
+    #[test]
+    fn a_ca_whose_bytes_the_new_bundle_drops_is_refused_or_set_aside() {
+        let step2 = step(("B", Some("B KEY")), Some(("previous", "A", "A KEY")), "2");
+        let tmp = tempfile::tempdir().unwrap();
+        step2.write_to(tmp.path()).unwrap();
+        let before = tree(tmp.path());
+        // A bundle with another CA at certs/ca.crt: B would be lost.
+        let other = step(("X", Some("X KEY")), Some(("previous", "A", "A KEY")), "x");
+        assert!(matches!(
+            other.write_to(tmp.path()),
+            Err(Error::Refused { .. })
+        ));
+        assert_eq!(tree(tmp.path()), before);
+        // finish: the old CA leaves the bundle and is set aside.
+        let finished = step(("B", Some("B KEY")), None, "3");
+        let aside = finished.write_replacing_ca(tmp.path(), at()).unwrap();
+        assert_eq!(
+            aside.iter().map(|s| s.kept_as.as_str()).collect::<Vec<_>>(),
+            [
+                "certs/ca-previous.crt.20270115T080000Z",
+                "certs/ca-previous.key.20270115T080000Z"
+            ]
+        );
+        let after = tree(tmp.path());
+        assert_eq!(after[paths::CA_CERT].0, "B");
+        assert!(!after.contains_key(paths::CA_PREVIOUS_CERT));
+        assert_eq!(
+            after["certs/ca-previous.key.20270115T080000Z"],
+            ("A KEY".into(), 0o600)
+        );
     }
 }

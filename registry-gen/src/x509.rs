@@ -30,6 +30,78 @@ pub(crate) fn pems(
     Pem::iter_from_buffer(bytes)
 }
 
+/// The text of the first PEM block of `pem` (e.g. a leaf without the
+/// certificates that follow it), ending in a newline.
+pub(crate) fn first_block(pem: &str) -> &str {
+    const END: &str = "-----END CERTIFICATE-----";
+    match pem.find(END) {
+        Some(i) => {
+            let end = i + END.len();
+            let end = if pem[end..].starts_with('\n') {
+                end + 1
+            } else {
+                end
+            };
+            &pem[..end]
+        }
+        None => pem,
+    }
+}
+
+/// The subjectKeyIdentifier, if the certificate has one.
+pub(crate) fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
+}
+
+/// A certificate's name as rcgen builds one (CN, O, OU, C, ST, L; any
+/// other attribute by its OID), for a certificate with the same subject.
+pub(crate) fn rcgen_name(name: &x509_parser::x509::X509Name<'_>) -> rcgen::DistinguishedName {
+    use x509_parser::oid_registry as oids;
+    let mut dn = rcgen::DistinguishedName::new();
+    for attr in name.iter_attributes() {
+        let oid = attr.attr_type();
+        let ty = if *oid == oids::OID_X509_COMMON_NAME {
+            rcgen::DnType::CommonName
+        } else if *oid == oids::OID_X509_ORGANIZATION_NAME {
+            rcgen::DnType::OrganizationName
+        } else if *oid == oids::OID_X509_ORGANIZATIONAL_UNIT {
+            rcgen::DnType::OrganizationalUnitName
+        } else if *oid == oids::OID_X509_COUNTRY_NAME {
+            rcgen::DnType::CountryName
+        } else if *oid == oids::OID_X509_STATE_OR_PROVINCE_NAME {
+            rcgen::DnType::StateOrProvinceName
+        } else if *oid == oids::OID_X509_LOCALITY_NAME {
+            rcgen::DnType::LocalityName
+        } else {
+            match oid.iter() {
+                Some(arcs) => rcgen::DnType::CustomDnType(arcs.collect()),
+                None => continue,
+            }
+        };
+        let Ok(v) = attr.as_str() else { continue };
+        // The same string type as the original, so the name's bytes match
+        // (Go compares issuer and subject byte for byte).
+        let value = match attr.attr_value().tag() {
+            x509_parser::der_parser::asn1_rs::Tag::PrintableString => v
+                .try_into()
+                .map(rcgen::DnValue::PrintableString)
+                .unwrap_or_else(|_| rcgen::DnValue::Utf8String(v.to_owned())),
+            x509_parser::der_parser::asn1_rs::Tag::Ia5String => v
+                .try_into()
+                .map(rcgen::DnValue::Ia5String)
+                .unwrap_or_else(|_| rcgen::DnValue::Utf8String(v.to_owned())),
+            _ => rcgen::DnValue::Utf8String(v.to_owned()),
+        };
+        dn.push(ty, value);
+    }
+    dn
+}
+
 /// Is this PEM block a certificate?
 pub(crate) fn is_certificate(pem: &Pem) -> bool {
     pem.label == "CERTIFICATE"

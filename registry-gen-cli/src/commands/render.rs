@@ -7,9 +7,10 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use registry_gen::layout::{CA_CERT, CA_KEY, SCRIPT_START};
+use registry_gen::layout::{CA_CERT, CA_FILES, CA_ROTATION, SCRIPT_START};
 use registry_gen::{
-    CaFiles, CaInput, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret, Storage, User,
+    CaFiles, CaInput, CaStep, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret,
+    Storage, User,
 };
 use time::OffsetDateTime;
 
@@ -46,7 +47,10 @@ pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
     }
 
     match &args.out {
-        Some(dir) => render_to_dir(&config, inputs, dir, args.new_ca, quiet),
+        Some(dir) => {
+            inputs.rotate_ca = args.rotate_ca;
+            render_to_dir(&config, inputs, dir, args.new_ca, quiet)
+        }
         None => render_to_stdout(&config, inputs, &args, quiet),
     }
 }
@@ -62,10 +66,9 @@ fn render_to_dir(
         bail!("--out {}: exists and is not a directory", dir.display());
     }
     let mut read_error = None;
-    let ca_files = [Path::new(CA_CERT), Path::new(CA_KEY)];
     inputs.reuse_previous(config, &mut |rel| {
-        if new_ca && ca_files.contains(&Path::new(rel)) {
-            return None; // --new-ca: the old CA is set aside below, not reused
+        if new_ca && (CA_FILES.contains(&rel) || rel == CA_ROTATION) {
+            return None; // --new-ca: the old CAs are set aside below, not reused
         }
         match std::fs::read(dir.join(rel)) {
             Ok(bytes) => Some(bytes),
@@ -85,7 +88,9 @@ fn render_to_dir(
     let bundle = registry_gen::render(config, &inputs)?;
     // --new-ca: the old CA is set aside inside the same all-or-nothing
     // write, named after the render clock (SOURCE_DATE_EPOCH honoured).
-    let set_aside = if new_ca {
+    let finishing = inputs.rotate_ca == Some(CaStep::Finish);
+    let rotation = inputs.rotation.as_ref().map(|r| r.step);
+    let set_aside = if new_ca || finishing {
         bundle.write_replacing_ca(dir, now)?
     } else {
         bundle.write_to(dir)?;
@@ -103,6 +108,23 @@ fn render_to_dir(
             dir.join(&s.path).display(),
             dir.join(&s.kept_as).display()
         )?;
+    }
+    match (rotation, finishing) {
+        (Some(step), _) => writeln!(
+            err,
+            "CA rotation, {}: {}\nnext: {} registry-gen render --out {} --rotate-ca {}",
+            step.taken(),
+            step.describe(),
+            step.before_next(),
+            dir.display(),
+            step.next().as_str()
+        )?,
+        (None, true) => writeln!(
+            err,
+            "CA rotation, {}: the old CA is no longer trusted; apply the trust files once more (scripts/trust-node.sh) to drop it from the nodes",
+            CaStep::Finish
+        )?,
+        (None, false) => {}
     }
     for n in bundle.notices() {
         writeln!(err, "{n}")?;
@@ -142,6 +164,9 @@ fn render_to_stdout(
 ) -> Result<()> {
     if args.new_ca {
         bail!("--new-ca replaces the CA of the bundle in --out; it needs --out DIR");
+    }
+    if args.rotate_ca.is_some() {
+        bail!("--rotate-ca takes a step in the bundle in --out; it needs --out DIR");
     }
     if args.format == Some(Format::Tar) {
         return render_tar(config, inputs, quiet);

@@ -41,7 +41,7 @@ const NODE_IP6: &str = "::1";
 pub(crate) const CLUSTER_IP: &str = "127.0.0.3";
 pub(crate) const POD_IP: &str = "127.0.0.10";
 /// The image `verify.sh` builds and pushes.
-const IMAGE: &str = "registry-gen-verify:latest";
+pub(crate) const IMAGE: &str = "registry-gen-verify:latest";
 
 /// The registry's config file inside the image: the official 3.x image's
 /// (distribution-library-image `config-example.yml`, at
@@ -301,7 +301,7 @@ impl Bundle {
     }
 
     /// The first user and the password it was given or generated.
-    fn login(&self, given: Option<&str>) -> Option<(String, String)> {
+    pub(crate) fn login(&self, given: Option<&str>) -> Option<(String, String)> {
         let htpasswd = self.dir.join("auth/htpasswd");
         if !htpasswd.exists() {
             return None;
@@ -321,7 +321,7 @@ impl Bundle {
     }
 
     /// The directory names under the bundle's containerd and Docker trees.
-    fn trust_dirs(&self, tree: &str) -> BTreeSet<String> {
+    pub(crate) fn trust_dirs(&self, tree: &str) -> BTreeSet<String> {
         fs::read_dir(self.dir.join("trust").join(tree).join("certs.d"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -331,7 +331,7 @@ impl Bundle {
 
 /// Run `c`, with `--password-stdin` and the password on its standard input
 /// when there is one.
-fn with_password_stdin(c: &mut Command, password: Option<&str>) -> Output {
+pub(crate) fn with_password_stdin(c: &mut Command, password: Option<&str>) -> Output {
     let Some(p) = password else {
         return c.stdin(Stdio::null()).output().unwrap();
     };
@@ -626,7 +626,7 @@ pub(crate) fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
 }
 
 /// A private containerd: its own root, state and socket in the sandbox.
-fn start_containerd(sb: &mut Sandbox) -> PathBuf {
+pub(crate) fn start_containerd(sb: &mut Sandbox) -> PathBuf {
     let d = sb.path().join("containerd");
     fs::create_dir(&d).unwrap();
     let sock = d.join("c.sock");
@@ -664,7 +664,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 }
 
 /// `ctr images pull` of `reference` through `hosts_dir`, as a node would.
-fn ctr_pull(
+pub(crate) fn ctr_pull(
     sb: &Sandbox,
     sock: &Path,
     hosts_dir: &Path,
@@ -1002,7 +1002,7 @@ fn e2e(s: Scenario) {
     );
 }
 
-fn example(name: &str) -> String {
+pub(crate) fn example(name: &str) -> String {
     fs::read_to_string(workspace().join("examples").join(name)).unwrap()
 }
 
@@ -1093,7 +1093,7 @@ fn hostport_443_with_own_ca_and_given_password() {
 }
 
 /// The pod-template annotations of a rendered Deployment.
-fn pod_annotations(b: &Bundle) -> BTreeMap<String, String> {
+pub(crate) fn pod_annotations(b: &Bundle) -> BTreeMap<String, String> {
     b.deployment
         .spec
         .as_ref()

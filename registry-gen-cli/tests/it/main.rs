@@ -6,7 +6,9 @@ mod cli;
 mod common;
 mod e2e;
 mod e2e_gc;
+mod e2e_rotation;
 mod faults;
+mod rotation;
 /// Helpers shared with the library's tests.
 #[path = "../../../registry-gen/tests/support/mod.rs"]
 mod support;

@@ -8,7 +8,7 @@
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
+    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
 
 use crate::keys;
@@ -16,8 +16,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
-use crate::inputs::{CaInput, Inputs};
+use crate::inputs::{CaInput, CaRotation, Inputs, Serial};
 use crate::plan::{paths, Plan};
+use crate::rotation::{self, RotationStep};
 use crate::x509;
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
@@ -34,7 +35,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     let (ca_pem, ca_key_pem, ca_key, ca_not_after, issuer_params) = match ca_input {
         CaInput::New { key } => {
             let ca_key = keys::parse("the CA key", key.expose())?;
-            let params = ca_params(plan, inputs.now);
+            let params = ca_params(plan, inputs)?;
             let cert = params.self_signed(&ca_key).map_err(Error::cert("CA"))?;
             let not_after = params.not_after;
             (
@@ -81,6 +82,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         });
     }
     let mut params = server_params(plan, inputs.now);
+    params.serial_number = Some(serial(inputs.serials.server, "server")?);
     if params.not_after > ca_not_after {
         // A certificate can't outlive the CA that signs it.
         params.not_after = ca_not_after;
@@ -93,13 +95,31 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     let kept = inputs.server_cert.as_deref().map(|pem| {
         reusable(plan, pem, &server_key, &ca_pem, inputs.now).map(|not_after| (pem, not_after))
     });
+    // At a rotation's second step the new CA, cross-signed by the old one,
+    // follows the leaf: a client that still trusts only the old CA verifies
+    // the chain until the rotation finishes.
+    let switched = inputs
+        .rotation
+        .as_ref()
+        .filter(|r| r.step == RotationStep::Switched)
+        .and_then(|r| r.other.as_ref());
     let cert_pem = match kept {
         Some(Ok((pem, not_after))) => {
             out.notice(format!(
                 "kept the server certificate: it names every address and is valid until {}",
                 date(not_after)
             ));
-            pem.to_owned()
+            let leaf = x509::first_block(pem);
+            match switched {
+                Some(_)
+                    if pem.len() > leaf.len()
+                        && is_cross(&pem[leaf.len()..], &ca_pem, switched) =>
+                {
+                    pem.to_owned()
+                }
+                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca_pem, old)?),
+                None => leaf.to_owned(),
+            }
         }
         other => {
             if let Some(Err(why)) = other {
@@ -107,16 +127,21 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
                     "issued a new server certificate: the earlier one {why}"
                 ));
             }
-            params
+            let leaf = params
                 .signed_by(&server_key, &issuer)
                 .map_err(Error::cert("server"))?
-                .pem()
+                .pem();
+            match switched {
+                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca_pem, old)?),
+                None => leaf,
+            }
         }
     };
     // The CSR asks for the same subject and extensions; the authority key
     // id is the issuer's to add, so a CSR can't carry it.
     let mut csr_params = params.clone();
     csr_params.use_authority_key_identifier_extension = false;
+    csr_params.serial_number = None; // the issuer's to choose, too
     let csr = csr_params
         .serialize_request(&server_key)
         .map_err(Error::cert("server CSR"))?;
@@ -124,6 +149,19 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     out.add(paths::CA_CERT, ca_pem.clone(), MODE_FILE);
     if let Some(key) = ca_key_pem {
         out.add(paths::CA_KEY, key, MODE_SECRET);
+    }
+    if let Some(rotation) = &inputs.rotation {
+        other_ca(plan, inputs, rotation, out)?;
+        let old = match rotation.step {
+            RotationStep::BothTrusted => Some(ca_pem.as_str()),
+            RotationStep::Switched => match &rotation.other {
+                Some(CaInput::Kept { cert_pem, .. }) => Some(cert_pem.as_str()),
+                _ => None,
+            },
+        };
+        if old.is_some_and(allows_no_intermediate) {
+            out.notice("the old CA allows no intermediate certificate (pathlen:0; registry-gen made CAs that way before CA rotation existed), so from step 2 a client that trusts only the old CA fails: install the step-1 trust files on every client before `--rotate-ca switch`".to_owned());
+        }
     }
     out.add(paths::SERVER_CERT, cert_pem, MODE_FILE);
     out.add(paths::SERVER_KEY, server_key_pem.expose(), MODE_SECRET);
@@ -140,6 +178,147 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     Ok(())
 }
 
+/// The CA trusted beside the signing one during a rotation, and the
+/// record of the rotation's step.
+fn other_ca(plan: &Plan, inputs: &Inputs, rotation: &CaRotation, out: &mut Bundle) -> Result<()> {
+    let (cert, key) = match rotation.step {
+        RotationStep::BothTrusted => (paths::CA_NEXT_CERT, paths::CA_NEXT_KEY),
+        RotationStep::Switched => (paths::CA_PREVIOUS_CERT, paths::CA_PREVIOUS_KEY),
+    };
+    let other = rotation
+        .other
+        .as_ref()
+        .ok_or_else(|| missing("the next CA of the rotation (CaRotation::other)"))?;
+    let renew = "finish this rotation, then rotate again";
+    match other {
+        CaInput::New { key: key_pem } => {
+            let ca_key = keys::parse("the next CA key", key_pem.expose())?;
+            let params = ca_params(plan, inputs)?;
+            let pem = params
+                .self_signed(&ca_key)
+                .map_err(Error::cert("next CA"))?
+                .pem();
+            out.add(cert, pem, MODE_FILE);
+            out.add(key, key_pem.expose(), MODE_SECRET);
+        }
+        CaInput::Kept {
+            cert_pem,
+            key: key_pem,
+        } => {
+            let ca_key = keys::parse(key, key_pem.expose())?;
+            if rotation.step == RotationStep::BothTrusted {
+                check_ca(cert, cert_pem, &ca_key, inputs.now, renew)?;
+            }
+            out.add(cert, cert_pem.clone(), MODE_FILE);
+            out.add(key, key_pem.expose(), MODE_SECRET);
+        }
+        CaInput::External {
+            cert_pem,
+            key: key_pem,
+        } => {
+            let ca_key = keys::parse("tls.ca.key_file", key_pem.expose())?;
+            check_ca("tls.ca.cert_file", cert_pem, &ca_key, inputs.now, renew)?;
+            out.add(cert, cert_pem.clone(), MODE_FILE);
+        }
+    }
+    out.add(
+        paths::CA_ROTATION,
+        rotation::record(rotation.step),
+        MODE_FILE,
+    );
+    Ok(())
+}
+
+/// The signing (new) CA `new_ca_pem` cross-signed by the old CA `old`:
+/// the same subject, key and key id, issued by the old CA, valid from now
+/// until the first of the two expires.
+fn cross_signed(inputs: &Inputs, new_ca_pem: &str, old: &CaInput) -> Result<String> {
+    let CaInput::Kept {
+        cert_pem: old_pem,
+        key: old_key,
+    } = old
+    else {
+        return Err(missing("the old CA's key (a rotation's previous CA)"));
+    };
+    let new_key = match inputs.ca.as_ref() {
+        Some(CaInput::Kept { key, .. } | CaInput::External { key, .. }) => {
+            keys::parse("the new CA key", key.expose())?
+        }
+        _ => return Err(missing("the new CA (Inputs::ca)")),
+    };
+    let bad = |what: &str, problem: String| Error::Input {
+        what: what.to_owned(),
+        problem,
+    };
+    let new_pem = x509::pem(new_ca_pem).map_err(|e| bad(paths::CA_CERT, e))?;
+    let new_cert = new_pem
+        .parse_x509()
+        .map_err(|e| bad(paths::CA_CERT, format!("is not valid X.509 ({e})")))?;
+    let old_parsed = x509::pem(old_pem).map_err(|e| bad(paths::CA_PREVIOUS_CERT, e))?;
+    let old_cert = old_parsed
+        .parse_x509()
+        .map_err(|e| bad(paths::CA_PREVIOUS_CERT, format!("is not valid X.509 ({e})")))?;
+    let mut p = CertificateParams::default();
+    p.serial_number = Some(serial(inputs.serials.cross, "cross-signed CA")?);
+    p.distinguished_name = x509::rcgen_name(new_cert.subject());
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    if let Some(ski) = x509::subject_key_id(&new_cert) {
+        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(ski);
+    }
+    p.use_authority_key_identifier_extension = true;
+    p.not_before = inputs.now;
+    p.not_after = x509::not_after(&new_cert).min(x509::not_after(&old_cert));
+    let old_key = keys::parse(paths::CA_PREVIOUS_KEY, old_key.expose())?;
+    let issuer =
+        Issuer::from_ca_cert_pem(old_pem, old_key).map_err(Error::cert("previous CA (parsing)"))?;
+    Ok(p.signed_by(&new_key, &issuer)
+        .map_err(Error::cert("cross-signed CA"))?
+        .pem())
+}
+
+/// Does the CA certificate `pem` forbid any CA below it (pathlen:0)?
+fn allows_no_intermediate(pem: &str) -> bool {
+    x509::pem(pem).ok().is_some_and(|p| {
+        p.parse_x509().ok().is_some_and(|c| {
+            c.basic_constraints()
+                .ok()
+                .flatten()
+                .is_some_and(|b| b.value.path_len_constraint == Some(0))
+        })
+    })
+}
+
+/// Is `pem` a cross-signed certificate of the CA `ca_pem` (its key) by the
+/// old CA of `old` (its signature)?
+fn is_cross(pem: &str, ca_pem: &str, old: Option<&CaInput>) -> bool {
+    let Some(CaInput::Kept {
+        cert_pem: old_pem, ..
+    }) = old
+    else {
+        return false;
+    };
+    let parse = |p: &str| x509::pem(p).ok();
+    let (Some(c), Some(ca), Some(o)) = (parse(pem), parse(ca_pem), parse(old_pem)) else {
+        return false;
+    };
+    let (Ok(c), Ok(ca), Ok(o)) = (c.parse_x509(), ca.parse_x509(), o.parse_x509()) else {
+        return false;
+    };
+    c.public_key().raw == ca.public_key().raw && c.verify_signature(Some(o.public_key())).is_ok()
+}
+
+/// The injected serial for a certificate this render issues.
+fn serial(serial: Option<Serial>, what: &str) -> Result<SerialNumber> {
+    serial
+        .map(|s| SerialNumber::from_slice(s.bytes()))
+        .ok_or_else(|| {
+            missing(&format!(
+                "the {what} certificate's serial (Inputs::serials)"
+            ))
+        })
+}
+
 fn missing(what: &str) -> Error {
     Error::Input {
         what: what.to_owned(),
@@ -153,7 +332,8 @@ fn date(t: OffsetDateTime) -> String {
 
 /// Can the earlier server certificate `pem` stay? `Ok(notAfter)` when it
 /// is for `key`, signed by the CA, names every address of the plan with the
-/// plan's CN, and has at least `Inputs::RENEW_BEFORE_DAYS` left; otherwise
+/// plan's CN, and is not past two thirds of its lifetime
+/// ([`Inputs::renew_at`]); otherwise
 /// why not, completing "the earlier one ...".
 fn reusable(
     plan: &Plan,
@@ -193,11 +373,12 @@ fn reusable(
         return Err(format!("does not name DNS {dns}"));
     }
     let not_after = x509::not_after(&cert);
-    if not_after - now < Duration::days(Inputs::RENEW_BEFORE_DAYS) {
+    let renew_at = Inputs::renew_at(x509::not_before(&cert), not_after);
+    if now >= renew_at {
         return Err(format!(
-            "expires on {} (fewer than {} days left)",
-            date(not_after),
-            Inputs::RENEW_BEFORE_DAYS
+            "is past two thirds of its lifetime (renewed from {}; it expires on {})",
+            date(renew_at),
+            date(not_after)
         ));
     }
     Ok(not_after)
@@ -258,14 +439,20 @@ fn name(plan: &Plan, cn: &str) -> DistinguishedName {
     dn
 }
 
-fn ca_params(plan: &Plan, now: OffsetDateTime) -> CertificateParams {
+fn ca_params(plan: &Plan, inputs: &Inputs) -> Result<CertificateParams> {
+    let now = inputs.now;
     let mut p = CertificateParams::default();
+    p.serial_number = Some(serial(inputs.serials.ca, "CA")?);
     p.distinguished_name = name(plan, &plan.tls.ca_common_name);
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    // One intermediate below it at most: during a CA rotation's second
+    // step, the next CA cross-signed by this one sits between the server
+    // certificate and this CA for clients that trust only this CA (Go
+    // counts it even though the two CAs share a name).
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p.not_before = now;
     p.not_after = now + Duration::days(plan.tls.ca_validity_days);
-    p
+    Ok(p)
 }
 
 fn server_params(plan: &Plan, now: OffsetDateTime) -> CertificateParams {

@@ -39,6 +39,18 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         }
         s.push('\n');
     }
+    if let Some(r) = &inputs.rotation {
+        let _ = writeln!(
+            s,
+            "## CA rotation in progress\n\n{}: {}. Every trust file below holds both CAs.\n\nNext: {} `registry-gen render --config {} --out . --rotate-ca {}` ({} records the step).\n",
+            r.step.taken(),
+            r.step.describe(),
+            r.step.before_next(),
+            paths::CONFIG,
+            r.step.next().as_str(),
+            paths::CA_ROTATION
+        );
+    }
     s.push_str(
         "## Addresses\n\nClients put these in image references (`<address>/<image>:<tag>`):\n\n",
     );

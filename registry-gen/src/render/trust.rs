@@ -21,13 +21,7 @@ use crate::layout::GENERATED;
 use crate::plan::{paths, Endpoint, Plan, Via};
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
-    let ca = out
-        .get(paths::CA_CERT)
-        .map(|f| f.contents.clone())
-        .ok_or_else(|| Error::Serialize {
-            path: paths::TRUST_CA.into(),
-            message: "the CA certificate was not rendered (renderer order)".into(),
-        })?;
+    let ca = trusted_cas(out)?;
     for e in &plan.endpoints {
         let a = e.authority();
         if e.via != Via::PortlessAlias {
@@ -71,6 +65,28 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     );
     out.add(paths::TRUST_CA, ca, MODE_FILE);
     Ok(())
+}
+
+/// The CAs clients trust: `certs/ca.crt`, and during a CA rotation the
+/// other CA after it (`certs/ca-next.crt` or `certs/ca-previous.crt`), so
+/// every trust file holds both until the rotation's last step.
+fn trusted_cas(out: &Bundle) -> Result<Vec<u8>> {
+    let mut ca = out
+        .get(paths::CA_CERT)
+        .map(|f| f.contents.clone())
+        .ok_or_else(|| Error::Serialize {
+            path: paths::TRUST_CA.into(),
+            message: "the CA certificate was not rendered (renderer order)".into(),
+        })?;
+    for other in [paths::CA_NEXT_CERT, paths::CA_PREVIOUS_CERT] {
+        if let Some(f) = out.get(other) {
+            if !ca.ends_with(b"\n") {
+                ca.push(b'\n');
+            }
+            ca.extend_from_slice(&f.contents);
+        }
+    }
+    Ok(ca)
 }
 
 /// containerd's hosts.toml for one endpoint. `ca` is relative: containerd

@@ -219,11 +219,18 @@ fn a_server_certificate_is_kept_only_while_it_fits() {
     );
     verifies_for(&renewed, "10.0.0.2").unwrap();
 
-    let late = common::NOW + ::time::Duration::days(825 - 29);
-    let expiring = registry_gen::render(&config, &kept_inputs(&config, late)).unwrap();
+    // Renewed once two thirds of its 825 days are gone (day 550), by the
+    // injected clock; kept the day before.
+    let day = |d| common::NOW + ::time::Duration::days(d);
+    let before = registry_gen::render(&config, &kept_inputs(&config, day(549))).unwrap();
+    assert_eq!(
+        before.get("certs/server.crt"),
+        first.get("certs/server.crt")
+    );
+    let expiring = registry_gen::render(&config, &kept_inputs(&config, day(550))).unwrap();
     assert_eq!(
         expiring.notices(),
-        ["issued a new server certificate: the earlier one expires on 2028-04-05 (fewer than 30 days left)"]
+        ["issued a new server certificate: the earlier one is past two thirds of its lifetime (renewed from 2027-07-05; it expires on 2028-04-05)"]
     );
 
     let mut other_key = kept_inputs(&config, common::NOW);

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use ::time::macros::datetime;
-use registry_gen::{Bundle, CaInput, Config, Inputs, Password, Secret};
+use registry_gen::{Bundle, CaInput, Config, Inputs, Password, Secret, Serial, Serials};
 use x509_parser::prelude::*;
 
 /// The fixed clock of every snapshot.
@@ -38,6 +38,11 @@ pub fn inputs(config: &Config) -> Inputs {
     });
     i.server_key = Some(key("server", config));
     i.http_secret = Some(Secret::new("fixture-http-secret"));
+    i.serials = Serials {
+        ca: Some(Serial::from_bytes([0xca; 16])),
+        server: Some(Serial::from_bytes([0x5e; 16])),
+        cross: Some(Serial::from_bytes([0xc5; 16])),
+    };
     if let Some(auth) = &config.auth {
         for u in &auth.users {
             i.passwords.insert(
