@@ -104,6 +104,20 @@ pub struct Inputs {
     pub http_secret: Option<Secret>,
     /// Passwords by user name.
     pub passwords: BTreeMap<String, Password>,
+    /// What each mirror's files hold (credentials, CA), by the mirror's
+    /// `upstream` as the config spells it; the caller reads the files.
+    pub upstreams: BTreeMap<String, UpstreamInput>,
+}
+
+/// The contents of a mirror's `username_file`, `password_file` and `ca_file`.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamInput {
+    /// The upstream user name (first line of `username_file`).
+    pub username: Option<Secret>,
+    /// The upstream password or token (first line of `password_file`).
+    pub password: Option<Secret>,
+    /// The CA the mirror trusts for the upstream, PEM (`ca_file`).
+    pub ca_pem: Option<String>,
 }
 
 impl Inputs {
@@ -119,7 +133,13 @@ impl Inputs {
             server_cert: None,
             http_secret: None,
             passwords: BTreeMap::new(),
+            upstreams: BTreeMap::new(),
         }
+    }
+
+    /// What the files of the mirror of `upstream` hold.
+    pub(crate) fn upstream(&self, upstream: &str) -> Option<&UpstreamInput> {
+        self.upstreams.get(upstream)
     }
 
     /// The password of `user`, which a renderer needs.
