@@ -450,6 +450,8 @@ impl Endpoint {
 #[derive(Debug)]
 pub(crate) struct NodePaths {
     pub docker: &'static str,
+    /// Docker's daemon config, where a Docker Hub mirror is merged in.
+    pub docker_daemon_json: &'static str,
     pub containerd: &'static str,
     pub containers: &'static str,
     pub containers_conf: &'static str,
@@ -680,6 +682,7 @@ impl<'c> Plan<'c> {
         add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
         let node_paths = NodePaths {
             docker: "/etc/docker/certs.d",
+            docker_daemon_json: "/etc/docker/daemon.json",
             containerd: "/etc/containerd/certs.d",
             containers: "/etc/containers/certs.d",
             containers_conf: "/etc/containers/registries.conf.d",

@@ -44,6 +44,8 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                     ManifestKind::Namespace
                         | ManifestKind::PersistentVolume
                         | ManifestKind::PersistentVolumeClaim
+                        | ManifestKind::MirrorPersistentVolume(_)
+                        | ManifestKind::MirrorPersistentVolumeClaim(_)
                 )
             })
             .map(|m| m.path.clone())
@@ -69,6 +71,15 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .find(|m| m.kind == ManifestKind::HtpasswdSecret)
         .map_or("", |m| m.path.as_str());
     let np = &plan.node_paths;
+    // `upstream=endpoint` of each mirror: verify.sh --mirror pulls through it.
+    let mirrors = || {
+        Var::Many(
+            plan.mirrors
+                .iter()
+                .map(|m| format!("{}={}", m.upstream, m.primary_endpoint().authority()))
+                .collect(),
+        )
+    };
 
     let scripts = [
         (
@@ -114,6 +125,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ),
                 ("USER_NAME", one(pull_user)),
                 ("TEST_IMAGE", one(VERIFY_IMAGE)),
+                ("MIRRORS", mirrors()),
             ],
             vec![COMMON, VERIFY],
         ),
@@ -123,6 +135,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
             vec![
                 ("ENDPOINTS", endpoints()),
                 ("DOCKER_DIR", one(np.docker)),
+                ("DOCKER_DAEMON_JSON", one(np.docker_daemon_json)),
                 ("CONTAINERD_DIR", one(np.containerd)),
                 ("CONTAINERS_DIR", one(np.containers)),
                 ("CONTAINERS_CONF_DIR", one(np.containers_conf)),
