@@ -77,13 +77,19 @@ pub(crate) fn ca(plan: &Plan) -> String {
 /// A mirror in words: the upstream, where nodes reach it, what fallback
 /// means for each runtime, its cache and upstream login.
 pub(crate) fn mirror(m: &MirrorPlan) -> Vec<String> {
-    let mut v = vec![format!("{} (proxies {}), as {}:", m.upstream, m.remote_url, m.name)];
+    let mut v = vec![format!(
+        "{} (proxies {}), as {}:",
+        m.upstream, m.remote_url, m.name
+    )];
     for e in &m.endpoints {
         let how = match e.via {
             Via::HostPort => format!("hostPort {} on the node running its pod", e.port),
             Via::NodePort => format!("NodePort {} on every node", e.port),
             Via::PortlessAlias | Via::Service => {
-                format!("Service {} port {} (inside the cluster only)", m.name, e.port)
+                format!(
+                    "Service {} port {} (inside the cluster only)",
+                    m.name, e.port
+                )
             }
         };
         v.push(format!("  endpoint {}  {how}", e.authority()));
@@ -99,10 +105,16 @@ pub(crate) fn mirror(m: &MirrorPlan) -> Vec<String> {
     }
     v.push(cache);
     if let Some(c) = &m.credentials {
-        v.push(format!("  upstream login: Secret {} (from username_file and password_file)", c.secret));
+        v.push(format!(
+            "  upstream login: Secret {} (from username_file and password_file)",
+            c.secret
+        ));
     }
     if let Some(ca) = &m.upstream_ca {
-        v.push(format!("  upstream TLS: trusts only the CA in ConfigMap {} (ca_file), not the system CAs", ca.config_map));
+        v.push(format!(
+            "  upstream TLS: trusts only the CA in ConfigMap {} (ca_file), not the system CAs",
+            ca.config_map
+        ));
     }
     v
 }

@@ -43,8 +43,8 @@ mod yaml;
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
 pub use config::{
     AccessMode, Addresses, Auth, CaFiles, Config, CpuMemory, DebugListener, HostPathStorage,
-    KeyAlgorithm, Limits, LogLevel, Mirror, MirrorPorts, NfsStorage, Ports, PvcStorage, RegistryOptions, Resources,
-    Storage, Tls, TrustOptions, User,
+    KeyAlgorithm, Limits, LogLevel, Mirror, MirrorPorts, NfsStorage, Ports, PvcStorage,
+    RegistryOptions, Resources, Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
 pub use inputs::{CaInput, Inputs, Password, Secret, UpstreamInput};

@@ -555,7 +555,11 @@ impl<'c> Plan<'c> {
         // Each mirror's Service names: its pods serve the same certificate.
         for m in &config.mirrors {
             let svc = mirrors::object_name(name, &m.upstream);
-            dns_sans.extend(service_names(&svc, namespace, &config.addresses.cluster_domain));
+            dns_sans.extend(service_names(
+                &svc,
+                namespace,
+                &config.addresses.cluster_domain,
+            ));
         }
         let common_name = config
             .addresses
@@ -599,12 +603,7 @@ impl<'c> Plan<'c> {
             pull_secret: format!("{name}-pull"),
         });
 
-        let data = data_plan(
-            &config.storage,
-            name,
-            namespace,
-            &config.registry.data_path,
-        );
+        let data = data_plan(&config.storage, name, namespace, &config.registry.data_path);
 
         let mut endpoints = Vec::new();
         let hosts: Vec<String> = config
@@ -829,10 +828,7 @@ impl<'c> Plan<'c> {
     fn registry_env(&self, ports: &PortPlan, data: &DataPlan) -> Vec<(&'static str, EnvValue)> {
         use EnvValue::{Plain, Secret};
         let mut env = vec![
-            (
-                "REGISTRY_HTTP_ADDR",
-                Plain(format!(":{}", ports.container)),
-            ),
+            ("REGISTRY_HTTP_ADDR", Plain(format!(":{}", ports.container))),
             ("REGISTRY_HTTP_TLS_CERTIFICATE", Plain(self.tls.cert_path())),
             ("REGISTRY_HTTP_TLS_KEY", Plain(self.tls.key_path())),
             ("REGISTRY_HTTP_SECRET", Secret(self.http_secret.clone())),

@@ -36,7 +36,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::common::{bin, text, workspace};
 use crate::support::{openssl_ca, self_signed};
 
-const NODE_IP: &str = "127.0.0.2";
+pub(crate) const NODE_IP: &str = "127.0.0.2";
 const NODE_IP6: &str = "::1";
 const CLUSTER_IP: &str = "127.0.0.3";
 const POD_IP: &str = "127.0.0.10";
@@ -53,7 +53,7 @@ const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  level: debug\n  fields:\n    s
 /// The image config's debug port, which the rendered env must switch off or move.
 const IMAGE_DEBUG_PORT: u16 = 5001;
 
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
@@ -64,14 +64,14 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 /// A loopback-only network namespace plus a private mount namespace with
 /// our own /etc/hosts, held open by a `sleep`; commands enter it with
 /// nsenter. Every process started in it is killed by PID on drop.
-struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
     holder: Child,
     procs: Vec<(String, Child)>,
 }
 
 impl Sandbox {
-    fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
+    pub(crate) fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let mut h = String::from("127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
         for (ip, names) in hosts {
@@ -107,12 +107,12 @@ impl Sandbox {
         }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// A command that runs inside the namespaces.
-    fn cmd(&self, program: &str) -> Command {
+    pub(crate) fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.arg("--target")
             .arg(self.holder.id().to_string())
@@ -120,12 +120,12 @@ impl Sandbox {
         c
     }
 
-    fn run(&self, c: &mut Command) -> Output {
+    pub(crate) fn run(&self, c: &mut Command) -> Output {
         c.stdin(Stdio::null()).output().unwrap()
     }
 
     /// Start a long-running process, its output in `<name>.log`.
-    fn spawn(&mut self, name: &str, mut c: Command) {
+    pub(crate) fn spawn(&mut self, name: &str, mut c: Command) {
         let log = fs::File::create(self.log(name)).unwrap();
         let child = c
             .stdin(Stdio::null())
@@ -136,12 +136,12 @@ impl Sandbox {
         self.procs.push((name.to_owned(), child));
     }
 
-    fn log(&self, name: &str) -> PathBuf {
+    pub(crate) fn log(&self, name: &str) -> PathBuf {
         self.path().join(format!("{name}.log"))
     }
 
     /// Stop the processes named `name` (by PID) and wait for them.
-    fn stop(&mut self, name: &str) {
+    pub(crate) fn stop(&mut self, name: &str) {
         for (n, c) in self.procs.iter_mut() {
             if n == name {
                 let _ = c.kill();
@@ -152,7 +152,7 @@ impl Sandbox {
     }
 
     /// HTTP status of a GET (`000` when there is no answer).
-    fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
+    pub(crate) fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
         let mut c = self.cmd("curl");
         c.args(["--silent", "--show-error", "--max-time", "10"])
             .args(["--output", "/dev/null", "--write-out", "%{http_code}"])
@@ -217,30 +217,49 @@ struct Scenario {
 }
 
 /// The rendered bundle, parsed.
-struct Bundle {
-    dir: PathBuf,
-    deployment: apps::Deployment,
-    service: core::Service,
-    secrets: BTreeMap<String, core::Secret>,
+pub(crate) struct Bundle {
+    pub(crate) dir: PathBuf,
+    pub(crate) deployment: apps::Deployment,
+    pub(crate) service: core::Service,
+    pub(crate) secrets: BTreeMap<String, core::Secret>,
+    pub(crate) config_maps: BTreeMap<String, core::ConfigMap>,
 }
 
 impl Bundle {
     fn load(dir: PathBuf) -> Bundle {
+        Bundle::load_as(dir, "deployment.yaml", "service.yaml")
+    }
+
+    /// The bundle with the Deployment and Service of the given manifest
+    /// files (a mirror's), and every Secret and ConfigMap of the bundle.
+    pub(crate) fn load_as(dir: PathBuf, deployment: &str, service: &str) -> Bundle {
         let read = |f: &str| fs::read_to_string(dir.join("manifests").join(f)).unwrap();
         let mut secrets = BTreeMap::new();
+        let mut config_maps = BTreeMap::new();
         for e in fs::read_dir(dir.join("manifests")).unwrap() {
             let p = e.unwrap().path();
-            let n = p.file_name().unwrap().to_str().unwrap().to_owned();
-            if n.starts_with("secret-") {
-                let s: core::Secret =
-                    serde_yaml::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
-                secrets.insert(s.metadata.name.clone().unwrap(), s);
+            if !p.is_file() {
+                continue;
+            }
+            let text = fs::read_to_string(&p).unwrap();
+            let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+            match v.get("kind").and_then(|k| k.as_str()) {
+                Some("Secret") => {
+                    let s: core::Secret = serde_yaml::from_str(&text).unwrap();
+                    secrets.insert(s.metadata.name.clone().unwrap(), s);
+                }
+                Some("ConfigMap") => {
+                    let c: core::ConfigMap = serde_yaml::from_str(&text).unwrap();
+                    config_maps.insert(c.metadata.name.clone().unwrap(), c);
+                }
+                _ => {}
             }
         }
         Bundle {
-            deployment: serde_yaml::from_str(&read("deployment.yaml")).unwrap(),
-            service: serde_yaml::from_str(&read("service.yaml")).unwrap(),
+            deployment: serde_yaml::from_str(&read(deployment)).unwrap(),
+            service: serde_yaml::from_str(&read(service)).unwrap(),
             secrets,
+            config_maps,
             dir,
         }
     }
@@ -274,7 +293,7 @@ impl Bundle {
             .clone()
     }
 
-    fn env(&self, name: &str) -> Option<String> {
+    pub(crate) fn env(&self, name: &str) -> Option<String> {
         self.container()
             .env
             .as_ref()
@@ -385,8 +404,22 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
 /// into `pod/`), as its runAsUser/runAsGroup, with no capabilities beyond
 /// those the container adds, no new privileges, on the pod's IP.
 fn start_pod(sb: &mut Sandbox, b: &Bundle) {
+    start_pod_as(sb, b, "registry", POD_IP);
+}
+
+/// [`start_pod`] for the pod of another Deployment (a mirror's), as the
+/// process `name`, on its own pod IP, with its own `pod-<name>/` and
+/// `volumes-<name>/`.
+pub(crate) fn start_pod_as(sb: &mut Sandbox, b: &Bundle, name: &str, pod_ip: &str) {
     use std::os::unix::fs::{chown, PermissionsExt};
-    let root = sb.path().join("pod");
+    let (root, volumes) = if name == "registry" {
+        (sb.path().join("pod"), sb.path().join("volumes"))
+    } else {
+        (
+            sb.path().join(format!("pod-{name}")),
+            sb.path().join(format!("volumes-{name}")),
+        )
+    };
     let _ = sb.run(sb.cmd("umount").arg(&root));
     let _ = fs::remove_dir_all(&root);
     let reroot = |p: &str| root.join(p.trim_start_matches('/'));
@@ -409,7 +442,13 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
             .unwrap_or_else(|| panic!("volumeMount {} has no volume", m.name));
         let at = reroot(&m.mount_path);
         fs::create_dir_all(at.parent().unwrap()).unwrap();
-        if let Some(s) = &v.secret {
+        if let Some(cm) = &v.config_map {
+            fs::create_dir(&at).unwrap();
+            let data = b.config_maps[&cm.name].data.clone().unwrap_or_default();
+            for (k, value) in data {
+                fs::write(at.join(k), value).unwrap();
+            }
+        } else if let Some(s) = &v.secret {
             fs::create_dir(&at).unwrap();
             let secret = s.secret_name.as_deref().unwrap();
             let mode = u32::try_from(s.default_mode.unwrap_or(0o644)).unwrap();
@@ -426,7 +465,7 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
                 fs::set_permissions(&f, fs::Permissions::from_mode(mode)).unwrap();
             }
         } else {
-            let backing = sb.path().join("volumes").join(&v.name);
+            let backing = volumes.join(&v.name);
             // The kubelet gives emptyDir and (most) provisioned claims to
             // fsGroup; a hostPath or an NFS volume stays as it is: a
             // directory of root's, 0755, as the kubelet or a fresh export
@@ -493,15 +532,15 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
         if e.name == "REGISTRY_HTTP_ADDR" {
             // `:port` binds every address of the pod: here, the pod's IP.
             assert!(value.starts_with(':'), "REGISTRY_HTTP_ADDR={value}");
-            value = format!("{POD_IP}{value}");
+            value = format!("{pod_ip}{value}");
         }
         c.env(&e.name, value);
     }
-    sb.spawn("registry", c);
+    sb.spawn(name, c);
     let port = b.env("REGISTRY_HTTP_ADDR").unwrap()[1..].to_owned();
     // The readiness probe: GET / over HTTPS on the container port (the
     // kubelet does not verify the certificate either).
-    let url = format!("https://{POD_IP}:{port}/");
+    let url = format!("https://{pod_ip}:{port}/");
     wait_for("the registry to be ready", Duration::from_secs(30), || {
         sb.curl(&["--insecure", &url], None).0 == "200"
     });
@@ -515,7 +554,7 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
                 "DEFAULT@SECLEVEL=0",
                 "-connect",
             ])
-            .arg(format!("{POD_IP}:{port}")),
+            .arg(format!("{pod_ip}:{port}")),
     );
     assert!(!o.status.success(), "TLS 1.1 was accepted: {}", text(&o));
     // The debug listener is where the Deployment says, and the image
@@ -529,11 +568,11 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
         .find(|p| p.name.as_deref() == Some("debug"))
         .map(|p| u16::try_from(p.container_port).unwrap());
     if let Some(d) = debug {
-        let url = format!("http://{POD_IP}:{d}/metrics");
+        let url = format!("http://{pod_ip}:{d}/metrics");
         assert_eq!(sb.curl(&[&url], None).0, "200", "{url}");
     }
     if debug != Some(IMAGE_DEBUG_PORT) && port != IMAGE_DEBUG_PORT.to_string() {
-        let url = format!("http://{POD_IP}:{IMAGE_DEBUG_PORT}/metrics");
+        let url = format!("http://{pod_ip}:{IMAGE_DEBUG_PORT}/metrics");
         assert_eq!(
             sb.curl(&[&url], None).0,
             "000",
@@ -545,6 +584,19 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
 /// Play kube-proxy and the hostPort: forward the node's ports and the
 /// Service's cluster IP to the pod, as the rendered objects say.
 fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
+    start_proxies_as(sb, b, ipv6, POD_IP, CLUSTER_IP, "proxy");
+}
+
+/// [`start_proxies`] to the pod at `pod_ip`, the Service on `cluster_ip`,
+/// the socat processes named `<name>-<i>`.
+pub(crate) fn start_proxies_as(
+    sb: &mut Sandbox,
+    b: &Bundle,
+    ipv6: bool,
+    pod_ip: &str,
+    cluster_ip: &str,
+    name: &str,
+) {
     let mut forwards: Vec<(String, u16, u16)> = Vec::new();
     for p in b.container().ports.as_ref().unwrap() {
         if let Some(host_port) = p.host_port {
@@ -558,7 +610,7 @@ fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
     }
     for p in b.service.spec.as_ref().unwrap().ports.as_ref().unwrap() {
         let target = b.target_port(p.target_port.as_ref().unwrap_or(&IntOrString::Int(p.port)));
-        forwards.push((CLUSTER_IP.into(), u16::try_from(p.port).unwrap(), target));
+        forwards.push((cluster_ip.into(), u16::try_from(p.port).unwrap(), target));
         if let Some(np) = p.node_port {
             let np = u16::try_from(np).unwrap();
             forwards.push((NODE_IP.into(), np, target));
@@ -574,8 +626,8 @@ fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
             format!("TCP4-LISTEN:{port},bind={ip},fork,reuseaddr")
         };
         let mut c = sb.cmd("socat");
-        c.arg(listen).arg(format!("TCP4:{POD_IP}:{target}"));
-        sb.spawn(&format!("proxy-{i}"), c);
+        c.arg(listen).arg(format!("TCP4:{pod_ip}:{target}"));
+        sb.spawn(&format!("{name}-{i}"), c);
     }
     for (ip, port, _) in &forwards {
         let host = if ip.contains(':') {
@@ -591,7 +643,7 @@ fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
 }
 
 /// A private containerd: its own root, state and socket in the sandbox.
-fn start_containerd(sb: &mut Sandbox) -> PathBuf {
+pub(crate) fn start_containerd(sb: &mut Sandbox) -> PathBuf {
     let d = sb.path().join("containerd");
     fs::create_dir(&d).unwrap();
     let sock = d.join("c.sock");
@@ -629,7 +681,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 }
 
 /// `ctr images pull` of `reference` through `hosts_dir`, as a node would.
-fn ctr_pull(
+pub(crate) fn ctr_pull(
     sb: &Sandbox,
     sock: &Path,
     hosts_dir: &Path,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::config::{Config, Mirror};
 
 use super::{
-    data_plan, EnvValue, Endpoint, Manifest, ManifestKind, Plan, PortPlan, SecretKeyRef, Via,
+    data_plan, Endpoint, EnvValue, Manifest, ManifestKind, Plan, PortPlan, SecretKeyRef, Via,
     LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME,
 };
 
@@ -176,7 +176,10 @@ impl MirrorPlan {
         let mut v = Vec::new();
         if let super::DataSource::Claim(c) = &self.data.source {
             if c.pv.is_some() {
-                v.push((file("persistentvolume"), ManifestKind::MirrorPersistentVolume(index)));
+                v.push((
+                    file("persistentvolume"),
+                    ManifestKind::MirrorPersistentVolume(index),
+                ));
             }
             v.push((
                 file("persistentvolumeclaim"),
@@ -184,7 +187,10 @@ impl MirrorPlan {
             ));
         }
         if self.credentials.is_some() {
-            v.push((file("secret-upstream"), ManifestKind::MirrorUpstreamSecret(index)));
+            v.push((
+                file("secret-upstream"),
+                ManifestKind::MirrorUpstreamSecret(index),
+            ));
         }
         if self.upstream_ca.is_some() {
             v.push((file("upstream-ca"), ManifestKind::MirrorUpstreamCa(index)));

@@ -6,10 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    DataPlan, EnvValue, Plan, PortPlan, SecurityPlan, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS,
-};
 use super::mirrors::{CHECKSUM_UPSTREAM, CHECKSUM_UPSTREAM_CA};
+use super::{DataPlan, EnvValue, Plan, PortPlan, SecurityPlan, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS};
 
 /// One registry Deployment (and its Service).
 #[derive(Debug)]

@@ -52,7 +52,8 @@ pub fn inputs(config: &Config) -> Inputs {
                     .map(|_| Secret::new(format!("fixture-token-of-{}", m.upstream))),
                 ca_pem: m.ca_file.as_ref().map(|_| {
                     std::fs::read_to_string(
-                        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-ca.crt"),
+                        Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("tests/fixtures/upstream-ca.crt"),
                     )
                     .unwrap()
                 }),

@@ -29,7 +29,8 @@ fn parts<'p, 'i>(
 fn missing(i: usize, m: &MirrorPlan, field: &str) -> Error {
     Error::Input {
         what: format!("mirrors[{i}].{field} (upstream {})", m.upstream),
-        problem: "was not read: the caller must put the file's contents in Inputs::upstreams".into(),
+        problem: "was not read: the caller must put the file's contents in Inputs::upstreams"
+            .into(),
     }
 }
 
@@ -50,17 +51,21 @@ pub(super) fn upstream_secret(plan: &Plan, i: usize, inputs: &Inputs) -> Result<
         metadata: labeled(plan, &c.secret, true, m.labels(plan)),
         type_: Some("Opaque".to_owned()),
         data: Some(BTreeMap::from([
-            (
-                c.username_key.to_owned(),
-                ByteString(user.expose().as_bytes().to_vec()),
-            ),
-            (
-                c.password_key.to_owned(),
-                ByteString(password.expose().as_bytes().to_vec()),
-            ),
+            (c.username_key.to_owned(), yaml_string(user.expose())),
+            (c.password_key.to_owned(), yaml_string(password.expose())),
         ])),
         ..Default::default()
     })
+}
+
+/// `value` as a YAML double-quoted scalar (a JSON string literal): the
+/// registry reads a `REGISTRY_*` variable's value as YAML, so a token
+/// holding `: ` or starting with `{` would otherwise become a map or a
+/// list and stop the registry (seen with distribution 2.8.2; 3.x parses
+/// the same way, checked in its source). Quoted, any value reads back as
+/// exactly itself.
+fn yaml_string(value: &str) -> ByteString {
+    ByteString(serde_json::Value::from(value).to_string().into_bytes())
 }
 
 /// The CA `mirrors[i]` trusts for its upstream: a ConfigMap.

@@ -157,9 +157,9 @@ fn checksums(
             Checksum::UpstreamSecret(i) => {
                 secrets::checksum(&mirrors::upstream_secret(plan, i, inputs)?)
             }
-            Checksum::UpstreamCa(i) => mirrors::config_map_checksum(&mirrors::upstream_ca(
-                plan, i, inputs,
-            )?),
+            Checksum::UpstreamCa(i) => {
+                mirrors::config_map_checksum(&mirrors::upstream_ca(plan, i, inputs)?)
+            }
         };
         m.insert((*key).to_owned(), sum);
     }

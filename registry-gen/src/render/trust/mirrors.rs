@@ -119,8 +119,22 @@ fn registries_conf(plan: &Plan) -> String {
             fallback = fallback_words(m).replace("`server`", "`location`"),
         );
         for e in m.node_endpoints() {
-            let _ = write!(s, "\n[[registry.mirror]]\nlocation = \"{}\"\n", e.authority());
+            let _ = write!(
+                s,
+                "\n[[registry.mirror]]\nlocation = \"{}\"\n",
+                e.authority()
+            );
         }
     }
+    // A port-less alias's prefix `host` (the registry's drop-in) would also
+    // match `host:port/...` of a mirror on the same host; the longer prefix,
+    // mapped to itself, wins (see `trust::render`).
+    s.push_str("\n# Each mirror's own address stays as it is.\n");
+    for e in plan.mirrors.iter().flat_map(|m| m.node_endpoints()) {
+        let a = e.authority();
+        let _ = write!(s, "[[registry]]\nprefix = \"{a}\"\nlocation = \"{a}\"\n\n");
+    }
+    s.truncate(s.trim_end().len());
+    s.push('\n');
     s
 }
