@@ -5,6 +5,7 @@ mod certs;
 mod common;
 mod docs_sync;
 mod interop;
+mod mirrors;
 mod plan_xrefs;
 mod rollout;
 mod snapshots;

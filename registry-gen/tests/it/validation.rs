@@ -231,7 +231,8 @@ fn a_cpu_limit_below_one_cpu_warns_and_none_renders_no_cpu_limit() {
 
 #[test]
 fn mirrors() {
-    let base = "addresses: {node_ips: [10.0.0.1], dns_names: [registry.test]}\nports: {node: 30500}\n";
+    let base =
+        "addresses: {node_ips: [10.0.0.1], dns_names: [registry.test]}\nports: {node: 30500}\n";
     let cases = [
         ("mirror-upstream-url", "mirrors: [{upstream: \"https://registry-1.docker.io\", ports: {node: 30521}}]\n"),
         ("mirror-upstream-path", "mirrors: [{upstream: quay.io/prometheus, ports: {node: 30521}}]\n"),
