@@ -287,14 +287,14 @@ fn check_storage_kind(storage: &Storage, prefix: &str, e: &mut Errors) -> bool {
                 || n.server.contains('*')
             {
                 e.push(
-                    &format!("{prefix}.nfs.server"),
+                    format!("{prefix}.nfs.server"),
                     quoted(&n.server),
                     "the NFS server's host name or IP address",
                 );
             }
             if !is_clean_absolute(&n.path) {
                 e.push(
-                    &format!("{prefix}.nfs.path"),
+                    format!("{prefix}.nfs.path"),
                     quoted(&n.path),
                     "the exported directory as an absolute path, e.g. `/home/mine/nfs`",
                 );
@@ -303,7 +303,7 @@ fn check_storage_kind(storage: &Storage, prefix: &str, e: &mut Errors) -> bool {
             check_modes(e, &format!("{prefix}.nfs.access_modes"), &n.access_modes);
             if !n.storage_class_name.is_empty() && !is_dns_name(&n.storage_class_name) {
                 e.push(
-                    &format!("{prefix}.nfs.storage_class_name"),
+                    format!("{prefix}.nfs.storage_class_name"),
                     quoted(&n.storage_class_name),
                     "a DNS-1123 subdomain, or empty for no class",
                 );
@@ -313,14 +313,14 @@ fn check_storage_kind(storage: &Storage, prefix: &str, e: &mut Errors) -> bool {
         Storage::HostPath(h) => {
             if !is_clean_absolute(&h.path) || h.path == "/" {
                 e.push(
-                    &format!("{prefix}.host_path.path"),
+                    format!("{prefix}.host_path.path"),
                     quoted(&h.path),
                     "an absolute directory on the node other than `/`, e.g. `/data/registry`",
                 );
             }
             if !is_label_value(&h.node) || h.node.is_empty() {
                 e.push(
-                    &format!("{prefix}.host_path.node"),
+                    format!("{prefix}.host_path.node"),
                     quoted(&h.node),
                     "the node's kubernetes.io/hostname label (see `kubectl get nodes -L kubernetes.io/hostname`)",
                 );
@@ -331,7 +331,7 @@ fn check_storage_kind(storage: &Storage, prefix: &str, e: &mut Errors) -> bool {
             if let Some(class) = &p.storage_class_name {
                 if !is_dns_name(class) {
                     e.push(
-                        &format!("{prefix}.pvc.storage_class_name"),
+                        format!("{prefix}.pvc.storage_class_name"),
                         quoted(class),
                         "an existing StorageClass name (a DNS-1123 subdomain); leave it out for the default class",
                     );

@@ -141,7 +141,7 @@ fn bad_upstream(c: &Config, upstream: &str) -> Option<String> {
         None => (upstream, None),
     };
     let ip = host.parse::<IpAddr>().ok();
-    if !(is_dns_name(host) && !host.contains('*')) && !matches!(ip, Some(IpAddr::V4(_))) {
+    if (!is_dns_name(host) || host.contains('*')) && !matches!(ip, Some(IpAddr::V4(_))) {
         return Some(
             "a registry host (a lowercase DNS name or an IPv4 address, optionally with :port), e.g. `docker.io`, `registry.k8s.io`, `registry.example.com:5000`".to_owned(),
         );
