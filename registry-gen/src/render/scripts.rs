@@ -88,6 +88,10 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
             vec![
                 ("NAMESPACE", one(plan.namespace)),
                 ("DEPLOYMENT", one(plan.name)),
+                (
+                    "MIRROR_DEPLOYMENTS",
+                    Var::Many(plan.mirrors.iter().map(|m| m.name.clone()).collect()),
+                ),
                 ("MANIFESTS", manifests),
                 ("HTPASSWD_MANIFEST", one(htpasswd_manifest)),
                 (

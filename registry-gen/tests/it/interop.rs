@@ -328,6 +328,18 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             "\n--context=c --namespace {} rollout status deployment/{} --timeout=300s\n",
             config.namespace, config.name
         ));
+        // ... then each mirror's Deployment.
+        for m in &config.mirrors {
+            let mirror = format!(
+                "{}-mirror-{}",
+                config.name,
+                m.upstream.replace(['.', ':'], "-")
+            );
+            expected.push_str(&format!(
+                "--context=c --namespace {} rollout status deployment/{mirror} --timeout=300s\n",
+                config.namespace
+            ));
+        }
         assert_eq!(start, expected);
         // The namespace comes first, the workload after its Secrets and storage.
         let pos = |needle: &str| start.find(needle);
