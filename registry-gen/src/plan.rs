@@ -736,6 +736,12 @@ impl<'c> Plan<'c> {
                 .push("auth is off: anyone who reaches the registry can push and pull".to_owned());
         }
         for (i, m) in mirrors.iter().enumerate() {
+            if m.credentials.is_some() {
+                warnings.push(format!(
+                    "mirrors[{i}] pulls from {} with the upstream login of its username_file and serves anyone who reaches it, without a login: keep its ports inside the cluster's network",
+                    m.upstream
+                ));
+            }
             if matches!(m.data.source, DataSource::EmptyDir) {
                 warnings.push(format!(
                     "mirrors[{i}].storage is empty_dir: the cache of {} is lost when its pod is deleted or moved, and refilled from the upstream",

@@ -225,6 +225,14 @@ fn the_upstream_login_is_in_a_secret_and_the_pod_reads_it_by_reference() {
     assert!(
         !common::text(&b, "manifests/mirror-docker-io-deployment.yaml").contains("fixture-token")
     );
+    // Anyone who reaches the mirror pulls with that login: said once.
+    let warned: Vec<&String> = b
+        .warnings()
+        .iter()
+        .filter(|w| w.contains("upstream login"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:?}", b.warnings());
+    assert!(warned[0].starts_with("mirrors[0] pulls from docker.io"));
     // No login configured: no Secret, no such env.
     let g = env(&deployment(&b, "ghcr-io"));
     assert!(!g.contains_key("REGISTRY_PROXY_PASSWORD"));
