@@ -137,6 +137,9 @@ pub struct Inputs {
     /// The CA rotation this render is in, from [`Inputs::reuse_previous`]:
     /// which step, and the CA trusted beside the signing one.
     pub rotation: Option<CaRotation>,
+    /// What each mirror's files hold (credentials, CA), by the mirror's
+    /// `upstream` as the config spells it; the caller reads the files.
+    pub upstreams: BTreeMap<String, UpstreamInput>,
 }
 
 /// A certificate serial number: 16 bytes, positive (top bit clear) and
@@ -177,6 +180,17 @@ pub struct Serials {
     pub cross: Option<Serial>,
 }
 
+/// The contents of a mirror's `username_file`, `password_file` and `ca_file`.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamInput {
+    /// The upstream user name (first line of `username_file`).
+    pub username: Option<Secret>,
+    /// The upstream password or token (first line of `password_file`).
+    pub password: Option<Secret>,
+    /// The CA the mirror trusts for the upstream, PEM (`ca_file`).
+    pub ca_pem: Option<String>,
+}
+
 impl Inputs {
     /// `inspect` warns when a certificate has fewer days than this left.
     pub const RENEW_BEFORE_DAYS: i64 = 30;
@@ -201,7 +215,13 @@ impl Inputs {
             serials: Serials::default(),
             rotate_ca: None,
             rotation: None,
+            upstreams: BTreeMap::new(),
         }
+    }
+
+    /// What the files of the mirror of `upstream` hold.
+    pub(crate) fn upstream(&self, upstream: &str) -> Option<&UpstreamInput> {
+        self.upstreams.get(upstream)
     }
 
     /// The password of `user`, which a renderer needs.

@@ -119,6 +119,16 @@ pub fn containers_conf(name: &str) -> String {
     format!("trust/containers/registries.conf.d/{name}.conf")
 }
 
+/// CRI-O's and podman's routing of mirrored upstreams through the mirrors
+/// (`/etc/containers/registries.conf.d/`).
+pub fn containers_mirrors_conf(name: &str) -> String {
+    format!("trust/containers/registries.conf.d/{name}-mirrors.conf")
+}
+
+/// Docker's `registry-mirrors` (Docker Hub only), to merge into
+/// `/etc/docker/daemon.json`.
+pub const DOCKER_DAEMON_JSON: &str = "trust/docker/daemon.json";
+
 /// k3s's and rke2's `/etc/rancher/k3s/registries.yaml`.
 pub const K3S_REGISTRIES: &str = "trust/k3s/registries.yaml";
 

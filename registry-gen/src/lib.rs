@@ -44,11 +44,11 @@ mod yaml;
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
 pub use config::{
     AccessMode, Addresses, Auth, CaFiles, Config, CpuMemory, DebugListener, HostPathStorage,
-    KeyAlgorithm, Limits, LogLevel, NfsStorage, Ports, PvcStorage, RegistryOptions, Resources,
-    Storage, Tls, TrustOptions, User,
+    KeyAlgorithm, Limits, LogLevel, Mirror, MirrorPorts, NfsStorage, Ports, PvcStorage,
+    RegistryOptions, Resources, Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
-pub use inputs::{CaInput, CaRotation, Inputs, Password, Secret, Serial, Serials};
+pub use inputs::{CaInput, CaRotation, Inputs, Password, Secret, Serial, Serials, UpstreamInput};
 pub use inspect::{inspect, residual, CertReport, ExpiryTable, Inspection};
 pub use rotation::{CaStep, RotationStep};
 pub use summary::{summarize, Summary};

@@ -18,6 +18,11 @@ pub(crate) use crate::layout as paths;
 
 mod gc;
 pub(crate) use gc::{GcPlan, READONLY_ENV, READONLY_VALUE};
+pub(crate) mod mirrors;
+mod workload;
+
+pub(crate) use mirrors::MirrorPlan;
+pub(crate) use workload::{Checksum, MountSource, Workload, WorkloadMount};
 
 /// Kubernetes namespaces that exist in every cluster: the bundle never
 /// creates (nor deletes) them.
@@ -103,6 +108,8 @@ pub(crate) struct Plan<'c> {
     pub pull_test: PullTestPlan,
     /// Garbage collection: the maintenance Job and gc.sh.
     pub gc: GcPlan,
+    /// The pull-through caches, in config order (`mirrors[i]`).
+    pub mirrors: Vec<MirrorPlan>,
     /// The effective config as YAML, saved in the bundle for re-renders.
     pub effective_config: String,
     /// Things the user should know before relying on this bundle.
@@ -450,6 +457,8 @@ impl Endpoint {
 #[derive(Debug)]
 pub(crate) struct NodePaths {
     pub docker: &'static str,
+    /// Docker's daemon config, where a Docker Hub mirror is merged in.
+    pub docker_daemon_json: &'static str,
     pub containerd: &'static str,
     pub containers: &'static str,
     pub containers_conf: &'static str,
@@ -495,6 +504,13 @@ pub(crate) enum ManifestKind {
     TrustConfigMap,
     /// ... and the DaemonSet that runs it on every node.
     TrustDaemonSet,
+    /// The objects of the mirror `mirrors[i]`.
+    MirrorPersistentVolume(usize),
+    MirrorPersistentVolumeClaim(usize),
+    MirrorUpstreamSecret(usize),
+    MirrorUpstreamCa(usize),
+    MirrorDeployment(usize),
+    MirrorService(usize),
 }
 
 impl ManifestKind {
@@ -506,6 +522,7 @@ impl ManifestKind {
                 | ManifestKind::HtpasswdSecret
                 | ManifestKind::HttpSecret
                 | ManifestKind::PullSecret
+                | ManifestKind::MirrorUpstreamSecret(_)
         )
     }
 }
@@ -542,6 +559,15 @@ impl<'c> Plan<'c> {
         let service_dns = service_names(name, namespace, &config.addresses.cluster_domain);
         let mut dns_sans = config.addresses.dns_names.clone();
         dns_sans.extend(service_dns.iter().cloned());
+        // Each mirror's Service names: its pods serve the same certificate.
+        for m in &config.mirrors {
+            let svc = mirrors::object_name(name, &m.upstream);
+            dns_sans.extend(service_names(
+                &svc,
+                namespace,
+                &config.addresses.cluster_domain,
+            ));
+        }
         let common_name = config
             .addresses
             .dns_names
@@ -584,39 +610,10 @@ impl<'c> Plan<'c> {
             pull_secret: format!("{name}-pull"),
         });
 
-        let source = match &config.storage {
-            Storage::Nfs(n) => DataSource::Claim(ClaimPlan {
-                pvc: format!("{name}-data"),
-                pv: Some(NfsVolume {
-                    name: format!("{namespace}-{name}-data"),
-                    server: n.server.clone(),
-                    path: n.path.clone(),
-                }),
-                size: n.size.clone(),
-                access_modes: n.access_modes.clone(),
-                storage_class: Some(n.storage_class_name.clone()),
-            }),
-            Storage::Pvc(c) => DataSource::Claim(ClaimPlan {
-                pvc: format!("{name}-data"),
-                pv: None,
-                size: c.size.clone(),
-                access_modes: c.access_modes.clone(),
-                storage_class: c.storage_class_name.clone(),
-            }),
-            Storage::HostPath(h) => DataSource::HostPath {
-                path: h.path.clone(),
-                node: h.node.clone(),
-            },
-            Storage::EmptyDir {} => DataSource::EmptyDir,
-        };
-        let data = DataPlan {
-            volume: "data",
-            mount_path: config.registry.data_path.clone(),
-            source,
-        };
+        let data = data_plan(&config.storage, name, namespace, &config.registry.data_path);
 
         let mut endpoints = Vec::new();
-        let hosts = config
+        let hosts: Vec<String> = config
             .addresses
             .node_ips
             .iter()
@@ -624,10 +621,11 @@ impl<'c> Plan<'c> {
                 IpAddr::V4(v4) => v4.to_string(),
                 IpAddr::V6(v6) => format!("[{v6}]"),
             })
-            .chain(config.addresses.dns_names.iter().cloned());
+            .chain(config.addresses.dns_names.iter().cloned())
+            .collect();
         let alias = config.ports.portless_alias.unwrap_or(ports.node.is_some());
         let alias_port = ports.node.filter(|_| alias);
-        for host in hosts {
+        for host in &hosts {
             let exposed = [
                 (ports.host, Via::HostPort),
                 (ports.node, Via::NodePort),
@@ -673,9 +671,24 @@ impl<'c> Plan<'c> {
         }
         add("deployment", ManifestKind::Deployment);
         add("service", ManifestKind::Service);
+        let mirrors: Vec<MirrorPlan> = config
+            .mirrors
+            .iter()
+            .map(|m| MirrorPlan::new(config, m, &hosts, ports.container))
+            .collect();
+        for (i, m) in mirrors.iter().enumerate() {
+            manifests.extend(m.manifests(i));
+        }
+        let mut add = |file: &str, kind| {
+            manifests.push(Manifest {
+                path: format!("manifests/{file}.yaml"),
+                kind,
+            })
+        };
         add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
         let node_paths = NodePaths {
             docker: "/etc/docker/certs.d",
+            docker_daemon_json: "/etc/docker/daemon.json",
             containerd: "/etc/containerd/certs.d",
             containers: "/etc/containers/certs.d",
             containers_conf: "/etc/containers/registries.conf.d",
@@ -700,25 +713,7 @@ impl<'c> Plan<'c> {
             add("trust-daemonset", ManifestKind::TrustDaemonSet);
         }
 
-        // A hostPort or a volume that only one node can mount can't be held by
-        // the old and the new pod at once: replace pods instead of rolling.
-        let shared_volume = matches!(&data.source, DataSource::Claim(c)
-            if c.access_modes.contains(&AccessMode::ReadWriteMany));
-        let strategy = if ports.host.is_none() && shared_volume {
-            "RollingUpdate"
-        } else {
-            "Recreate"
-        };
-
-        let low_port = ports.container < 1024;
-        let writable_by_fs_group = matches!(
-            &data.source,
-            DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir
-        );
-        let security = SecurityPlan {
-            run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),
-            net_bind_service: low_port,
-        };
+        let (strategy, security) = workload_policy(&ports, &data);
 
         let mut warnings = Vec::new();
         if matches!(data.source, DataSource::EmptyDir) {
@@ -746,6 +741,20 @@ impl<'c> Plan<'c> {
         if config.auth.is_none() {
             warnings
                 .push("auth is off: anyone who reaches the registry can push and pull".to_owned());
+        }
+        for (i, m) in mirrors.iter().enumerate() {
+            if m.credentials.is_some() {
+                warnings.push(format!(
+                    "mirrors[{i}] pulls from {} with the upstream login of its username_file and serves anyone who reaches it, without a login: keep its ports inside the cluster's network",
+                    m.upstream
+                ));
+            }
+            if matches!(m.data.source, DataSource::EmptyDir) {
+                warnings.push(format!(
+                    "mirrors[{i}].storage is empty_dir: the cache of {} is lost when its pod is deleted or moved, and refilled from the upstream",
+                    m.upstream
+                ));
+            }
         }
 
         let ca = match (&config.tls.ca, ca_kept) {
@@ -799,6 +808,7 @@ impl<'c> Plan<'c> {
                 image: format!("{runtime_authority}/{PULL_TEST_IMAGE}"),
             },
             gc,
+            mirrors,
             effective_config: config.to_yaml()?,
             warnings,
         })
@@ -823,18 +833,28 @@ impl<'c> Plan<'c> {
     /// REGISTRY_* variables only, which distribution v2 and v3 both read
     /// (their config files live at different paths).
     pub fn env(&self) -> Vec<(&'static str, EnvValue)> {
+        let mut env = self.registry_env(&self.ports, &self.data);
+        if let Some(a) = &self.auth {
+            use EnvValue::Plain;
+            env.push(("REGISTRY_AUTH", Plain("htpasswd".to_owned())));
+            env.push(("REGISTRY_AUTH_HTPASSWD_REALM", Plain(a.realm.clone())));
+            env.push(("REGISTRY_AUTH_HTPASSWD_PATH", Plain(a.htpasswd_path())));
+        }
+        env
+    }
+
+    /// What every registry of the bundle (the main one and each mirror)
+    /// is configured with: its listener, TLS, HTTP secret, data, logging.
+    fn registry_env(&self, ports: &PortPlan, data: &DataPlan) -> Vec<(&'static str, EnvValue)> {
         use EnvValue::{Plain, Secret};
         let mut env = vec![
-            (
-                "REGISTRY_HTTP_ADDR",
-                Plain(format!(":{}", self.ports.container)),
-            ),
+            ("REGISTRY_HTTP_ADDR", Plain(format!(":{}", ports.container))),
             ("REGISTRY_HTTP_TLS_CERTIFICATE", Plain(self.tls.cert_path())),
             ("REGISTRY_HTTP_TLS_KEY", Plain(self.tls.key_path())),
             ("REGISTRY_HTTP_SECRET", Secret(self.http_secret.clone())),
             (
                 "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY",
-                Plain(self.data.mount_path.clone()),
+                Plain(data.mount_path.clone()),
             ),
             (
                 "REGISTRY_STORAGE_DELETE_ENABLED",
@@ -853,13 +873,13 @@ impl<'c> Plan<'c> {
             (
                 "REGISTRY_HTTP_DEBUG_ADDR",
                 Plain(
-                    self.ports
+                    ports
                         .debug
                         .map_or(String::new(), |d| format!(":{}", d.port)),
                 ),
             ),
         ];
-        if let Some(d) = self.ports.debug {
+        if let Some(d) = ports.debug {
             env.push((
                 "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED",
                 Plain(d.metrics.to_string()),
@@ -869,11 +889,6 @@ impl<'c> Plan<'c> {
         // told not to, and logs an error for each batch nobody receives.
         // 2.x has no tracing and ignores it.
         env.push(("OTEL_TRACES_EXPORTER", Plain("none".to_owned())));
-        if let Some(a) = &self.auth {
-            env.push(("REGISTRY_AUTH", Plain("htpasswd".to_owned())));
-            env.push(("REGISTRY_AUTH_HTPASSWD_REALM", Plain(a.realm.clone())));
-            env.push(("REGISTRY_AUTH_HTPASSWD_PATH", Plain(a.htpasswd_path())));
-        }
         env
     }
 
@@ -969,4 +984,62 @@ fn service_names(svc: &str, ns: &str, domain: &str) -> [String; 4] {
         format!("{svc}.{ns}.svc"),
         format!("{svc}.{ns}.svc.{domain}"),
     ]
+}
+
+/// The data volume of a registry whose objects are named `name`.
+fn data_plan(storage: &Storage, name: &str, namespace: &str, data_path: &str) -> DataPlan {
+    let source = match storage {
+        Storage::Nfs(n) => DataSource::Claim(ClaimPlan {
+            pvc: format!("{name}-data"),
+            pv: Some(NfsVolume {
+                name: format!("{namespace}-{name}-data"),
+                server: n.server.clone(),
+                path: n.path.clone(),
+            }),
+            size: n.size.clone(),
+            access_modes: n.access_modes.clone(),
+            storage_class: Some(n.storage_class_name.clone()),
+        }),
+        Storage::Pvc(c) => DataSource::Claim(ClaimPlan {
+            pvc: format!("{name}-data"),
+            pv: None,
+            size: c.size.clone(),
+            access_modes: c.access_modes.clone(),
+            storage_class: c.storage_class_name.clone(),
+        }),
+        Storage::HostPath(h) => DataSource::HostPath {
+            path: h.path.clone(),
+            node: h.node.clone(),
+        },
+        Storage::EmptyDir {} => DataSource::EmptyDir,
+    };
+    DataPlan {
+        volume: "data",
+        mount_path: data_path.to_owned(),
+        source,
+    }
+}
+
+/// A registry Deployment's strategy and hardening, from its ports and data.
+fn workload_policy(ports: &PortPlan, data: &DataPlan) -> (&'static str, SecurityPlan) {
+    // A hostPort or a volume that only one node can mount can't be held by
+    // the old and the new pod at once: replace pods instead of rolling.
+    let shared_volume = matches!(&data.source, DataSource::Claim(c)
+        if c.access_modes.contains(&AccessMode::ReadWriteMany));
+    let strategy = if ports.host.is_none() && shared_volume {
+        "RollingUpdate"
+    } else {
+        "Recreate"
+    };
+
+    let low_port = ports.container < 1024;
+    let writable_by_fs_group = matches!(
+        &data.source,
+        DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir
+    );
+    let security = SecurityPlan {
+        run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),
+        net_bind_service: low_port,
+    };
+    (strategy, security)
 }

@@ -132,6 +132,17 @@ fn text(plan: &Plan) -> String {
             let _ = writeln!(s, "auth: off");
         }
     }
+    if !plan.mirrors.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nmirrors (pull-through caches without login, signed by the same CA):"
+        );
+        for m in &plan.mirrors {
+            for line in describe::mirror(m) {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+    }
 
     let _ = writeln!(s, "\nwhat each client needs (files in the bundle):");
     let example = plan

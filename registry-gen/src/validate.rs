@@ -15,8 +15,15 @@ use crate::error::{Error, FieldError, Result};
 /// The NodePort range of a default kube-apiserver (`--service-node-port-range`).
 pub(crate) const NODE_PORT_RANGE: std::ops::RangeInclusive<u16> = 30000..=32767;
 
-/// Mount points the plan reserves inside the pod (certificates, htpasswd).
-const RESERVED_MOUNTS: [&str; 2] = [crate::plan::TLS_MOUNT, crate::plan::AUTH_MOUNT];
+/// Mount points the plan reserves inside the pod (certificates, htpasswd,
+/// a mirror's upstream CA).
+const RESERVED_MOUNTS: [&str; 3] = [
+    crate::plan::TLS_MOUNT,
+    crate::plan::AUTH_MOUNT,
+    crate::plan::mirrors::UPSTREAM_CA_MOUNT,
+];
+
+mod mirrors;
 
 #[derive(Default)]
 struct Errors(Vec<FieldError>);
@@ -66,6 +73,7 @@ pub(crate) fn validate(c: &Config) -> Result<()> {
     check_auth(c, &mut e);
     check_tls(c, &mut e);
     check_registry(c, &mut e);
+    mirrors::check(c, &mut e);
 
     if e.0.is_empty() {
         Ok(())
@@ -238,6 +246,19 @@ fn check_ports(c: &Config, e: &mut Errors) {
 }
 
 fn check_storage(c: &Config, e: &mut Errors) {
+    let shared = check_storage_kind(&c.storage, "storage", e);
+    if c.replicas > 1 && !shared {
+        e.push(
+            "replicas",
+            c.replicas,
+            "1 with this storage: several registry pods must share one volume, which needs nfs or pvc storage with access_modes [ReadWriteMany] (they already share the generated REGISTRY_HTTP_SECRET)",
+        );
+    }
+}
+
+/// The rules of one storage kind, its fields under `prefix`; whether the
+/// volume can be shared by several pods.
+fn check_storage_kind(storage: &Storage, prefix: &str, e: &mut Errors) -> bool {
     let rwx = |modes: &[AccessMode]| modes.contains(&AccessMode::ReadWriteMany);
     let check_modes = |e: &mut Errors, path: &str, modes: &[AccessMode]| {
         let set: BTreeSet<_> = modes.iter().collect();
@@ -259,30 +280,30 @@ fn check_storage(c: &Config, e: &mut Errors) {
             );
         }
     };
-    let shared = match &c.storage {
+    match storage {
         Storage::Nfs(n) => {
             if n.server.is_empty()
                 || (n.server.parse::<IpAddr>().is_err() && !is_dns_name(&n.server))
                 || n.server.contains('*')
             {
                 e.push(
-                    "storage.nfs.server",
+                    format!("{prefix}.nfs.server"),
                     quoted(&n.server),
                     "the NFS server's host name or IP address",
                 );
             }
             if !is_clean_absolute(&n.path) {
                 e.push(
-                    "storage.nfs.path",
+                    format!("{prefix}.nfs.path"),
                     quoted(&n.path),
                     "the exported directory as an absolute path, e.g. `/home/mine/nfs`",
                 );
             }
-            size(e, "storage.nfs.size", &n.size);
-            check_modes(e, "storage.nfs.access_modes", &n.access_modes);
+            size(e, &format!("{prefix}.nfs.size"), &n.size);
+            check_modes(e, &format!("{prefix}.nfs.access_modes"), &n.access_modes);
             if !n.storage_class_name.is_empty() && !is_dns_name(&n.storage_class_name) {
                 e.push(
-                    "storage.nfs.storage_class_name",
+                    format!("{prefix}.nfs.storage_class_name"),
                     quoted(&n.storage_class_name),
                     "a DNS-1123 subdomain, or empty for no class",
                 );
@@ -292,14 +313,14 @@ fn check_storage(c: &Config, e: &mut Errors) {
         Storage::HostPath(h) => {
             if !is_clean_absolute(&h.path) || h.path == "/" {
                 e.push(
-                    "storage.host_path.path",
+                    format!("{prefix}.host_path.path"),
                     quoted(&h.path),
                     "an absolute directory on the node other than `/`, e.g. `/data/registry`",
                 );
             }
             if !is_label_value(&h.node) || h.node.is_empty() {
                 e.push(
-                    "storage.host_path.node",
+                    format!("{prefix}.host_path.node"),
                     quoted(&h.node),
                     "the node's kubernetes.io/hostname label (see `kubectl get nodes -L kubernetes.io/hostname`)",
                 );
@@ -310,24 +331,17 @@ fn check_storage(c: &Config, e: &mut Errors) {
             if let Some(class) = &p.storage_class_name {
                 if !is_dns_name(class) {
                     e.push(
-                        "storage.pvc.storage_class_name",
+                        format!("{prefix}.pvc.storage_class_name"),
                         quoted(class),
                         "an existing StorageClass name (a DNS-1123 subdomain); leave it out for the default class",
                     );
                 }
             }
-            size(e, "storage.pvc.size", &p.size);
-            check_modes(e, "storage.pvc.access_modes", &p.access_modes);
+            size(e, &format!("{prefix}.pvc.size"), &p.size);
+            check_modes(e, &format!("{prefix}.pvc.access_modes"), &p.access_modes);
             rwx(&p.access_modes)
         }
         Storage::EmptyDir {} => false,
-    };
-    if c.replicas > 1 && !shared {
-        e.push(
-            "replicas",
-            c.replicas,
-            "1 with this storage: several registry pods must share one volume, which needs nfs or pvc storage with access_modes [ReadWriteMany] (they already share the generated REGISTRY_HTTP_SECRET)",
-        );
     }
 }
 

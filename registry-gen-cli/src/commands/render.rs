@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use registry_gen::layout::{CA_CERT, CA_FILES, CA_ROTATION, SCRIPT_START};
 use registry_gen::{
     CaFiles, CaInput, CaStep, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret,
-    Storage, User,
+    Storage, UpstreamInput, User,
 };
 use time::OffsetDateTime;
 
@@ -38,6 +38,30 @@ pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
                     .insert(user.name.clone(), Password::given(Secret::new(pw)));
             }
         }
+    }
+    for (i, m) in config.mirrors.iter().enumerate() {
+        let first_line = |f: &Path, field: &str| -> Result<Secret> {
+            let text = read_text(f, &format!("mirrors[{i}].{field}"))?;
+            Ok(Secret::new(text.lines().next().unwrap_or("").to_owned()))
+        };
+        let upstream = UpstreamInput {
+            username: m
+                .username_file
+                .as_deref()
+                .map(|f| first_line(f, "username_file"))
+                .transpose()?,
+            password: m
+                .password_file
+                .as_deref()
+                .map(|f| first_line(f, "password_file"))
+                .transpose()?,
+            ca_pem: m
+                .ca_file
+                .as_deref()
+                .map(|f| read_text(f, &format!("mirrors[{i}].ca_file")))
+                .transpose()?,
+        };
+        inputs.upstreams.insert(m.upstream.clone(), upstream);
     }
     if args.password_stdin {
         let user = args.user.clone().unwrap_or_default();
@@ -340,6 +364,14 @@ fn resolve_paths(c: &mut Config, base: &Path) {
             if let Some(f) = &mut u.password_file {
                 join(f);
             }
+        }
+    }
+    for m in &mut c.mirrors {
+        for f in [&mut m.username_file, &mut m.password_file, &mut m.ca_file]
+            .into_iter()
+            .flatten()
+        {
+            join(f);
         }
     }
 }

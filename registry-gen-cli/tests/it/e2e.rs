@@ -222,25 +222,44 @@ pub(crate) struct Bundle {
     pub(crate) deployment: apps::Deployment,
     pub(crate) service: core::Service,
     pub(crate) secrets: BTreeMap<String, core::Secret>,
+    pub(crate) config_maps: BTreeMap<String, core::ConfigMap>,
 }
 
 impl Bundle {
     pub(crate) fn load(dir: PathBuf) -> Bundle {
+        Bundle::load_as(dir, "deployment.yaml", "service.yaml")
+    }
+
+    /// The bundle with the Deployment and Service of the given manifest
+    /// files (a mirror's), and every Secret and ConfigMap of the bundle.
+    pub(crate) fn load_as(dir: PathBuf, deployment: &str, service: &str) -> Bundle {
         let read = |f: &str| fs::read_to_string(dir.join("manifests").join(f)).unwrap();
         let mut secrets = BTreeMap::new();
+        let mut config_maps = BTreeMap::new();
         for e in fs::read_dir(dir.join("manifests")).unwrap() {
             let p = e.unwrap().path();
-            let n = p.file_name().unwrap().to_str().unwrap().to_owned();
-            if n.starts_with("secret-") {
-                let s: core::Secret =
-                    serde_yaml::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
-                secrets.insert(s.metadata.name.clone().unwrap(), s);
+            if !p.is_file() {
+                continue;
+            }
+            let text = fs::read_to_string(&p).unwrap();
+            let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+            match v.get("kind").and_then(|k| k.as_str()) {
+                Some("Secret") => {
+                    let s: core::Secret = serde_yaml::from_str(&text).unwrap();
+                    secrets.insert(s.metadata.name.clone().unwrap(), s);
+                }
+                Some("ConfigMap") => {
+                    let c: core::ConfigMap = serde_yaml::from_str(&text).unwrap();
+                    config_maps.insert(c.metadata.name.clone().unwrap(), c);
+                }
+                _ => {}
             }
         }
         Bundle {
-            deployment: serde_yaml::from_str(&read("deployment.yaml")).unwrap(),
-            service: serde_yaml::from_str(&read("service.yaml")).unwrap(),
+            deployment: serde_yaml::from_str(&read(deployment)).unwrap(),
+            service: serde_yaml::from_str(&read(service)).unwrap(),
             secrets,
+            config_maps,
             dir,
         }
     }
@@ -391,16 +410,54 @@ pub(crate) fn start_pod(sb: &mut Sandbox, b: &Bundle) {
 /// [`start_pod`], with `extra` variables added to the Deployment's env (as
 /// `kubectl set env` does).
 pub(crate) fn start_pod_with(sb: &mut Sandbox, b: &Bundle, extra: &[(String, String)]) {
-    let root = sb.path().join("pod");
+    start_pod_full(sb, b, "registry", POD_IP, extra);
+}
+
+/// [`start_pod`] for the pod of another Deployment (a mirror's) or another
+/// replica, as the process `name`, on its own pod IP, with its own
+/// `pod-<name>/` and `volumes-<name>/`.
+pub(crate) fn start_pod_as(sb: &mut Sandbox, b: &Bundle, name: &str, pod_ip: &str) {
+    start_pod_full(sb, b, name, pod_ip, &[]);
+}
+
+/// The container root and the volumes' backing directory of the played pod `name`.
+pub(crate) fn pod_dirs(sb: &Sandbox, name: &str) -> (PathBuf, PathBuf) {
+    if name == "registry" {
+        (sb.path().join("pod"), sb.path().join("volumes"))
+    } else {
+        (
+            sb.path().join(format!("pod-{name}")),
+            sb.path().join(format!("volumes-{name}")),
+        )
+    }
+}
+
+fn start_pod_full(
+    sb: &mut Sandbox,
+    b: &Bundle,
+    name: &str,
+    pod_ip: &str,
+    extra: &[(String, String)],
+) {
+    let (root, volumes) = pod_dirs(sb, name);
     let config = "/etc/docker/registry/config.yml";
-    let mut c = play_container(sb, b, &root, b.pod(), b.container(), config);
+    let mut c = play_container(
+        sb,
+        b,
+        &root,
+        &volumes,
+        pod_ip,
+        b.pod(),
+        b.container(),
+        config,
+    );
     c.args(["docker-registry", "serve"])
         .arg(reroot(&root, config));
     for (name, value) in extra {
         c.env(name, value);
     }
-    sb.spawn("registry", c);
-    check_pod(sb, b);
+    sb.spawn(name, c);
+    check_pod(sb, b, pod_ip);
 }
 
 /// `p`, an absolute path in a container, under the container's `root`.
@@ -409,13 +466,18 @@ pub(crate) fn reroot(root: &Path, p: &str) -> PathBuf {
 }
 
 /// Set up a container of `pod` as the kubelet would (see [`start_pod`])
-/// under `root`, the image's config file (the official 3.x image's, see
+/// under `root`, its non-Secret volumes backed by directories under
+/// `volumes`, the image's config file (the official 3.x image's, see
 /// [`IMAGE_CONFIG`]) at `config`, and return `setpriv ... --` with the
-/// container's env (paths re-rooted): the caller adds the program.
+/// container's env (paths re-rooted, listening on `pod_ip`): the caller
+/// adds the program.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn play_container(
     sb: &Sandbox,
     b: &Bundle,
     root: &Path,
+    volumes: &Path,
+    pod_ip: &str,
     pod: &core::PodSpec,
     container: &core::Container,
     config: &str,
@@ -441,7 +503,13 @@ pub(crate) fn play_container(
             .unwrap_or_else(|| panic!("volumeMount {} has no volume", m.name));
         let at = reroot(&m.mount_path);
         fs::create_dir_all(at.parent().unwrap()).unwrap();
-        if let Some(s) = &v.secret {
+        if let Some(cm) = &v.config_map {
+            fs::create_dir(&at).unwrap();
+            let data = b.config_maps[&cm.name].data.clone().unwrap_or_default();
+            for (k, value) in data {
+                fs::write(at.join(k), value).unwrap();
+            }
+        } else if let Some(s) = &v.secret {
             fs::create_dir(&at).unwrap();
             let secret = s.secret_name.as_deref().unwrap();
             let mode = u32::try_from(s.default_mode.unwrap_or(0o644)).unwrap();
@@ -458,7 +526,7 @@ pub(crate) fn play_container(
                 fs::set_permissions(&f, fs::Permissions::from_mode(mode)).unwrap();
             }
         } else {
-            let backing = sb.path().join("volumes").join(&v.name);
+            let backing = volumes.join(&v.name);
             // The kubelet gives emptyDir and (most) provisioned claims to
             // fsGroup; a hostPath or an NFS volume stays as it is: a
             // directory of root's, 0755, as the kubelet or a fresh export
@@ -523,20 +591,21 @@ pub(crate) fn play_container(
         if e.name == "REGISTRY_HTTP_ADDR" {
             // `:port` binds every address of the pod: here, the pod's IP.
             assert!(value.starts_with(':'), "REGISTRY_HTTP_ADDR={value}");
-            value = format!("{POD_IP}{value}");
+            value = format!("{pod_ip}{value}");
         }
         c.env(&e.name, value);
     }
     c
 }
 
-/// The running pod answers as the Deployment says: readiness, TLS 1.2 at
-/// least, the debug listener where it is configured and nowhere else.
-fn check_pod(sb: &Sandbox, b: &Bundle) {
+/// The running pod at `pod_ip` answers as the Deployment says: readiness,
+/// TLS 1.2 at least, the debug listener where it is configured and nowhere
+/// else.
+fn check_pod(sb: &Sandbox, b: &Bundle, pod_ip: &str) {
     let port = b.env("REGISTRY_HTTP_ADDR").unwrap()[1..].to_owned();
     // The readiness probe: GET / over HTTPS on the container port (the
     // kubelet does not verify the certificate either).
-    let url = format!("https://{POD_IP}:{port}/");
+    let url = format!("https://{pod_ip}:{port}/");
     wait_for("the registry to be ready", Duration::from_secs(30), || {
         sb.curl(&["--insecure", &url], None).0 == "200"
     });
@@ -550,7 +619,7 @@ fn check_pod(sb: &Sandbox, b: &Bundle) {
                 "DEFAULT@SECLEVEL=0",
                 "-connect",
             ])
-            .arg(format!("{POD_IP}:{port}")),
+            .arg(format!("{pod_ip}:{port}")),
     );
     assert!(!o.status.success(), "TLS 1.1 was accepted: {}", text(&o));
     // The debug listener is where the Deployment says, and the image
@@ -564,11 +633,11 @@ fn check_pod(sb: &Sandbox, b: &Bundle) {
         .find(|p| p.name.as_deref() == Some("debug"))
         .map(|p| u16::try_from(p.container_port).unwrap());
     if let Some(d) = debug {
-        let url = format!("http://{POD_IP}:{d}/metrics");
+        let url = format!("http://{pod_ip}:{d}/metrics");
         assert_eq!(sb.curl(&[&url], None).0, "200", "{url}");
     }
     if debug != Some(IMAGE_DEBUG_PORT) && port != IMAGE_DEBUG_PORT.to_string() {
-        let url = format!("http://{POD_IP}:{IMAGE_DEBUG_PORT}/metrics");
+        let url = format!("http://{pod_ip}:{IMAGE_DEBUG_PORT}/metrics");
         assert_eq!(
             sb.curl(&[&url], None).0,
             "000",
@@ -580,6 +649,19 @@ fn check_pod(sb: &Sandbox, b: &Bundle) {
 /// Play kube-proxy and the hostPort: forward the node's ports and the
 /// Service's cluster IP to the pod, as the rendered objects say.
 pub(crate) fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
+    start_proxies_as(sb, b, ipv6, POD_IP, CLUSTER_IP, "proxy");
+}
+
+/// [`start_proxies`] to the pod at `pod_ip`, the Service on `cluster_ip`,
+/// the socat processes named `<name>-<i>`.
+pub(crate) fn start_proxies_as(
+    sb: &mut Sandbox,
+    b: &Bundle,
+    ipv6: bool,
+    pod_ip: &str,
+    cluster_ip: &str,
+    name: &str,
+) {
     let mut forwards: Vec<(String, u16, u16)> = Vec::new();
     for p in b.container().ports.as_ref().unwrap() {
         if let Some(host_port) = p.host_port {
@@ -593,7 +675,7 @@ pub(crate) fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
     }
     for p in b.service.spec.as_ref().unwrap().ports.as_ref().unwrap() {
         let target = b.target_port(p.target_port.as_ref().unwrap_or(&IntOrString::Int(p.port)));
-        forwards.push((CLUSTER_IP.into(), u16::try_from(p.port).unwrap(), target));
+        forwards.push((cluster_ip.into(), u16::try_from(p.port).unwrap(), target));
         if let Some(np) = p.node_port {
             let np = u16::try_from(np).unwrap();
             forwards.push((NODE_IP.into(), np, target));
@@ -609,8 +691,8 @@ pub(crate) fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
             format!("TCP4-LISTEN:{port},bind={ip},fork,reuseaddr")
         };
         let mut c = sb.cmd("socat");
-        c.arg(listen).arg(format!("TCP4:{POD_IP}:{target}"));
-        sb.spawn(&format!("proxy-{i}"), c);
+        c.arg(listen).arg(format!("TCP4:{pod_ip}:{target}"));
+        sb.spawn(&format!("{name}-{i}"), c);
     }
     for (ip, port, _) in &forwards {
         let host = if ip.contains(':') {

@@ -27,8 +27,8 @@ use k8s_openapi::api::batch::v1 as batch;
 
 use crate::common::text;
 use crate::e2e::{
-    play_container, render, reroot, start_pod, start_pod_with, start_proxies, Bundle, Sandbox,
-    Scenario, CLUSTER_IP, NODE_IP,
+    play_container, pod_dirs, render, reroot, start_pod, start_pod_with, start_proxies, Bundle,
+    Sandbox, Scenario, CLUSTER_IP, NODE_IP, POD_IP,
 };
 
 /// Shared (ReadWriteMany) storage, delete on, no auth, hostPort 5000.
@@ -210,7 +210,9 @@ fn run_job(sb: &Sandbox, b: &Bundle, job: &batch::Job, flags: &[&str]) -> String
         .find(|a| a.starts_with('/'))
         .expect("the image's config file");
     let root = sb.path().join("gc-pod");
-    let mut c = play_container(sb, b, &root, pod, container, config);
+    // The Job's volumes are the registry pod's: the same backing directories.
+    let (_, volumes) = pod_dirs(sb, "registry");
+    let mut c = play_container(sb, b, &root, &volumes, POD_IP, pod, container, config);
     c.arg("docker-registry");
     for a in &command[1..] {
         if a.starts_with('/') {

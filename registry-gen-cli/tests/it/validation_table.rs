@@ -172,6 +172,18 @@ fn cases() -> Vec<Case> {
         // The registry.
         cfg("data path relative", "{base}registry: {data_path: var/lib/registry}\n"),
         cfg("data path under the TLS mount", "{base}registry: {data_path: /certs/data}\n"),
+        // Mirrors.
+        cfg("mirror upstream as a URL", "{base}mirrors: [{upstream: \"https://registry-1.docker.io\", ports: {node: 30521}}]\n"),
+        cfg("mirror upstream with a path", "{base}mirrors: [{upstream: quay.io/prometheus, ports: {node: 30521}}]\n"),
+        cfg("mirror upstream index.docker.io", "{base}mirrors: [{upstream: index.docker.io, ports: {node: 30521}}]\n"),
+        cfg("mirror of the registry's own address", "{base}ports: {host: 5000}\nmirrors: [{upstream: \"10.0.0.1:5000\", ports: {node: 30521}}]\n"),
+        cfg("two mirrors for one upstream", "{base}mirrors: [{upstream: docker.io, ports: {node: 30521}}, {upstream: docker.io, ports: {node: 30522}}]\n"),
+        cfg("mirror port clashing with the registry's", "{base}ports: {node: 30500}\nmirrors: [{upstream: docker.io, ports: {node: 30500}}]\n"),
+        cfg("two mirrors on one port", "{base}mirrors: [{upstream: docker.io, ports: {host: 5001}}, {upstream: quay.io, ports: {host: 5001}}]\n"),
+        cfg("mirror without a port", "{base}mirrors: [{upstream: docker.io}]\n"),
+        cfg("mirror TTL not a duration", "{base}mirrors: [{upstream: docker.io, ports: {node: 30521}, ttl: 7d}]\n"),
+        cfg("mirror username without a password", "{base}mirrors: [{upstream: docker.io, ports: {node: 30521}, username_file: hub/user}]\n"),
+        cfg("mirror upstream login file missing", "{base}mirrors: [{upstream: docker.io, ports: {node: 30521}, username_file: /nonexistent/user, password_file: /nonexistent/token}]\n"),
         // Output.
         flags("--new-ca without --out", &["--new-ca", "--no-out"]),
     ]

@@ -66,6 +66,15 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         list(plan.tls.dns_sans.iter().cloned()),
     );
 
+    if !plan.mirrors.is_empty() {
+        s.push_str("## Mirrors\n\nPull-through caches (no login, pulls only); `trust-node.sh` routes each upstream's pulls through its mirror for containerd, Docker (Docker Hub only), CRI-O/podman and k3s:\n\n```\n");
+        for m in &plan.mirrors {
+            for line in describe::mirror(m) {
+                let _ = writeln!(s, "{line}");
+            }
+        }
+        s.push_str("```\n\nCheck one with `./scripts/verify.sh --mirror UPSTREAM IMAGE`.\n\n");
+    }
     s.push_str("## Start\n\n```sh\n./scripts/start.sh            # kubectl apply, in dependency order, then rollout status\nsudo ./scripts/trust-node.sh  # on each node and client: install the trust files below\n./scripts/verify.sh           # from a client: TLS, login, push/pull\n```\n\n");
     s.push_str("Every object, Secrets included, is in `manifests/` (`kubectl apply -k manifests/` applies the same). Each script takes `--help`, and `--context`/`--kubeconfig` where it calls kubectl.\n\n");
 

@@ -49,6 +49,8 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                     ManifestKind::Namespace
                         | ManifestKind::PersistentVolume
                         | ManifestKind::PersistentVolumeClaim
+                        | ManifestKind::MirrorPersistentVolume(_)
+                        | ManifestKind::MirrorPersistentVolumeClaim(_)
                 )
             })
             .map(|m| m.path.clone())
@@ -85,6 +87,15 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",");
+    // `upstream=endpoint` of each mirror: verify.sh --mirror pulls through it.
+    let mirrors = || {
+        Var::Many(
+            plan.mirrors
+                .iter()
+                .map(|m| format!("{}={}", m.upstream, m.primary_endpoint().authority()))
+                .collect(),
+        )
+    };
 
     let scripts = [
         (
@@ -93,6 +104,10 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
             vec![
                 ("NAMESPACE", one(plan.namespace)),
                 ("DEPLOYMENT", one(plan.name)),
+                (
+                    "MIRROR_DEPLOYMENTS",
+                    Var::Many(plan.mirrors.iter().map(|m| m.name.clone()).collect()),
+                ),
                 ("MANIFESTS", manifests),
                 ("HTPASSWD_MANIFEST", one(htpasswd_manifest)),
                 (
@@ -155,6 +170,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ),
                 ("USER_NAME", one(pull_user)),
                 ("TEST_IMAGE", one(VERIFY_IMAGE)),
+                ("MIRRORS", mirrors()),
             ],
             vec![COMMON, VERIFY],
         ),
@@ -164,6 +180,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
             vec![
                 ("ENDPOINTS", endpoints()),
                 ("DOCKER_DIR", one(np.docker)),
+                ("DOCKER_DAEMON_JSON", one(np.docker_daemon_json)),
                 ("CONTAINERD_DIR", one(np.containerd)),
                 ("CONTAINERS_DIR", one(np.containers)),
                 ("CONTAINERS_CONF_DIR", one(np.containers_conf)),

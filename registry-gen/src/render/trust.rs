@@ -7,7 +7,9 @@
 //!   including the port-less alias whose `server` is the NodePort (without
 //!   it containerd goes to port 443, the second write-up's failure);
 //! - `trust/containers/{certs.d,registries.conf.d}`: CRI-O and podman;
-//! - `trust/k3s/registries.yaml`: k3s and rke2.
+//! - `trust/k3s/registries.yaml`: k3s and rke2;
+//! - for the mirrors (`mirrors.rs`): each mirror's endpoints like the
+//!   registry's, and per upstream the routing through its mirror.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,6 +21,8 @@ use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::layout::GENERATED;
 use crate::plan::{paths, Endpoint, Plan, Via};
+
+mod mirrors;
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
     let ca = trusted_cas(out)?;
@@ -32,6 +36,14 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         out.add(paths::containerd_hosts(&a), hosts_toml(plan, e), MODE_FILE);
         out.add(paths::containerd_ca(&a), ca.clone(), MODE_FILE);
     }
+    for e in plan.mirrors.iter().flat_map(|m| &m.endpoints) {
+        let a = e.authority();
+        out.add(paths::docker_ca(&a), ca.clone(), MODE_FILE);
+        out.add(paths::containers_ca(&a), ca.clone(), MODE_FILE);
+        out.add(paths::containerd_hosts(&a), hosts_toml(plan, e), MODE_FILE);
+        out.add(paths::containerd_ca(&a), ca.clone(), MODE_FILE);
+    }
+    mirrors::render(plan, &ca, out)?;
     out.add(paths::CONTAINERD_README, containerd_readme(plan), MODE_FILE);
     let aliases: Vec<&Endpoint> = plan
         .endpoints
@@ -170,6 +182,13 @@ struct K3sMirror {
     endpoint: Vec<String>,
 }
 
+/// A mirror's entry: its node endpoints, in order.
+fn k3s_mirror(m: &crate::plan::MirrorPlan) -> K3sMirror {
+    K3sMirror {
+        endpoint: m.node_endpoints().map(Endpoint::url).collect(),
+    }
+}
+
 #[derive(Serialize)]
 struct K3sConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -223,9 +242,38 @@ fn k3s_registries(plan: &Plan, inputs: &Inputs) -> Result<(String, bool)> {
             );
         }
     }
+    // Each upstream pulled through its mirror (with TLS, no login).
+    for m in &plan.mirrors {
+        mirrors.insert(m.upstream.clone(), k3s_mirror(m));
+        for e in m.node_endpoints() {
+            configs.insert(
+                e.authority(),
+                K3sConfig {
+                    auth: None,
+                    tls: K3sTls {
+                        ca_file: plan.node_paths.k3s_ca.clone(),
+                    },
+                },
+            );
+        }
+    }
     let body = crate::yaml::to_string(&K3sRegistries { mirrors, configs })?;
+    let no_fallback: Vec<&str> = plan
+        .mirrors
+        .iter()
+        .filter(|m| !m.fallback)
+        .map(|m| m.upstream.as_str())
+        .collect();
+    let fallback_note = if no_fallback.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "# {} must never be pulled from directly (fallback: false): start k3s with\n# --disable-default-registry-endpoint (k3s v1.26.13+k3s1, v1.27.10+k3s1, v1.28.6+k3s1,\n# v1.29.1+k3s1 and later),\n# else containerd falls back to the upstream when the mirror fails.\n",
+            no_fallback.join(", ")
+        )
+    };
     let text = format!(
-        "# {GENERATED}\n# Install as {} (mode 0600) with trust/ca.crt as {}, then restart k3s.\n{body}",
+        "# {GENERATED}\n# Install as {} (mode 0600) with trust/ca.crt as {}, then restart k3s.\n{fallback_note}{body}",
         plan.node_paths.k3s_registries, plan.node_paths.k3s_ca
     );
     Ok((text, auth.is_some()))

@@ -156,7 +156,7 @@ fn a_given_ca_of_every_key_format_signs_for_every_address_and_nothing_else() {
 
 #[test]
 fn a_kept_ca_signs_again_and_is_returned_unchanged() {
-    let config = common::load(&common::examples()[1]);
+    let config = common::load(&common::workspace().join("examples/nodeport-htpasswd.yaml"));
     let first = common::render(&config);
     let ca_pem = String::from_utf8(first.get("certs/ca.crt").unwrap().contents.clone()).unwrap();
     let mut inputs = common::inputs(&config);

@@ -43,6 +43,28 @@ pub fn inputs(config: &Config) -> Inputs {
         server: Some(Serial::from_bytes([0x5e; 16])),
         cross: Some(Serial::from_bytes([0xc5; 16])),
     };
+    for m in &config.mirrors {
+        i.upstreams.insert(
+            m.upstream.clone(),
+            registry_gen::UpstreamInput {
+                username: m
+                    .username_file
+                    .as_ref()
+                    .map(|_| Secret::new(format!("fixture-user-of-{}", m.upstream))),
+                password: m
+                    .password_file
+                    .as_ref()
+                    .map(|_| Secret::new(format!("fixture-token-of-{}", m.upstream))),
+                ca_pem: m.ca_file.as_ref().map(|_| {
+                    std::fs::read_to_string(
+                        Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("tests/fixtures/upstream-ca.crt"),
+                    )
+                    .unwrap()
+                }),
+            },
+        );
+    }
     if let Some(auth) = &config.auth {
         for u in &auth.users {
             i.passwords.insert(

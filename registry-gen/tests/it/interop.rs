@@ -332,6 +332,18 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             "\n--context=c --namespace {} rollout status deployment/{} --timeout=300s\n",
             config.namespace, config.name
         ));
+        // ... then each mirror's Deployment.
+        for m in &config.mirrors {
+            let mirror = format!(
+                "{}-mirror-{}",
+                config.name,
+                m.upstream.replace(['.', ':'], "-")
+            );
+            expected.push_str(&format!(
+                "--context=c --namespace {} rollout status deployment/{mirror} --timeout=300s\n",
+                config.namespace
+            ));
+        }
         assert_eq!(start, expected);
         // The namespace comes first, the workload after its Secrets and storage.
         let pos = |needle: &str| start.find(needle);
@@ -395,7 +407,7 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
 /// never edits containerd's config, only says what to add.
 #[test]
 fn trust_node_installs_the_trust_files_and_explains_config_path() {
-    let config = common::load(&common::examples()[1]);
+    let config = common::load(&common::workspace().join("examples/nodeport-htpasswd.yaml"));
     let (tmp, b) = written(&config);
     let root = tmp.path().join("node");
     std::fs::create_dir_all(root.join("etc/containerd")).unwrap();
@@ -462,7 +474,7 @@ fn trust_node_installs_the_trust_files_and_explains_config_path() {
 /// bundle's containerd and Docker trust trees; a second run changes nothing.
 #[test]
 fn the_trust_daemonset_script_installs_the_bundle_trees() {
-    let mut config = common::load(&common::examples()[1]);
+    let mut config = common::load(&common::workspace().join("examples/nodeport-htpasswd.yaml"));
     config.trust.daemonset = true;
     let (tmp, b) = written(&config);
     let cm: core::ConfigMap = serde_yaml::from_str(

@@ -6,6 +6,7 @@ mod common;
 mod docs_sync;
 mod gc_script;
 mod interop;
+mod mirrors;
 mod plan_xrefs;
 mod rollout;
 mod snapshots;

@@ -98,7 +98,10 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
     if path.starts_with("manifests/secret-") {
         return describe_secret(config, bundle, path, text);
     }
-    if path == "manifests/deployment.yaml" || path == "manifests/trust-daemonset.yaml" {
+    if path == "manifests/deployment.yaml"
+        || path == "manifests/trust-daemonset.yaml"
+        || (path.starts_with("manifests/mirror-") && path.ends_with("-deployment.yaml"))
+    {
         return describe_checksums(bundle, text);
     }
     text.to_owned()

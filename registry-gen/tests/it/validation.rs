@@ -228,3 +228,21 @@ fn a_cpu_limit_below_one_cpu_warns_and_none_renders_no_cpu_limit() {
         assert!(limits.contains_key("memory"));
     }
 }
+
+#[test]
+fn mirrors() {
+    let base =
+        "addresses: {node_ips: [10.0.0.1], dns_names: [registry.test]}\nports: {node: 30500}\n";
+    let cases = [
+        ("mirror-upstream-url", "mirrors: [{upstream: \"https://registry-1.docker.io\", ports: {node: 30521}}]\n"),
+        ("mirror-upstream-path", "mirrors: [{upstream: quay.io/prometheus, ports: {node: 30521}}]\n"),
+        ("mirror-upstream-docker-hub-alias", "mirrors: [{upstream: registry-1.docker.io, ports: {node: 30521}}]\n"),
+        ("mirror-of-itself", "mirrors: [{upstream: registry.test, ports: {node: 30521}}, {upstream: \"10.0.0.1:30500\", ports: {node: 30522}}]\n"),
+        ("mirror-upstream-twice", "mirrors: [{upstream: docker.io, ports: {node: 30521}}, {upstream: docker.io, ports: {node: 30522}}]\n"),
+        ("mirror-port-clash", "mirrors: [{upstream: docker.io, ports: {node: 30500}}, {upstream: quay.io, ports: {host: 5001, node: 30600}}, {upstream: ghcr.io, ports: {host: 5001}}]\n"),
+        ("mirror-fields", "mirrors: [{upstream: docker.io, ttl: 1w, username_file: u, storage: {nfs: {server: \"\", path: rel}}}]\n"),
+    ];
+    for (name, mirrors) in cases {
+        check(name, &format!("{base}{mirrors}"));
+    }
+}

@@ -19,7 +19,7 @@ const DESCRIPTION: &str = "kubernetes.io/description";
 pub(super) fn gc_job(plan: &Plan) -> batch::Job {
     let gc = &plan.gc;
     let labels = plan.helper_labels(gc.helper);
-    let (volumes, mounts) = workload::volumes(plan);
+    let (volumes, mounts) = workload::volumes(&plan.workload());
     batch::Job {
         metadata: meta::ObjectMeta {
             name: Some(gc.job.clone()),
@@ -48,14 +48,14 @@ pub(super) fn gc_job(plan: &Plan) -> batch::Job {
                         image: Some(plan.image.to_owned()),
                         image_pull_policy: Some("IfNotPresent".to_owned()),
                         command: Some(gc.command.clone()),
-                        env: Some(workload::env(plan)),
+                        env: Some(workload::env(&plan.workload())),
                         volume_mounts: Some(mounts),
                         resources: Some(workload::resources(plan)),
-                        security_context: Some(workload::container_security(plan)),
+                        security_context: Some(workload::container_security(plan.security)),
                         ..Default::default()
                     }],
                     volumes: Some(volumes),
-                    node_selector: storage::node_selector(plan),
+                    node_selector: storage::node_selector(&plan.data),
                     restart_policy: Some("Never".to_owned()),
                     automount_service_account_token: Some(false),
                     security_context: Some(pod_security(plan.security.run_as)),

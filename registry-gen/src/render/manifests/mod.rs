@@ -2,8 +2,9 @@
 //! object, one file per object, and a `kustomization.yaml` listing them.
 //! One module per object family:
 //!
-//! - `workload.rs`: the registry's Deployment;
+//! - `workload.rs`: a registry's Deployment (the main one's and each mirror's);
 //! - `service.rs`: its Service;
+//! - `mirrors.rs`: a mirror's upstream credentials Secret and upstream CA ConfigMap;
 //! - `storage.rs`: the PersistentVolume, the claim, the data volume;
 //! - `secrets.rs`: TLS, HTTP secret, htpasswd and pull Secrets;
 //! - `discovery.rs`: KEP-1755's `local-registry-hosting` ConfigMap;
@@ -22,10 +23,11 @@ use serde::Serialize;
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
-use crate::plan::{paths, ManifestKind, Plan, TrustInstallerPlan};
+use crate::plan::{paths, ManifestKind, MirrorPlan, Plan, TrustInstallerPlan, Workload};
 
 mod discovery;
 mod maintenance;
+mod mirrors;
 mod pull_test;
 mod secrets;
 mod service;
@@ -37,16 +39,23 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     for m in &plan.manifests {
         let yaml = match m.kind {
             ManifestKind::Namespace => file(&m.path, &namespace(plan)),
-            ManifestKind::PersistentVolume => file(&m.path, &storage::persistent_volume(plan)),
-            ManifestKind::PersistentVolumeClaim => {
-                file(&m.path, &storage::persistent_volume_claim(plan))
-            }
+            ManifestKind::PersistentVolume => file(
+                &m.path,
+                &storage::persistent_volume(plan, &plan.data, plan.labels()),
+            ),
+            ManifestKind::PersistentVolumeClaim => file(
+                &m.path,
+                &storage::persistent_volume_claim(plan, &plan.data, plan.labels()),
+            ),
             ManifestKind::TlsSecret => file(&m.path, &secrets::tls(plan, out)?),
             ManifestKind::HttpSecret => file(&m.path, &secrets::http(plan, out)?),
             ManifestKind::HtpasswdSecret => file(&m.path, &secrets::htpasswd(plan, out)?),
             ManifestKind::PullSecret => file(&m.path, &secrets::pull(plan, inputs)?),
-            ManifestKind::Deployment => file(&m.path, &workload::deployment(plan, out)?),
-            ManifestKind::Service => file(&m.path, &service::service(plan)),
+            ManifestKind::Deployment => file(
+                &m.path,
+                &workload::deployment(plan, &plan.workload(), inputs, out)?,
+            ),
+            ManifestKind::Service => file(&m.path, &service::service(plan, &plan.workload())),
             ManifestKind::LocalRegistryHosting => {
                 file(&m.path, &discovery::local_registry_hosting(plan)?)
             }
@@ -55,6 +64,33 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             }
             ManifestKind::TrustDaemonSet => {
                 file(&m.path, &trust::daemon_set(plan, installer(plan)?, out))
+            }
+            ManifestKind::MirrorPersistentVolume(i) => {
+                let mp = mirror(plan, i)?;
+                file(
+                    &m.path,
+                    &storage::persistent_volume(plan, &mp.data, mp.labels(plan)),
+                )
+            }
+            ManifestKind::MirrorPersistentVolumeClaim(i) => {
+                let mp = mirror(plan, i)?;
+                file(
+                    &m.path,
+                    &storage::persistent_volume_claim(plan, &mp.data, mp.labels(plan)),
+                )
+            }
+            ManifestKind::MirrorUpstreamSecret(i) => {
+                file(&m.path, &mirrors::upstream_secret(plan, i, inputs)?)
+            }
+            ManifestKind::MirrorUpstreamCa(i) => {
+                file(&m.path, &mirrors::upstream_ca(plan, i, inputs)?)
+            }
+            ManifestKind::MirrorDeployment(i) => file(
+                &m.path,
+                &workload::deployment(plan, &mirror_workload(plan, i)?, inputs, out)?,
+            ),
+            ManifestKind::MirrorService(i) => {
+                file(&m.path, &service::service(plan, &mirror_workload(plan, i)?))
             }
         }?;
         let mode = if m.kind.is_secret() {
@@ -95,16 +131,41 @@ fn installer<'p>(plan: &'p Plan) -> Result<&'p TrustInstallerPlan> {
         })
 }
 
+/// The plan's mirror `mirrors[i]`, which its manifests need.
+fn mirror<'p>(plan: &'p Plan, i: usize) -> Result<&'p MirrorPlan> {
+    plan.mirrors.get(i).ok_or_else(|| Error::Serialize {
+        path: format!("mirrors[{i}]"),
+        message: "not in the plan".into(),
+    })
+}
+
+fn mirror_workload<'p>(plan: &'p Plan, i: usize) -> Result<Workload<'p>> {
+    plan.mirror_workload(i).ok_or_else(|| Error::Serialize {
+        path: format!("mirrors[{i}]"),
+        message: "not in the plan".into(),
+    })
+}
+
 fn file<T: Serialize>(path: &str, value: &T) -> Result<String> {
     crate::yaml::file(path, value)
 }
 
 /// Name, the registry's namespace when `namespaced`, and the common labels.
 fn metadata(plan: &Plan, name: &str, namespaced: bool) -> meta::ObjectMeta {
+    labeled(plan, name, namespaced, plan.labels())
+}
+
+/// [`metadata`] with other labels (a mirror's).
+fn labeled(
+    plan: &Plan,
+    name: &str,
+    namespaced: bool,
+    labels: std::collections::BTreeMap<String, String>,
+) -> meta::ObjectMeta {
     meta::ObjectMeta {
         name: Some(name.to_owned()),
         namespace: namespaced.then(|| plan.namespace.to_owned()),
-        labels: Some(plan.labels()),
+        labels: Some(labels),
         ..Default::default()
     }
 }

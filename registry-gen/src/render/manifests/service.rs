@@ -1,15 +1,16 @@
-//! The registry's Service: ClusterIP, or NodePort when the plan exposes one.
+//! A registry's Service (the main registry's or a mirror's): ClusterIP, or
+//! NodePort when the plan exposes one.
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::metadata;
-use crate::plan::Plan;
+use super::labeled;
+use crate::plan::{Plan, Workload};
 
-pub(super) fn service(plan: &Plan) -> core::Service {
-    let p = &plan.ports;
+pub(super) fn service(plan: &Plan, w: &Workload) -> core::Service {
+    let p = w.ports;
     core::Service {
-        metadata: metadata(plan, plan.name, true),
+        metadata: labeled(plan, w.name, true, w.labels.clone()),
         spec: Some(core::ServiceSpec {
             type_: Some(
                 if p.node.is_some() {
@@ -19,7 +20,7 @@ pub(super) fn service(plan: &Plan) -> core::Service {
                 }
                 .to_owned(),
             ),
-            selector: Some(plan.selector()),
+            selector: Some(w.selector.clone()),
             ports: Some(vec![core::ServicePort {
                 name: Some(p.name.to_owned()),
                 port: p.service.into(),

@@ -1,17 +1,17 @@
 //! Where the data lives: the PersistentVolume (NFS) and the claim, and the
-//! data volume of the registry's pod.
+//! data volume of a registry's pod (the main registry's or a mirror's).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use super::metadata;
-use crate::plan::{ClaimPlan, DataSource, Plan};
+use super::labeled;
+use crate::plan::{ClaimPlan, DataPlan, DataSource, Plan};
 
-/// The plan's claim, if the data is on one.
-fn claim<'p>(plan: &'p Plan) -> Option<&'p ClaimPlan> {
-    match &plan.data.source {
+/// The claim, if the data is on one.
+fn claim(data: &DataPlan) -> Option<&ClaimPlan> {
+    match &data.source {
         DataSource::Claim(c) => Some(c),
         _ => None,
     }
@@ -24,11 +24,20 @@ fn access_modes(c: &ClaimPlan) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn persistent_volume(plan: &Plan) -> core::PersistentVolume {
-    let c = claim(plan);
+pub(super) fn persistent_volume(
+    plan: &Plan,
+    data: &DataPlan,
+    labels: BTreeMap<String, String>,
+) -> core::PersistentVolume {
+    let c = claim(data);
     let pv = c.and_then(|c| c.pv.as_ref());
     core::PersistentVolume {
-        metadata: metadata(plan, pv.map(|v| v.name.as_str()).unwrap_or_default(), false),
+        metadata: labeled(
+            plan,
+            pv.map(|v| v.name.as_str()).unwrap_or_default(),
+            false,
+            labels,
+        ),
         spec: Some(core::PersistentVolumeSpec {
             capacity: c.map(|c| BTreeMap::from([("storage".to_owned(), Quantity(c.size.clone()))])),
             access_modes: c.map(access_modes),
@@ -53,10 +62,19 @@ pub(super) fn persistent_volume(plan: &Plan) -> core::PersistentVolume {
     }
 }
 
-pub(super) fn persistent_volume_claim(plan: &Plan) -> core::PersistentVolumeClaim {
-    let c = claim(plan);
+pub(super) fn persistent_volume_claim(
+    plan: &Plan,
+    data: &DataPlan,
+    labels: BTreeMap<String, String>,
+) -> core::PersistentVolumeClaim {
+    let c = claim(data);
     core::PersistentVolumeClaim {
-        metadata: metadata(plan, c.map(|c| c.pvc.as_str()).unwrap_or_default(), true),
+        metadata: labeled(
+            plan,
+            c.map(|c| c.pvc.as_str()).unwrap_or_default(),
+            true,
+            labels,
+        ),
         spec: Some(core::PersistentVolumeClaimSpec {
             access_modes: c.map(access_modes),
             resources: c.map(|c| core::VolumeResourceRequirements {
@@ -74,12 +92,11 @@ pub(super) fn persistent_volume_claim(plan: &Plan) -> core::PersistentVolumeClai
     }
 }
 
-/// The registry pod's data volume.
-pub(super) fn data_volume(plan: &Plan) -> core::Volume {
-    let d = &plan.data;
+/// A registry pod's data volume.
+pub(super) fn data_volume(d: &DataPlan) -> core::Volume {
     core::Volume {
         name: d.volume.to_owned(),
-        persistent_volume_claim: claim(plan).map(|c| core::PersistentVolumeClaimVolumeSource {
+        persistent_volume_claim: claim(d).map(|c| core::PersistentVolumeClaimVolumeSource {
             claim_name: c.pvc.clone(),
             ..Default::default()
         }),
@@ -97,8 +114,8 @@ pub(super) fn data_volume(plan: &Plan) -> core::Volume {
 }
 
 /// Pins the pod to the node that holds a hostPath directory.
-pub(super) fn node_selector(plan: &Plan) -> Option<BTreeMap<String, String>> {
-    match &plan.data.source {
+pub(super) fn node_selector(data: &DataPlan) -> Option<BTreeMap<String, String>> {
+    match &data.source {
         DataSource::HostPath { node, .. } => Some(BTreeMap::from([(
             "kubernetes.io/hostname".to_owned(),
             node.clone(),

@@ -1,4 +1,5 @@
-//! The registry's Deployment: its container (image, env, mounts, probes,
+//! A registry's Deployment (the main registry's and each mirror's, from a
+//! [`Workload`] of the plan): its container (image, env, mounts, probes,
 //! resources, hardening) and its pod (volumes, node pinning, security).
 
 use std::collections::BTreeMap;
@@ -8,29 +9,44 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{metadata, mount, pod_security, secrets, storage};
+use super::{labeled, mirrors, mount, pod_security, secrets, storage};
 use crate::bundle::Bundle;
 use crate::error::Result;
+use crate::inputs::Inputs;
 use crate::plan::{
-    EnvValue, Plan, Quantities, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS, PROBE_PATH, REGISTRY_CONTAINER,
+    Checksum, EnvValue, MountSource, Plan, Quantities, SecurityPlan, Workload, WorkloadMount,
+    PROBE_PATH, REGISTRY_CONTAINER,
 };
 
-fn secret_volume(name: &str, secret: &str) -> core::Volume {
-    core::Volume {
-        name: name.to_owned(),
-        secret: Some(core::SecretVolumeSource {
-            secret_name: Some(secret.to_owned()),
-            default_mode: Some(0o400),
+fn volume(m: &WorkloadMount) -> core::Volume {
+    match &m.source {
+        MountSource::Secret(secret) => core::Volume {
+            name: m.volume.to_owned(),
+            secret: Some(core::SecretVolumeSource {
+                secret_name: Some(secret.clone()),
+                default_mode: Some(0o400),
+                ..Default::default()
+            }),
             ..Default::default()
-        }),
-        ..Default::default()
+        },
+        MountSource::ConfigMap(name) => core::Volume {
+            name: m.volume.to_owned(),
+            config_map: Some(core::ConfigMapVolumeSource {
+                name: name.clone(),
+                default_mode: Some(0o444),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
     }
 }
 
-/// The registry's environment (also the garbage-collection Job's).
-pub(super) fn env(plan: &Plan) -> Vec<core::EnvVar> {
-    plan.env()
-        .into_iter()
+/// A registry's environment (the main one's is also the
+/// garbage-collection Job's).
+pub(super) fn env(w: &Workload) -> Vec<core::EnvVar> {
+    w.env
+        .iter()
+        .cloned()
         .map(|(name, value)| match value {
             EnvValue::Plain(v) => core::EnvVar {
                 name: name.to_owned(),
@@ -53,11 +69,11 @@ pub(super) fn env(plan: &Plan) -> Vec<core::EnvVar> {
         .collect()
 }
 
-fn probe(plan: &Plan, initial: i32, period: i32, failures: i32) -> core::Probe {
+fn probe(w: &Workload, initial: i32, period: i32, failures: i32) -> core::Probe {
     core::Probe {
         http_get: Some(core::HTTPGetAction {
             path: Some(PROBE_PATH.to_owned()),
-            port: IntOrString::String(plan.ports.name.to_owned()),
+            port: IntOrString::String(w.ports.name.to_owned()),
             scheme: Some("HTTPS".to_owned()),
             ..Default::default()
         }),
@@ -87,17 +103,17 @@ pub(super) fn resources(plan: &Plan) -> core::ResourceRequirements {
     }
 }
 
-/// The registry container's hardening (also the garbage-collection Job's).
-pub(super) fn container_security(plan: &Plan) -> core::SecurityContext {
+/// A registry container's hardening (the main one's is also the
+/// garbage-collection Job's).
+pub(super) fn container_security(security: SecurityPlan) -> core::SecurityContext {
     core::SecurityContext {
         allow_privilege_escalation: Some(false),
         privileged: Some(false),
         read_only_root_filesystem: Some(true),
-        run_as_non_root: plan.security.run_as.map(|_| true),
+        run_as_non_root: security.run_as.map(|_| true),
         capabilities: Some(core::Capabilities {
             drop: Some(vec!["ALL".to_owned()]),
-            add: plan
-                .security
+            add: security
                 .net_bind_service
                 .then(|| vec!["NET_BIND_SERVICE".to_owned()]),
         }),
@@ -105,40 +121,34 @@ pub(super) fn container_security(plan: &Plan) -> core::SecurityContext {
     }
 }
 
-/// The registry pod's volumes and its container's mounts: data, TLS and
-/// htpasswd (also the garbage-collection Job's, so both see the same files
-/// at the same paths).
-pub(super) fn volumes(plan: &Plan) -> (Vec<core::Volume>, Vec<core::VolumeMount>) {
-    let d = &plan.data;
-    let mut volumes = vec![
-        storage::data_volume(plan),
-        secret_volume(plan.tls.volume, &plan.tls.secret),
-    ];
-    let mut mounts = vec![
-        mount(d.volume, &d.mount_path, false),
-        mount(plan.tls.volume, plan.tls.mount_path, true),
-    ];
-    if let Some(a) = &plan.auth {
-        volumes.push(secret_volume(a.volume, &a.secret));
-        mounts.push(mount(a.volume, a.mount_path, true));
+/// A registry pod's volumes and its container's mounts: data, then the
+/// read-only Secrets and ConfigMaps (the main registry's are also the
+/// garbage-collection Job's, so both see the same files at the same paths).
+pub(super) fn volumes(w: &Workload) -> (Vec<core::Volume>, Vec<core::VolumeMount>) {
+    let d = w.data;
+    let mut volumes = vec![storage::data_volume(d)];
+    let mut mounts = vec![mount(d.volume, &d.mount_path, false)];
+    for m in &w.mounts {
+        volumes.push(volume(m));
+        mounts.push(mount(m.volume, m.mount_path, true));
     }
     (volumes, mounts)
 }
 
-fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
+fn container(plan: &Plan, w: &Workload, mounts: Vec<core::VolumeMount>) -> core::Container {
     core::Container {
         name: REGISTRY_CONTAINER.to_owned(),
         image: Some(plan.image.to_owned()),
         image_pull_policy: Some("IfNotPresent".to_owned()),
         ports: Some(
             std::iter::once(core::ContainerPort {
-                name: Some(plan.ports.name.to_owned()),
-                container_port: plan.ports.container.into(),
-                host_port: plan.ports.host.map(Into::into),
+                name: Some(w.ports.name.to_owned()),
+                container_port: w.ports.container.into(),
+                host_port: w.ports.host.map(Into::into),
                 protocol: Some("TCP".to_owned()),
                 ..Default::default()
             })
-            .chain(plan.ports.debug.map(|d| core::ContainerPort {
+            .chain(w.ports.debug.map(|d| core::ContainerPort {
                 name: Some(d.name.to_owned()),
                 container_port: d.port.into(),
                 protocol: Some("TCP".to_owned()),
@@ -146,58 +156,74 @@ fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
             }))
             .collect(),
         ),
-        env: Some(env(plan)),
+        env: Some(env(w)),
         volume_mounts: Some(mounts),
         resources: Some(resources(plan)),
-        readiness_probe: Some(probe(plan, 1, 5, 3)),
-        liveness_probe: Some(probe(plan, 10, 10, 6)),
-        security_context: Some(container_security(plan)),
+        readiness_probe: Some(probe(w, 1, 5, 3)),
+        liveness_probe: Some(probe(w, 10, 10, 6)),
+        security_context: Some(container_security(w.security)),
         ..Default::default()
     }
 }
 
-/// The pod template's annotations: a checksum of each Secret the registry
-/// reads only at start (see [`CHECKSUM_TLS`]), computed from the Secrets as
-/// rendered, so the annotation changes exactly when their bytes do.
-fn checksums(plan: &Plan, out: &Bundle) -> Result<BTreeMap<String, String>> {
-    Ok(BTreeMap::from([
-        (
-            CHECKSUM_TLS.to_owned(),
-            secrets::checksum(&secrets::tls(plan, out)?),
-        ),
-        (
-            CHECKSUM_HTTP_SECRET.to_owned(),
-            secrets::checksum(&secrets::http(plan, out)?),
-        ),
-    ]))
+/// The pod template's annotations: a checksum of each Secret (or
+/// ConfigMap) the registry reads only at start (see
+/// [`crate::plan::CHECKSUM_TLS`]), computed from the objects as rendered, so
+/// the annotation changes exactly when their bytes do.
+fn checksums(
+    plan: &Plan,
+    w: &Workload,
+    inputs: &Inputs,
+    out: &Bundle,
+) -> Result<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    for (key, of) in &w.checksums {
+        let sum = match *of {
+            Checksum::TlsSecret => secrets::checksum(&secrets::tls(plan, out)?),
+            Checksum::HttpSecret => secrets::checksum(&secrets::http(plan, out)?),
+            Checksum::UpstreamSecret(i) => {
+                secrets::checksum(&mirrors::upstream_secret(plan, i, inputs)?)
+            }
+            Checksum::UpstreamCa(i) => {
+                mirrors::config_map_checksum(&mirrors::upstream_ca(plan, i, inputs)?)
+            }
+        };
+        m.insert((*key).to_owned(), sum);
+    }
+    Ok(m)
 }
 
-pub(super) fn deployment(plan: &Plan, out: &Bundle) -> Result<apps::Deployment> {
-    let (volumes, mounts) = volumes(plan);
+pub(super) fn deployment(
+    plan: &Plan,
+    w: &Workload,
+    inputs: &Inputs,
+    out: &Bundle,
+) -> Result<apps::Deployment> {
+    let (volumes, mounts) = volumes(w);
     Ok(apps::Deployment {
-        metadata: metadata(plan, plan.name, true),
+        metadata: labeled(plan, w.name, true, w.labels.clone()),
         spec: Some(apps::DeploymentSpec {
-            replicas: Some(plan.replicas),
+            replicas: Some(w.replicas),
             selector: meta::LabelSelector {
-                match_labels: Some(plan.selector()),
+                match_labels: Some(w.selector.clone()),
                 ..Default::default()
             },
             strategy: Some(apps::DeploymentStrategy {
-                type_: Some(plan.strategy.to_owned()),
+                type_: Some(w.strategy.to_owned()),
                 ..Default::default()
             }),
             template: core::PodTemplateSpec {
                 metadata: Some(meta::ObjectMeta {
-                    labels: Some(plan.labels()),
-                    annotations: Some(checksums(plan, out)?),
+                    labels: Some(w.labels.clone()),
+                    annotations: Some(checksums(plan, w, inputs, out)?),
                     ..Default::default()
                 }),
                 spec: Some(core::PodSpec {
-                    containers: vec![container(plan, mounts)],
+                    containers: vec![container(plan, w, mounts)],
                     volumes: Some(volumes),
-                    node_selector: storage::node_selector(plan),
+                    node_selector: storage::node_selector(w.data),
                     automount_service_account_token: Some(false),
-                    security_context: Some(pod_security(plan.security.run_as)),
+                    security_context: Some(pod_security(w.security.run_as)),
                     ..Default::default()
                 }),
             },

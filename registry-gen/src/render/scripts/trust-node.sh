@@ -4,15 +4,16 @@ Usage: trust-node.sh [--docker] [--containerd] [--crio] [--k3s] [--restart] [--r
 
 Run as root on a node or client. Installs this bundle's trust files for the
 runtimes named (default: each one found on this machine):
-  --docker      $DOCKER_DIR/<endpoint>/ca.crt
+  --docker      $DOCKER_DIR/<endpoint>/ca.crt, and a Docker Hub mirror merged
+                into $DOCKER_DAEMON_JSON's registry-mirrors (other keys kept)
   --containerd  $CONTAINERD_DIR/<endpoint>/{hosts.toml,ca.crt}, then checks that
                 containerd's config_path points there and prints the line to
                 add if not (config.toml is never edited)
   --crio        $CONTAINERS_DIR/<endpoint>/ca.crt and $CONTAINERS_CONF_DIR/
   --k3s         $K3S_REGISTRIES and $K3S_CA
 --restart restarts the services that read their files only at start (CRI-O,
-k3s or k3s-agent) when a file changed (systemctl); without it, the command
-to run is printed. containerd, Docker and podman read them on each pull.
+k3s or k3s-agent) and reloads Docker after a daemon.json change (systemctl);
+without it, the command to run is printed. containerd, Docker and podman read them on each pull.
 --root DIR installs under DIR (for a test or an image build). Safe to run
 again.
 USAGE
@@ -38,6 +39,49 @@ if [ ${#wanted[@]} -eq 0 ]; then
     [ ${#wanted[@]} -gt 0 ] || die "found none of dockerd, containerd, crio, podman, k3s: name one (--docker, --containerd, --crio, --k3s)"
 fi
 
+# Merge the registry-mirrors of the JSON file $1 into Docker's daemon.json $2:
+# a missing file is created; in an existing one every other key and every
+# other mirror is kept (python3, else jq; without either, nothing is
+# changed and the entry to add is printed).
+docker_reload=false
+merge_daemon_json() {
+    local ours=$1 target=$2 merged
+    if [ ! -e "$target" ]; then
+        install -D -m 0644 "$ours" "$target"
+        echo "docker: wrote $target with registry-mirrors"
+        docker_reload=true
+        return
+    fi
+    merged="$target.registry-gen-new"
+    if command -v python3 >/dev/null; then
+        python3 - "$ours" "$target" >"$merged" <<'PY'
+import json, sys
+ours = json.load(open(sys.argv[1]))["registry-mirrors"]
+conf = json.load(open(sys.argv[2]))
+conf["registry-mirrors"] = ours + [m for m in conf.get("registry-mirrors", []) if m not in ours]
+print(json.dumps(conf, indent=2))
+PY
+    elif command -v jq >/dev/null; then
+        jq --slurpfile ours "$ours" \
+            '.["registry-mirrors"] = ($ours[0]["registry-mirrors"] + ((.["registry-mirrors"] // []) - $ours[0]["registry-mirrors"]))' \
+            "$target" >"$merged"
+    else
+        rm -f "$merged"
+        echo "docker: neither python3 nor jq is here to merge $target; add to it by hand:"
+        cat "$ours"
+        return
+    fi
+    if cmp -s "$merged" "$target"; then
+        rm -f "$merged"
+        echo "docker: $target already has the registry-mirrors"
+    else
+        chmod "$(stat -c %a "$target")" "$merged"
+        mv -f "$merged" "$target"
+        echo "docker: merged registry-mirrors into $target (other settings kept)"
+        docker_reload=true
+    fi
+}
+
 services=()
 for runtime in "${wanted[@]}"; do
     changed=false
@@ -45,6 +89,9 @@ for runtime in "${wanted[@]}"; do
         docker)
             install_tree "$bundle/trust/docker/certs.d" "$root$DOCKER_DIR"
             echo "docker: installed the CA in $root$DOCKER_DIR for ${ENDPOINTS[*]}"
+            if [ -f "$bundle/trust/docker/daemon.json" ]; then
+                merge_daemon_json "$bundle/trust/docker/daemon.json" "$root$DOCKER_DAEMON_JSON"
+            fi
             ;;
         containerd)
             install_tree "$bundle/trust/containerd/certs.d" "$root$CONTAINERD_DIR"
@@ -98,6 +145,15 @@ for runtime in "${wanted[@]}"; do
     esac
 done
 
+if [ "$docker_reload" = true ]; then
+    # Docker re-reads registry-mirrors on SIGHUP (systemctl reload): no restart.
+    if [ "$restart" = true ]; then
+        systemctl reload docker
+        echo "reloaded docker"
+    else
+        echo "to apply: systemctl reload docker"
+    fi
+fi
 for service in ${services[@]+"${services[@]}"}; do
     if [ "$restart" = true ]; then
         systemctl restart "$service"

@@ -1,6 +1,7 @@
 usage() {
     cat <<USAGE
 Usage: verify.sh [--password-stdin] [ENDPOINT...]
+       verify.sh --mirror UPSTREAM IMAGE
 
 From a client: checks that the TLS handshake to each endpoint (default: every
 node address) verifies against certs/ca.crt alone (openssl s_client), that
@@ -12,6 +13,10 @@ digests. Exits non-zero on the first failure.
 The password of $USER_NAME is read from auth/$USER_NAME.password when
 registry-gen generated it, or from the first line of standard input with
 --password-stdin; without either, login and push are skipped.
+
+--mirror UPSTREAM IMAGE pulls UPSTREAM/IMAGE (e.g. docker.io library/busybox:1.36)
+through this bundle's mirror of UPSTREAM with skopeo, and prints the digest
+and the mirror that served it. Mirrors: ${MIRRORS[*]:-none}.
 USAGE
 }
 
@@ -22,6 +27,22 @@ while [ $# -gt 0 ]; do
     case $1 in
         -h | --help) usage; exit 0 ;;
         --password-stdin) IFS= read -r password || [ -n "$password" ] || die "no password on standard input"; shift ;;
+        --mirror)
+            [ $# -eq 3 ] || die "--mirror takes UPSTREAM and IMAGE (see --help)"
+            upstream=$2 image=$3 mirror=""
+            for m in ${MIRRORS[@]+"${MIRRORS[@]}"}; do
+                [ "${m%%=*}" = "$upstream" ] && mirror=${m#*=}
+            done
+            [ -n "$mirror" ] || die "no mirror of $upstream in this bundle (mirrors: ${MIRRORS[*]:-none})"
+            command -v skopeo >/dev/null || die "--mirror needs skopeo"
+            # Docker Hub's official images live under library/.
+            if [ "$upstream" = docker.io ] && [[ $image != */* ]]; then image=library/$image; fi
+            digest=$(skopeo inspect --no-tags --cert-dir "$bundle/trust/docker/certs.d/$mirror" \
+                --format '{{.Digest}}' "docker://$mirror/$image") ||
+                die "FAIL: the mirror $mirror did not serve $upstream/$image"
+            echo "ok: $upstream/$image is $digest, served by the mirror $mirror (TLS verified against certs/ca.crt)"
+            exit 0
+            ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) break ;;
     esac

@@ -1,0 +1,456 @@
+//! End to end for mirrors (pull-through caches), with real software only,
+//! in the e2e suite's private network and mount namespaces (see `e2e.rs`):
+//!
+//! - a stand-in upstream: Debian's distribution server with TLS from a test
+//!   CA, answering as `registry-1.docker.io` and as
+//!   `upstream.e2e.test` through the namespace's /etc/hosts, holding a test
+//!   image the test pushes with skopeo;
+//! - the mirrors played from the rendered manifests (proxy env, upstream
+//!   login from the rendered Secret, the test CA from the rendered
+//!   ConfigMap through `SSL_CERT_FILE`; no verification disabled), exposed as
+//!   the Service and the hostPort say;
+//! - containerd (`ctr images pull --hosts-dir` with the rendered tree) pulls
+//!   `docker.io/library/<image>` through the mirror, then from its cache
+//!   with the upstream stopped; with `fallback: false` and the mirror
+//!   stopped the pull fails and the upstream sees no request from
+//!   containerd; with `fallback: true` containerd falls back to the upstream;
+//! - containers/image (skopeo) with the rendered registries.conf.d, as
+//!   trust-node.sh installs it, pulls through the mirror; `verify.sh
+//!   --mirror` says which mirror served the image; trust-node.sh merges
+//!   Docker's registry-mirrors into an existing daemon.json.
+//!
+//! The mirror here is distribution 2.8.2, which ignores `REGISTRY_PROXY_TTL`
+//! (a 3.x setting, checked in distribution's source): the test checks that
+//! it says so and still serves. 2.8 sends an upstream login only to a token
+//! (bearer) realm such as Docker Hub's, which the stand-in does not run: the
+//! mirrors get the rendered login (a token with `: ` in it, which the
+//! rendered Secret quotes so the registry's YAML reading of env values keeps
+//! it a string) and start with it, and the stand-in needs none.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use crate::common::{bin, text};
+use crate::e2e::{start_containerd, start_pod_as, start_proxies_as, wait_for, Bundle, Sandbox};
+use crate::support::{openssl_ca, sh};
+
+const UPSTREAM_IP: &str = "127.0.0.20";
+const HUB: &str = "registry-1.docker.io";
+const OTHER: &str = "upstream.e2e.test";
+const HUB_MIRROR_IP: &str = "127.0.0.11";
+const OTHER_MIRROR_IP: &str = "127.0.0.12";
+const UPSTREAM_USER: &str = "hubuser";
+const UPSTREAM_TOKEN: &str = "hub token: e2e";
+/// The test image, as the upstream holds it.
+const HUB_REPO: &str = "library/e2e-mirror:1";
+const OTHER_REPO: &str = "team/e2e-mirror:1";
+/// Where nodes reach the mirrors (NodePort / hostPort of the config below).
+const HUB_MIRROR: &str = "127.0.0.2:30521";
+const OTHER_MIRROR: &str = "127.0.0.2:5022";
+
+const CONFIG: &str = "name: kube-registry
+namespace: registry
+addresses:
+  node_ips: [127.0.0.2]
+ports:
+  container: 5000
+  node: 30500
+storage: {empty_dir: {}}
+auth: null
+mirrors:
+  - upstream: docker.io
+    fallback: false
+    ports: {node: 30521}
+    storage: {empty_dir: {}}
+    ttl: 168h
+    username_file: hub/user
+    password_file: hub/token
+    ca_file: upstream/ca.crt
+  - upstream: upstream.e2e.test
+    fallback: true
+    ports: {host: 5022}
+    storage: {empty_dir: {}}
+    username_file: hub/user
+    password_file: hub/token
+    ca_file: upstream/ca.crt
+";
+
+/// The stand-in upstream's files: a test CA and a server certificate for
+/// both names; returns the CA file.
+fn make_upstream(sb: &Sandbox) -> PathBuf {
+    let dir = sb.path().join("upstream");
+    fs::create_dir_all(dir.join("data")).unwrap();
+    let (ca, _) = openssl_ca(
+        &dir,
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+        "30",
+    );
+    sh(
+        &dir,
+        &format!(
+            "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -subj /CN={HUB} -addext subjectAltName=DNS:{HUB},DNS:{OTHER} -out server.csr 2>/dev/null && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -copy_extensions copy -out server.crt 2>/dev/null"
+        ),
+    );
+    fs::write(
+        dir.join("config.yml"),
+        format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\nhttp:\n  addr: {UPSTREAM_IP}:443\n  secret: e2e-upstream\n  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    ca
+}
+
+fn start_upstream(sb: &mut Sandbox, ca: &Path) {
+    let mut c = sb.cmd("docker-registry");
+    c.arg("serve")
+        .arg(sb.path().join("upstream/config.yml"))
+        .env_clear();
+    sb.spawn("upstream", c);
+    let url = format!("https://{HUB}/v2/");
+    wait_for("the stand-in upstream", Duration::from_secs(30), || {
+        sb.curl(&["--cacert", ca.to_str().unwrap(), &url], None).0 == "200"
+    });
+}
+
+/// Build the tiny test image (an OCI layout) and push it to `reference`
+/// on the upstream with skopeo; returns its digest.
+fn push(sb: &Sandbox, ca: &Path, reference: &str) -> String {
+    let work = sb.path().join("image");
+    if !work.exists() {
+        fs::create_dir(&work).unwrap();
+        sh(
+            &work,
+            r#"set -e
+mkdir -p image/blobs/sha256 layer
+printf '{"imageLayoutVersion":"1.0.0"}\n' > image/oci-layout
+echo "served through a registry-gen mirror" > layer/mirrored.txt
+tar -C layer -cf - mirrored.txt | gzip -n > layer.tar.gz
+blob() { d=$(sha256sum "$1" | cut -d ' ' -f 1); cp "$1" image/blobs/sha256/$d; printf '"digest":"sha256:%s","size":%s' $d $(wc -c < "$1"); }
+layer=$(blob layer.tar.gz)
+diff_id=$(gzip -dc layer.tar.gz | sha256sum | cut -d ' ' -f 1)
+printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' $diff_id > config.json
+config=$(blob config.json)
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json",%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip",%s}]}' "$config" "$layer" > manifest.json
+manifest=$(blob manifest.json)
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",%s}]}' "$manifest" > image/index.json
+"#,
+        );
+    }
+    let certs = sb.path().join("upstream-certs");
+    fs::create_dir_all(&certs).unwrap();
+    fs::copy(ca, certs.join("ca.crt")).unwrap();
+    let digest = sb.path().join("pushed-digest");
+    let o = sb.run(
+        sb.cmd("skopeo")
+            .args(["copy", "--quiet", "--dest-cert-dir"])
+            .arg(&certs)
+            .arg("--digestfile")
+            .arg(&digest)
+            .arg(format!("oci:{}", work.join("image").display()))
+            .arg(format!("docker://{reference}")),
+    );
+    assert!(o.status.success(), "push {reference}: {}", text(&o));
+    fs::read_to_string(digest).unwrap().trim().to_owned()
+}
+
+/// `ctr images pull` through `hosts_dir` into a fresh content store state:
+/// the image and its blobs are removed first, so every blob is fetched
+/// again. `upstream_ca`: the node trusts the stand-in upstream's CA as a
+/// system CA (so a fallback to it could succeed).
+fn pull(
+    sb: &Sandbox,
+    sock: &Path,
+    hosts_dir: &Path,
+    reference: &str,
+    upstream_ca: &Path,
+) -> Output {
+    let ctr = |args: &[&str]| {
+        let mut c = sb.cmd("ctr");
+        c.arg("--address")
+            .arg(sock)
+            .args(["--namespace", "e2e"])
+            .args(args);
+        c
+    };
+    let _ = sb.run(&mut ctr(&["images", "rm", reference]));
+    let listed = sb.run(&mut ctr(&["content", "ls", "--quiet"]));
+    for digest in String::from_utf8_lossy(&listed.stdout).split_whitespace() {
+        let _ = sb.run(&mut ctr(&["content", "rm", digest]));
+    }
+    let mut c = ctr(&["images", "pull", "--snapshotter", "native", "--hosts-dir"]);
+    c.arg(hosts_dir).env("SSL_CERT_FILE", upstream_ca);
+    c.arg(reference);
+    sb.run(&mut c)
+}
+
+fn listed_digest(sb: &Sandbox, sock: &Path, reference: &str) -> String {
+    let o = sb.run(sb.cmd("ctr").arg("--address").arg(sock).args([
+        "--namespace",
+        "e2e",
+        "images",
+        "ls",
+    ]));
+    let said = text(&o);
+    said.lines()
+        .find(|l| l.starts_with(reference))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("sha256:")))
+        .unwrap_or_else(|| panic!("{reference} not listed: {said}"))
+        .to_owned()
+}
+
+fn log(sb: &Sandbox, name: &str) -> String {
+    fs::read_to_string(sb.log(name)).unwrap_or_default()
+}
+
+/// Requests the upstream got from containerd (its user agent).
+fn containerd_requests(sb: &Sandbox) -> usize {
+    log(sb, "upstream")
+        .lines()
+        .filter(|l| l.contains("http.request.useragent=\"containerd/"))
+        .count()
+}
+
+fn mirror_bundle(dir: &Path, slug: &str) -> Bundle {
+    Bundle::load_as(
+        dir.to_owned(),
+        &format!("mirror-{slug}-deployment.yaml"),
+        &format!("mirror-{slug}-service.yaml"),
+    )
+}
+
+/// Play a mirror's pod, then kube-proxy and the hostPort for it.
+fn start_mirror(sb: &mut Sandbox, dir: &Path, slug: &str, name: &str, pod_ip: &str, svc: &str) {
+    let b = mirror_bundle(dir, slug);
+    start_pod_as(sb, &b, name, pod_ip);
+    start_proxies_as(sb, &b, false, pod_ip, svc, &format!("{name}-proxy"));
+}
+
+#[test]
+fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
+    let mut sb = Sandbox::new(&[(UPSTREAM_IP, vec![HUB.to_owned(), OTHER.to_owned()])]);
+    let ca = make_upstream(&sb);
+    start_upstream(&mut sb, &ca);
+    let hub_digest = push(&sb, &ca, &format!("{HUB}/{HUB_REPO}"));
+    let other_digest = push(&sb, &ca, &format!("{OTHER}/{OTHER_REPO}"));
+
+    // The upstream login in files beside the config, as a user keeps them.
+    let hub = sb.path().join("hub");
+    fs::create_dir(&hub).unwrap();
+    fs::write(hub.join("user"), format!("{UPSTREAM_USER}\n")).unwrap();
+    fs::write(hub.join("token"), format!("{UPSTREAM_TOKEN}\n")).unwrap();
+    let config = sb.path().join("registry-gen.yaml");
+    fs::write(&config, CONFIG).unwrap();
+    let dir = sb.path().join("bundle");
+    let o = bin()
+        .arg("render")
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "render: {}", text(&o));
+    // The upstream login is in the Secret only: never in the Deployment.
+    for f in [
+        "mirror-docker-io-deployment.yaml",
+        "mirror-upstream-e2e-test-deployment.yaml",
+    ] {
+        let d = fs::read_to_string(dir.join("manifests").join(f)).unwrap();
+        assert!(
+            !d.contains(UPSTREAM_TOKEN) && !d.contains(UPSTREAM_USER),
+            "{f}"
+        );
+    }
+
+    start_mirror(
+        &mut sb,
+        &dir,
+        "docker-io",
+        "mirror-hub",
+        HUB_MIRROR_IP,
+        "127.0.0.13",
+    );
+    start_mirror(
+        &mut sb,
+        &dir,
+        "upstream-e2e-test",
+        "mirror-other",
+        OTHER_MIRROR_IP,
+        "127.0.0.14",
+    );
+    // Distribution 2.8 has no proxy TTL: it says so and serves anyway.
+    assert!(
+        log(&sb, "mirror-hub").contains("REGISTRY_PROXY_TTL"),
+        "{}",
+        log(&sb, "mirror-hub")
+    );
+
+    let sock = start_containerd(&mut sb);
+    let hosts_dir = dir.join("trust/containerd/certs.d");
+    let hub_ref = format!("docker.io/{HUB_REPO}");
+
+    // 1. containerd pulls docker.io/... through the mirror.
+    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
+    assert!(o.status.success(), "ctr pull {hub_ref}: {}", text(&o));
+    assert_eq!(listed_digest(&sb, &sock, &hub_ref), hub_digest);
+    assert!(
+        log(&sb, "mirror-hub").contains("/v2/library/e2e-mirror/manifests/1"),
+        "the mirror's log shows no request: {}",
+        log(&sb, "mirror-hub")
+    );
+    assert_eq!(containerd_requests(&sb), 0, "{}", log(&sb, "upstream"));
+
+    // 2. With the upstream stopped, the mirror serves from its cache.
+    sb.stop("upstream");
+    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
+    assert!(
+        o.status.success(),
+        "ctr pull {hub_ref} from the cache: {}",
+        text(&o)
+    );
+    assert_eq!(listed_digest(&sb, &sock, &hub_ref), hub_digest);
+
+    // 3. fallback: false and the mirror down: the pull fails, and the
+    // upstream (running, and trusted by the node) hears nothing from
+    // containerd.
+    start_upstream(&mut sb, &ca);
+    sb.stop("mirror-hub");
+    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
+    assert!(
+        !o.status.success(),
+        "pulled with the mirror down and fallback: false: {}",
+        text(&o)
+    );
+    assert!(text(&o).contains(HUB_MIRROR), "{}", text(&o));
+    assert_eq!(
+        containerd_requests(&sb),
+        0,
+        "containerd reached the upstream: {}",
+        log(&sb, "upstream")
+    );
+
+    // 4. fallback: true: through the mirror while it runs (the upstream
+    // hears only the mirror), straight from the upstream once it is down.
+    let other_ref = format!("{OTHER}/{OTHER_REPO}");
+    let other_hosts = fs::read_to_string(hosts_dir.join(OTHER).join("hosts.toml")).unwrap();
+    assert!(
+        other_hosts.contains(&format!("[host.\"https://{OTHER_MIRROR}\"]"))
+            && other_hosts.contains(&format!("server = \"https://{OTHER}\"")),
+        "{other_hosts}"
+    );
+    let o = pull(&sb, &sock, &hosts_dir, &other_ref, &ca);
+    assert!(o.status.success(), "ctr pull {other_ref}: {}", text(&o));
+    assert_eq!(listed_digest(&sb, &sock, &other_ref), other_digest);
+    assert!(log(&sb, "mirror-other").contains("/v2/team/e2e-mirror/manifests/1"));
+    assert_eq!(containerd_requests(&sb), 0, "{}", log(&sb, "upstream"));
+    sb.stop("mirror-other");
+    let o = pull(&sb, &sock, &hosts_dir, &other_ref, &ca);
+    assert!(
+        o.status.success(),
+        "ctr pull {other_ref} falling back to the upstream: {}",
+        text(&o)
+    );
+    assert_eq!(listed_digest(&sb, &sock, &other_ref), other_digest);
+    assert!(
+        containerd_requests(&sb) > 0,
+        "containerd did not fall back: {}",
+        log(&sb, "upstream")
+    );
+
+    // 5. A node as trust-node.sh sets it up: containers/image (skopeo, as
+    // CRI-O and podman) reads the installed registries.conf.d and certs.d
+    // and pulls docker.io/... through the mirror (fallback: false: its
+    // location is the mirror), with the upstream stopped.
+    // The same pod again (its cache volume kept), behind the same proxies.
+    start_pod_as(
+        &mut sb,
+        &mirror_bundle(&dir, "docker-io"),
+        "mirror-hub",
+        HUB_MIRROR_IP,
+    );
+    sb.stop("upstream");
+    let node = sb.path().join("node");
+    let daemon_json = node.join("etc/docker/daemon.json");
+    fs::create_dir_all(daemon_json.parent().unwrap()).unwrap();
+    fs::write(
+        &daemon_json,
+        r#"{"log-driver": "journald", "registry-mirrors": ["https://other.example"]}"#,
+    )
+    .unwrap();
+    let o = sb.run(
+        sb.cmd("bash")
+            .arg(dir.join("scripts/trust-node.sh"))
+            .args(["--docker", "--crio", "--root"])
+            .arg(&node),
+    );
+    assert!(o.status.success(), "trust-node.sh: {}", text(&o));
+    assert!(text(&o).contains("systemctl reload docker"), "{}", text(&o));
+    // Docker's daemon.json: ours first, the node's own mirror and keys kept.
+    let merged: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&daemon_json).unwrap()).unwrap();
+    assert_eq!(merged["log-driver"], "journald");
+    assert_eq!(
+        merged["registry-mirrors"],
+        serde_json::json!([format!("https://{HUB_MIRROR}"), "https://other.example"])
+    );
+    let etc = node.join("etc/containers");
+    fs::write(etc.join("registries.conf"), "").unwrap();
+    fs::write(
+        etc.join("policy.json"),
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let o = sb.run(
+        sb.cmd("mount")
+            .arg("--bind")
+            .arg(&etc)
+            .arg("/etc/containers"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let before = log(&sb, "mirror-hub")
+        .matches("e2e-mirror/manifests")
+        .count();
+    let o = sb.run(
+        sb.cmd("skopeo")
+            .args(["inspect", "--no-tags", "--format", "{{.Digest}}"])
+            .arg(format!("docker://{hub_ref}")),
+    );
+    assert!(
+        o.status.success(),
+        "containers/image via the installed registries.conf.d: {}",
+        text(&o)
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), hub_digest);
+    assert!(
+        log(&sb, "mirror-hub")
+            .matches("e2e-mirror/manifests")
+            .count()
+            > before
+    );
+
+    // 6. verify.sh --mirror names the mirror that served the image.
+    let o = sb.run(sb.cmd("bash").arg(dir.join("scripts/verify.sh")).args([
+        "--mirror",
+        "docker.io",
+        "e2e-mirror:1",
+    ]));
+    assert!(o.status.success(), "verify.sh --mirror: {}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "docker.io/library/e2e-mirror:1 is {hub_digest}, served by the mirror {HUB_MIRROR}"
+        )),
+        "{}",
+        text(&o)
+    );
+    let o = sb.run(
+        sb.cmd("bash")
+            .arg(dir.join("scripts/verify.sh"))
+            .args(["--mirror", "quay.io", "x:1"]),
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no mirror of quay.io"), "{}", text(&o));
+}
