@@ -104,6 +104,31 @@ pub struct Inputs {
     pub http_secret: Option<Secret>,
     /// Passwords by user name.
     pub passwords: BTreeMap<String, Password>,
+    /// What the storage and cache backends need (S3 credentials, the S3
+    /// endpoint's CA, the Redis password), read by the caller from the
+    /// files the config names.
+    pub backends: BackendInputs,
+}
+
+/// An S3 access key pair.
+#[derive(Debug, Clone)]
+pub struct S3Credentials {
+    /// The access key ID.
+    pub access_key: Secret,
+    /// The secret access key.
+    pub secret_key: Secret,
+}
+
+/// The contents of the files `storage.s3` and `cache.redis` name; the
+/// library never reads them itself.
+#[derive(Debug, Clone, Default)]
+pub struct BackendInputs {
+    /// `storage.s3.access_key_file` and `secret_key_file`.
+    pub s3_credentials: Option<S3Credentials>,
+    /// `storage.s3.ca_file`, PEM.
+    pub s3_ca_pem: Option<String>,
+    /// `cache.redis.password_file`.
+    pub redis_password: Option<Secret>,
 }
 
 impl Inputs {
@@ -119,6 +144,7 @@ impl Inputs {
             server_cert: None,
             http_secret: None,
             passwords: BTreeMap::new(),
+            backends: BackendInputs::default(),
         }
     }
 

@@ -42,12 +42,12 @@ mod yaml;
 
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
 pub use config::{
-    AccessMode, Addresses, Auth, CaFiles, Config, CpuMemory, DebugListener, HostPathStorage,
-    KeyAlgorithm, Limits, LogLevel, NfsStorage, Ports, PvcStorage, RegistryOptions, Resources,
-    Storage, Tls, TrustOptions, User,
+    AccessMode, Addresses, Auth, CaFiles, Cache, Config, CpuMemory, DebugListener,
+    HostPathStorage, KeyAlgorithm, Limits, LogLevel, NfsStorage, Ports, PvcStorage, RedisCache,
+    RegistryOptions, Resources, S3Storage, Spread, Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
-pub use inputs::{CaInput, Inputs, Password, Secret};
+pub use inputs::{BackendInputs, CaInput, Inputs, Password, S3Credentials, Secret};
 pub use inspect::{inspect, CertReport, Inspection};
 pub use summary::{summarize, Summary};
 pub use write::SetAside;

@@ -16,6 +16,12 @@ use crate::error::Result;
 
 pub(crate) use crate::layout as paths;
 
+mod backends;
+pub(crate) use backends::{
+    RedisPlan, S3CaPlan, S3Plan, S3SecretPlan, ScalePlan, CHECKSUM_REDIS, CHECKSUM_S3,
+    CHECKSUM_S3_CA,
+};
+
 /// Kubernetes namespaces that exist in every cluster: the bundle never
 /// creates (nor deletes) them.
 pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
@@ -83,8 +89,14 @@ pub(crate) struct Plan<'c> {
     pub endpoints: Vec<Endpoint>,
     /// Where trust files go on nodes and clients.
     pub node_paths: NodePaths,
-    /// The Deployment's strategy: `Recreate` unless pods can overlap.
+    /// The Deployment's strategy: `Recreate` unless pods can overlap, then
+    /// `RollingUpdate` with maxUnavailable 0 (a new pod is ready before an
+    /// old one goes).
     pub strategy: &'static str,
+    /// The Redis blob-descriptor cache, if any.
+    pub cache: Option<RedisPlan>,
+    /// Disruption budget and spread over the nodes (several replicas).
+    pub scale: ScalePlan,
     /// How the registry container runs (user, capabilities, filesystem).
     pub security: SecurityPlan,
     /// Every manifest, in apply order.
@@ -366,6 +378,13 @@ pub(crate) struct DataPlan {
     pub source: DataSource,
 }
 
+impl DataPlan {
+    /// Where the data volume is mounted; `None` for an S3 bucket (no volume).
+    pub fn mount_path(&self) -> Option<&str> {
+        (!matches!(self.source, DataSource::S3(_))).then_some(self.mount_path.as_str())
+    }
+}
+
 /// Where the data volume comes from.
 #[derive(Debug)]
 pub(crate) enum DataSource {
@@ -376,6 +395,8 @@ pub(crate) enum DataSource {
         node: String,
     },
     EmptyDir,
+    /// An S3-compatible bucket: no volume at all.
+    S3(S3Plan),
 }
 
 /// A PersistentVolumeClaim; `pv` is set when the bundle also creates the
@@ -487,6 +508,14 @@ pub(crate) enum ManifestKind {
     TrustConfigMap,
     /// ... and the DaemonSet that runs it on every node.
     TrustDaemonSet,
+    /// The S3 access key pair.
+    S3Secret,
+    /// The S3 endpoint's private CA.
+    S3CaConfigMap,
+    /// The Redis password.
+    RedisSecret,
+    /// The PodDisruptionBudget of several replicas.
+    PodDisruptionBudget,
 }
 
 impl ManifestKind {
@@ -498,6 +527,8 @@ impl ManifestKind {
                 | ManifestKind::HtpasswdSecret
                 | ManifestKind::HttpSecret
                 | ManifestKind::PullSecret
+                | ManifestKind::S3Secret
+                | ManifestKind::RedisSecret
         )
     }
 }
@@ -600,6 +631,7 @@ impl<'c> Plan<'c> {
                 node: h.node.clone(),
             },
             Storage::EmptyDir {} => DataSource::EmptyDir,
+            Storage::S3(s3) => DataSource::S3(S3Plan::new(name, s3)),
         };
         let data = DataPlan {
             volume: "data",
@@ -657,6 +689,22 @@ impl<'c> Plan<'c> {
             }
             add("persistentvolumeclaim", ManifestKind::PersistentVolumeClaim);
         }
+        if let DataSource::S3(s3) = &data.source {
+            if s3.credentials.is_some() {
+                add("secret-s3", ManifestKind::S3Secret);
+            }
+            if s3.ca.is_some() {
+                add("configmap-s3-ca", ManifestKind::S3CaConfigMap);
+            }
+        }
+        let cache = config
+            .cache
+            .redis
+            .as_ref()
+            .map(|r| RedisPlan::new(name, r));
+        if cache.as_ref().is_some_and(|c| c.password.is_some()) {
+            add("secret-redis", ManifestKind::RedisSecret);
+        }
         add("secret-tls", ManifestKind::TlsSecret);
         add("secret-http", ManifestKind::HttpSecret);
         if auth.is_some() {
@@ -665,6 +713,10 @@ impl<'c> Plan<'c> {
         }
         add("deployment", ManifestKind::Deployment);
         add("service", ManifestKind::Service);
+        let scale = ScalePlan::new(config);
+        if scale.disruption_budget.is_some() {
+            add("poddisruptionbudget", ManifestKind::PodDisruptionBudget);
+        }
         add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
         let node_paths = NodePaths {
             docker: "/etc/docker/certs.d",
@@ -694,8 +746,11 @@ impl<'c> Plan<'c> {
 
         // A hostPort or a volume that only one node can mount can't be held by
         // the old and the new pod at once: replace pods instead of rolling.
-        let shared_volume = matches!(&data.source, DataSource::Claim(c)
-            if c.access_modes.contains(&AccessMode::ReadWriteMany));
+        let shared_volume = match &data.source {
+            DataSource::Claim(c) => c.access_modes.contains(&AccessMode::ReadWriteMany),
+            DataSource::S3(_) => true,
+            DataSource::HostPath { .. } | DataSource::EmptyDir => false,
+        };
         let strategy = if ports.host.is_none() && shared_volume {
             "RollingUpdate"
         } else {
@@ -705,7 +760,7 @@ impl<'c> Plan<'c> {
         let low_port = ports.container < 1024;
         let writable_by_fs_group = matches!(
             &data.source,
-            DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir
+            DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir | DataSource::S3(_)
         );
         let security = SecurityPlan {
             run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),
@@ -739,6 +794,7 @@ impl<'c> Plan<'c> {
             warnings
                 .push("auth is off: anyone who reaches the registry can push and pull".to_owned());
         }
+        warnings.extend(backends::warnings(config, &data.source));
 
         let ca = match (&config.tls.ca, ca_kept) {
             (Some(files), _) => CaPlan::Given {
@@ -771,6 +827,8 @@ impl<'c> Plan<'c> {
             endpoints,
             node_paths,
             strategy,
+            cache,
+            scale,
             security,
             manifests,
             trust_installer,
@@ -817,10 +875,28 @@ impl<'c> Plan<'c> {
             ("REGISTRY_HTTP_TLS_CERTIFICATE", Plain(self.tls.cert_path())),
             ("REGISTRY_HTTP_TLS_KEY", Plain(self.tls.key_path())),
             ("REGISTRY_HTTP_SECRET", Secret(self.http_secret.clone())),
-            (
+        ];
+        match &self.data.source {
+            DataSource::S3(s3) => {
+                env.extend(s3.env());
+                // REGISTRY_STORAGE=s3 dropped the image's in-memory cache
+                // setting with the rest of its storage map: set it again.
+                if self.cache.is_none() {
+                    env.push((
+                        "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR",
+                        Plain("inmemory".to_owned()),
+                    ));
+                }
+            }
+            _ => env.push((
                 "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY",
                 Plain(self.data.mount_path.clone()),
-            ),
+            )),
+        }
+        if let Some(c) = &self.cache {
+            env.extend(c.env());
+        }
+        env.extend([
             (
                 "REGISTRY_STORAGE_DELETE_ENABLED",
                 Plain(self.delete_enabled.to_string()),
@@ -843,7 +919,7 @@ impl<'c> Plan<'c> {
                         .map_or(String::new(), |d| format!(":{}", d.port)),
                 ),
             ),
-        ];
+        ]);
         if let Some(d) = self.ports.debug {
             env.push((
                 "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED",
@@ -908,6 +984,9 @@ impl<'c> Plan<'c> {
             }
             DataSource::EmptyDir => {
                 "The data is lost: storage is emptyDir, which goes with the pod (as on every pod restart)."
+            }
+            DataSource::S3(_) => {
+                "The data stays: the images are in the S3 bucket, which delete.sh never touches (it deletes the Secret with the bucket's keys like every other object; --purge-data deletes only a namespace the bundle created)."
             }
         }
     }

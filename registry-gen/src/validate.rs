@@ -321,14 +321,19 @@ fn check_storage(c: &Config, e: &mut Errors) {
             rwx(&p.access_modes)
         }
         Storage::EmptyDir {} => false,
+        Storage::S3(s3) => {
+            backends::check_s3(s3, e);
+            true
+        }
     };
     if c.replicas > 1 && !shared {
         e.push(
             "replicas",
             c.replicas,
-            "1 with this storage: several registry pods must share one volume, which needs nfs or pvc storage with access_modes [ReadWriteMany] (they already share the generated REGISTRY_HTTP_SECRET)",
+            "1 with this storage: several registry pods must share their images, which needs s3 storage, or nfs or pvc storage with access_modes [ReadWriteMany] (they already share the generated REGISTRY_HTTP_SECRET)",
         );
     }
+    backends::check_cache(c, e);
 }
 
 fn check_auth(c: &Config, e: &mut Errors) {
@@ -480,7 +485,7 @@ fn is_label_value(s: &str) -> bool {
         && s.bytes().last().is_none_or(|b| b.is_ascii_alphanumeric())
 }
 
-fn is_clean_absolute(p: &str) -> bool {
+pub(crate) fn is_clean_absolute(p: &str) -> bool {
     p.starts_with('/')
         && (p == "/" || !p.ends_with('/'))
         && !p.contains("//")
@@ -572,6 +577,8 @@ pub(crate) fn is_image_reference(s: &str) -> bool {
                 && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
         })
 }
+
+mod backends;
 
 #[cfg(test)]
 mod tests;

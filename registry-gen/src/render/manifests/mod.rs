@@ -8,7 +8,9 @@
 //! - `secrets.rs`: TLS, HTTP secret, htpasswd and pull Secrets;
 //! - `discovery.rs`: KEP-1755's `local-registry-hosting` ConfigMap;
 //! - `trust.rs`: the opt-in trust installer (ConfigMap + DaemonSet);
-//! - `pull_test.rs`: the pull-test Pod (not in the kustomization).
+//! - `pull_test.rs`: the pull-test Pod (not in the kustomization);
+//! - `backends.rs`: the S3 key Secret, the S3 CA ConfigMap, the Redis Secret;
+//! - `scale.rs`: the PodDisruptionBudget and the spread over the nodes.
 //!
 //! Every name, label, port, path and Secret key comes from the plan; the
 //! Secrets carry the very bytes of the bundle's `certs/` and `auth/` files.
@@ -22,8 +24,10 @@ use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::plan::{paths, ManifestKind, Plan, TrustInstallerPlan};
 
+mod backends;
 mod discovery;
 mod pull_test;
+mod scale;
 mod secrets;
 mod service;
 mod storage;
@@ -42,7 +46,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             ManifestKind::HttpSecret => file(&m.path, &secrets::http(plan, out)?),
             ManifestKind::HtpasswdSecret => file(&m.path, &secrets::htpasswd(plan, out)?),
             ManifestKind::PullSecret => file(&m.path, &secrets::pull(plan, inputs)?),
-            ManifestKind::Deployment => file(&m.path, &workload::deployment(plan, out)?),
+            ManifestKind::Deployment => file(&m.path, &workload::deployment(plan, inputs, out)?),
             ManifestKind::Service => file(&m.path, &service::service(plan)),
             ManifestKind::LocalRegistryHosting => {
                 file(&m.path, &discovery::local_registry_hosting(plan)?)
@@ -53,6 +57,12 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             ManifestKind::TrustDaemonSet => {
                 file(&m.path, &trust::daemon_set(plan, installer(plan)?, out))
             }
+            ManifestKind::S3Secret => file(&m.path, &backends::s3_secret(plan, inputs)?),
+            ManifestKind::S3CaConfigMap => {
+                file(&m.path, &backends::s3_ca_config_map(plan, inputs)?)
+            }
+            ManifestKind::RedisSecret => file(&m.path, &backends::redis_secret(plan, inputs)?),
+            ManifestKind::PodDisruptionBudget => file(&m.path, &scale::disruption_budget(plan)?),
         }?;
         let mode = if m.kind.is_secret() {
             MODE_SECRET

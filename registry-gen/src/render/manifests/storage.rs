@@ -74,10 +74,13 @@ pub(super) fn persistent_volume_claim(plan: &Plan) -> core::PersistentVolumeClai
     }
 }
 
-/// The registry pod's data volume.
-pub(super) fn data_volume(plan: &Plan) -> core::Volume {
+/// The registry pod's data volume; none for an S3 bucket.
+pub(super) fn data_volume(plan: &Plan) -> Option<core::Volume> {
     let d = &plan.data;
-    core::Volume {
+    if matches!(d.source, DataSource::S3(_)) {
+        return None;
+    }
+    Some(core::Volume {
         name: d.volume.to_owned(),
         persistent_volume_claim: claim(plan).map(|c| core::PersistentVolumeClaimVolumeSource {
             claim_name: c.pvc.clone(),
@@ -93,7 +96,7 @@ pub(super) fn data_volume(plan: &Plan) -> core::Volume {
         empty_dir: matches!(d.source, DataSource::EmptyDir)
             .then(core::EmptyDirVolumeSource::default),
         ..Default::default()
-    }
+    })
 }
 
 /// Pins the pod to the node that holds a hostPath directory.

@@ -8,10 +8,14 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{metadata, mount, pod_security, secrets, storage};
+use super::{backends, metadata, mount, pod_security, scale, secrets, storage};
 use crate::bundle::Bundle;
 use crate::error::Result;
-use crate::plan::{EnvValue, Plan, Quantities, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS, PROBE_PATH};
+use crate::inputs::Inputs;
+use crate::plan::{
+    DataSource, EnvValue, Plan, Quantities, CHECKSUM_HTTP_SECRET, CHECKSUM_REDIS, CHECKSUM_S3,
+    CHECKSUM_S3_CA, CHECKSUM_TLS, PROBE_PATH,
+};
 
 fn secret_volume(name: &str, secret: &str) -> core::Volume {
     core::Volume {
@@ -126,8 +130,8 @@ fn container(plan: &Plan, mounts: Vec<core::VolumeMount>) -> core::Container {
 /// The pod template's annotations: a checksum of each Secret the registry
 /// reads only at start (see [`CHECKSUM_TLS`]), computed from the Secrets as
 /// rendered, so the annotation changes exactly when their bytes do.
-fn checksums(plan: &Plan, out: &Bundle) -> Result<BTreeMap<String, String>> {
-    Ok(BTreeMap::from([
+fn checksums(plan: &Plan, inputs: &Inputs, out: &Bundle) -> Result<BTreeMap<String, String>> {
+    let mut sums = BTreeMap::from([
         (
             CHECKSUM_TLS.to_owned(),
             secrets::checksum(&secrets::tls(plan, out)?),
@@ -136,22 +140,75 @@ fn checksums(plan: &Plan, out: &Bundle) -> Result<BTreeMap<String, String>> {
             CHECKSUM_HTTP_SECRET.to_owned(),
             secrets::checksum(&secrets::http(plan, out)?),
         ),
-    ]))
+    ]);
+    if let DataSource::S3(s3) = &plan.data.source {
+        if s3.credentials.is_some() {
+            sums.insert(
+                CHECKSUM_S3.to_owned(),
+                secrets::checksum(&backends::s3_secret(plan, inputs)?),
+            );
+        }
+        if s3.ca.is_some() {
+            let cm = backends::s3_ca_config_map(plan, inputs)?;
+            sums.insert(
+                CHECKSUM_S3_CA.to_owned(),
+                secrets::data_checksum(
+                    cm.data
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_bytes())),
+                ),
+            );
+        }
+    }
+    if plan.cache.as_ref().is_some_and(|c| c.password.is_some()) {
+        sums.insert(
+            CHECKSUM_REDIS.to_owned(),
+            secrets::checksum(&backends::redis_secret(plan, inputs)?),
+        );
+    }
+    Ok(sums)
 }
 
-pub(super) fn deployment(plan: &Plan, out: &Bundle) -> Result<apps::Deployment> {
+/// The Deployment's strategy: with `RollingUpdate`, a new pod is up and
+/// ready before an old one is taken down (maxUnavailable 0, maxSurge 1).
+fn strategy(plan: &Plan) -> apps::DeploymentStrategy {
+    let rolling = plan.strategy == "RollingUpdate";
+    apps::DeploymentStrategy {
+        type_: Some(plan.strategy.to_owned()),
+        rolling_update: rolling.then(|| apps::RollingUpdateDeployment {
+            max_unavailable: Some(IntOrString::Int(0)),
+            max_surge: Some(IntOrString::Int(1)),
+        }),
+    }
+}
+
+pub(super) fn deployment(plan: &Plan, inputs: &Inputs, out: &Bundle) -> Result<apps::Deployment> {
     let d = &plan.data;
-    let mut volumes = vec![
-        storage::data_volume(plan),
-        secret_volume(plan.tls.volume, &plan.tls.secret),
-    ];
-    let mut mounts = vec![
-        mount(d.volume, &d.mount_path, false),
-        mount(plan.tls.volume, plan.tls.mount_path, true),
-    ];
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+    if let Some(v) = storage::data_volume(plan) {
+        volumes.push(v);
+        mounts.push(mount(d.volume, &d.mount_path, false));
+    }
+    volumes.push(secret_volume(plan.tls.volume, &plan.tls.secret));
+    mounts.push(mount(plan.tls.volume, plan.tls.mount_path, true));
     if let Some(a) = &plan.auth {
         volumes.push(secret_volume(a.volume, &a.secret));
         mounts.push(mount(a.volume, a.mount_path, true));
+    }
+    if let DataSource::S3(s3) = &d.source {
+        if let Some(ca) = &s3.ca {
+            volumes.push(core::Volume {
+                name: ca.volume.to_owned(),
+                config_map: Some(core::ConfigMapVolumeSource {
+                    name: ca.config_map.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            mounts.push(mount(ca.volume, ca.mount_dir, true));
+        }
     }
     Ok(apps::Deployment {
         metadata: metadata(plan, plan.name, true),
@@ -161,20 +218,18 @@ pub(super) fn deployment(plan: &Plan, out: &Bundle) -> Result<apps::Deployment> 
                 match_labels: Some(plan.selector()),
                 ..Default::default()
             },
-            strategy: Some(apps::DeploymentStrategy {
-                type_: Some(plan.strategy.to_owned()),
-                ..Default::default()
-            }),
+            strategy: Some(strategy(plan)),
             template: core::PodTemplateSpec {
                 metadata: Some(meta::ObjectMeta {
                     labels: Some(plan.labels()),
-                    annotations: Some(checksums(plan, out)?),
+                    annotations: Some(checksums(plan, inputs, out)?),
                     ..Default::default()
                 }),
                 spec: Some(core::PodSpec {
                     containers: vec![container(plan, mounts)],
                     volumes: Some(volumes),
                     node_selector: storage::node_selector(plan),
+                    topology_spread_constraints: scale::spread(plan),
                     automount_service_account_token: Some(false),
                     security_context: Some(pod_security(plan.security.run_as)),
                     ..Default::default()
