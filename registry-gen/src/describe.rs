@@ -83,24 +83,27 @@ pub(crate) fn storage(plan: &Plan) -> String {
 pub(crate) fn topology(plan: &Plan) -> String {
     let n = plan.replicas;
     let survives = match &plan.data.source {
-        DataSource::S3(_) => "the images are in the bucket, outside the cluster's nodes",
-        DataSource::Claim(c) if c.pv.is_some() => "the images are on the NFS export",
-        DataSource::Claim(_) => "the images are on the claim's volume, as its StorageClass keeps them",
-        DataSource::HostPath { .. } => {
-            "the images are on that one node's disk: they are unavailable while it is down"
+        DataSource::S3(_) => "the images survive in the bucket, off the nodes",
+        DataSource::Claim(c) if c.pv.is_some() => "the images survive on the NFS export",
+        DataSource::Claim(_) => {
+            "the images survive on the claim's volume, where its StorageClass keeps them"
         }
-        DataSource::EmptyDir => "nothing: the images go with the pod",
+        DataSource::HostPath { .. } => {
+            "the images stay on that node's disk, and the pod, pinned there, waits for the node"
+        }
+        DataSource::EmptyDir => "the images are lost with the pod",
     };
+    let each = if n < 2 { "the pod caches" } else { "each pod caches" };
     let cache = match &plan.cache {
         Some(r) => format!(
-            "; blob descriptors cached in Redis {} (db {}), shared by every pod",
+            "; blob descriptors are cached in Redis {} (db {}), shared by every pod",
             r.address, r.db
         ),
-        None => "; each pod caches blob descriptors in its own memory".to_owned(),
+        None => format!("; {each} blob descriptors in its own memory"),
     };
     if n < 2 {
         return format!(
-            "1 pod: while its node is down the registry is down until Kubernetes starts the pod elsewhere; after a node loss, {survives}{cache}"
+            "1 pod: while its node is down the registry is down, until the pod runs again; {survives}{cache}"
         );
     }
     let spread = match &plan.scale.spread {

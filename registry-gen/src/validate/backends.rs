@@ -115,6 +115,17 @@ fn bad_bucket(name: &str) -> Option<&'static str> {
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return Some("not formatted as an IP address");
     }
+    // The registry parses REGISTRY_STORAGE_S3_BUCKET as YAML: a name read
+    // as a number, boolean or null would reach the driver changed.
+    let yaml_words = ["yes", "no", "on", "off", "true", "false", "null", "nan", "inf"];
+    if yaml_words.contains(&name)
+        || name.parse::<f64>().is_ok()
+        || name.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || name.starts_with("0x")
+        || name.starts_with("0o")
+    {
+        return Some("not one the registry's environment parser reads as a number, boolean or null");
+    }
     if ["xn--", "sthree-", "amzn-s3-demo-"]
         .iter()
         .any(|p| name.starts_with(p))
