@@ -36,9 +36,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::common::{bin, text, workspace};
 use crate::support::{openssl_ca, self_signed};
 
-const NODE_IP: &str = "127.0.0.2";
+pub(crate) const NODE_IP: &str = "127.0.0.2";
 const NODE_IP6: &str = "::1";
-const CLUSTER_IP: &str = "127.0.0.3";
+pub(crate) const CLUSTER_IP: &str = "127.0.0.3";
 const POD_IP: &str = "127.0.0.10";
 /// The image `verify.sh` builds and pushes.
 const IMAGE: &str = "registry-gen-verify:latest";
@@ -53,7 +53,7 @@ const IMAGE_CONFIG: &str = "version: 0.1\nlog:\n  level: debug\n  fields:\n    s
 /// The image config's debug port, which the rendered env must switch off or move.
 const IMAGE_DEBUG_PORT: u16 = 5001;
 
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
@@ -64,14 +64,14 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 /// A loopback-only network namespace plus a private mount namespace with
 /// our own /etc/hosts, held open by a `sleep`; commands enter it with
 /// nsenter. Every process started in it is killed by PID on drop.
-struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
     holder: Child,
     procs: Vec<(String, Child)>,
 }
 
 impl Sandbox {
-    fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
+    pub(crate) fn new(hosts: &[(&str, Vec<String>)]) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let mut h = String::from("127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
         for (ip, names) in hosts {
@@ -107,12 +107,12 @@ impl Sandbox {
         }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// A command that runs inside the namespaces.
-    fn cmd(&self, program: &str) -> Command {
+    pub(crate) fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.arg("--target")
             .arg(self.holder.id().to_string())
@@ -120,12 +120,12 @@ impl Sandbox {
         c
     }
 
-    fn run(&self, c: &mut Command) -> Output {
+    pub(crate) fn run(&self, c: &mut Command) -> Output {
         c.stdin(Stdio::null()).output().unwrap()
     }
 
     /// Start a long-running process, its output in `<name>.log`.
-    fn spawn(&mut self, name: &str, mut c: Command) {
+    pub(crate) fn spawn(&mut self, name: &str, mut c: Command) {
         let log = fs::File::create(self.log(name)).unwrap();
         let child = c
             .stdin(Stdio::null())
@@ -136,12 +136,12 @@ impl Sandbox {
         self.procs.push((name.to_owned(), child));
     }
 
-    fn log(&self, name: &str) -> PathBuf {
+    pub(crate) fn log(&self, name: &str) -> PathBuf {
         self.path().join(format!("{name}.log"))
     }
 
     /// Stop the processes named `name` (by PID) and wait for them.
-    fn stop(&mut self, name: &str) {
+    pub(crate) fn stop(&mut self, name: &str) {
         for (n, c) in self.procs.iter_mut() {
             if n == name {
                 let _ = c.kill();
@@ -152,7 +152,7 @@ impl Sandbox {
     }
 
     /// HTTP status of a GET (`000` when there is no answer).
-    fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
+    pub(crate) fn curl(&self, args: &[&str], stdin: Option<String>) -> (String, Output) {
         let mut c = self.cmd("curl");
         c.args(["--silent", "--show-error", "--max-time", "10"])
             .args(["--output", "/dev/null", "--write-out", "%{http_code}"])
@@ -217,15 +217,15 @@ struct Scenario {
 }
 
 /// The rendered bundle, parsed.
-struct Bundle {
-    dir: PathBuf,
-    deployment: apps::Deployment,
-    service: core::Service,
+pub(crate) struct Bundle {
+    pub(crate) dir: PathBuf,
+    pub(crate) deployment: apps::Deployment,
+    pub(crate) service: core::Service,
     secrets: BTreeMap<String, core::Secret>,
 }
 
 impl Bundle {
-    fn load(dir: PathBuf) -> Bundle {
+    pub(crate) fn load(dir: PathBuf) -> Bundle {
         let read = |f: &str| fs::read_to_string(dir.join("manifests").join(f)).unwrap();
         let mut secrets = BTreeMap::new();
         for e in fs::read_dir(dir.join("manifests")).unwrap() {
@@ -245,7 +245,7 @@ impl Bundle {
         }
     }
 
-    fn pod(&self) -> &core::PodSpec {
+    pub(crate) fn pod(&self) -> &core::PodSpec {
         self.deployment
             .spec
             .as_ref()
@@ -256,11 +256,11 @@ impl Bundle {
             .unwrap()
     }
 
-    fn container(&self) -> &core::Container {
+    pub(crate) fn container(&self) -> &core::Container {
         &self.pod().containers[0]
     }
 
-    fn secret_data(&self, secret: &str, key: &str) -> Vec<u8> {
+    pub(crate) fn secret_data(&self, secret: &str, key: &str) -> Vec<u8> {
         let s = self
             .secrets
             .get(secret)
@@ -274,7 +274,7 @@ impl Bundle {
             .clone()
     }
 
-    fn env(&self, name: &str) -> Option<String> {
+    pub(crate) fn env(&self, name: &str) -> Option<String> {
         self.container()
             .env
             .as_ref()
@@ -282,6 +282,20 @@ impl Bundle {
             .iter()
             .find(|e| e.name == name)
             .and_then(|e| e.value.clone())
+    }
+
+    /// The data of the bundle's ConfigMap `name`.
+    pub(crate) fn config_map_data(&self, name: &str) -> BTreeMap<String, String> {
+        for e in fs::read_dir(self.dir.join("manifests")).unwrap() {
+            let p = e.unwrap().path();
+            let text = fs::read_to_string(&p).unwrap_or_default();
+            if let Ok(cm) = serde_yaml::from_str::<core::ConfigMap>(&text) {
+                if cm.metadata.name.as_deref() == Some(name) && text.contains("kind: ConfigMap") {
+                    return cm.data.unwrap_or_default();
+                }
+            }
+        }
+        panic!("the pod mounts ConfigMap {name}, which the bundle lacks")
     }
 
     /// The container port a Service targetPort names.
@@ -301,7 +315,7 @@ impl Bundle {
     }
 
     /// The first user and the password it was given or generated.
-    fn login(&self, given: Option<&str>) -> Option<(String, String)> {
+    pub(crate) fn login(&self, given: Option<&str>) -> Option<(String, String)> {
         let htpasswd = self.dir.join("auth/htpasswd");
         if !htpasswd.exists() {
             return None;
@@ -385,8 +399,15 @@ fn render(sb: &Sandbox, s: &Scenario) -> Bundle {
 /// into `pod/`), as its runAsUser/runAsGroup, with no capabilities beyond
 /// those the container adds, no new privileges, on the pod's IP.
 fn start_pod(sb: &mut Sandbox, b: &Bundle) {
+    start_replica(sb, b, "registry", POD_IP);
+}
+
+/// [`start_pod`] for one of several replicas: its container filesystem
+/// under `<name>/`, its process named `name`, listening on `pod_ip`.
+/// A configMap volume gets the data of the bundle's ConfigMap of that name.
+pub(crate) fn start_replica(sb: &mut Sandbox, b: &Bundle, name: &str, pod_ip: &str) {
     use std::os::unix::fs::{chown, PermissionsExt};
-    let root = sb.path().join("pod");
+    let root = sb.path().join(if name == "registry" { "pod" } else { name });
     let _ = sb.run(sb.cmd("umount").arg(&root));
     let _ = fs::remove_dir_all(&root);
     let reroot = |p: &str| root.join(p.trim_start_matches('/'));
@@ -409,7 +430,12 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
             .unwrap_or_else(|| panic!("volumeMount {} has no volume", m.name));
         let at = reroot(&m.mount_path);
         fs::create_dir_all(at.parent().unwrap()).unwrap();
-        if let Some(s) = &v.secret {
+        if let Some(cm) = &v.config_map {
+            fs::create_dir(&at).unwrap();
+            for (k, data) in b.config_map_data(&cm.name) {
+                fs::write(at.join(k), data).unwrap();
+            }
+        } else if let Some(s) = &v.secret {
             fs::create_dir(&at).unwrap();
             let secret = s.secret_name.as_deref().unwrap();
             let mode = u32::try_from(s.default_mode.unwrap_or(0o644)).unwrap();
@@ -487,21 +513,23 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
             }
             _ => panic!("env {} has no value", e.name),
         };
-        if value.starts_with('/') {
+        // A path in the container, re-rooted; an S3 root directory is a
+        // key prefix in the bucket, not a path.
+        if value.starts_with('/') && !e.name.starts_with("REGISTRY_STORAGE_S3_") {
             value = reroot(&value).display().to_string();
         }
         if e.name == "REGISTRY_HTTP_ADDR" {
             // `:port` binds every address of the pod: here, the pod's IP.
             assert!(value.starts_with(':'), "REGISTRY_HTTP_ADDR={value}");
-            value = format!("{POD_IP}{value}");
+            value = format!("{pod_ip}{value}");
         }
         c.env(&e.name, value);
     }
-    sb.spawn("registry", c);
+    sb.spawn(name, c);
     let port = b.env("REGISTRY_HTTP_ADDR").unwrap()[1..].to_owned();
     // The readiness probe: GET / over HTTPS on the container port (the
     // kubelet does not verify the certificate either).
-    let url = format!("https://{POD_IP}:{port}/");
+    let url = format!("https://{pod_ip}:{port}/");
     wait_for("the registry to be ready", Duration::from_secs(30), || {
         sb.curl(&["--insecure", &url], None).0 == "200"
     });
@@ -515,7 +543,7 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
                 "DEFAULT@SECLEVEL=0",
                 "-connect",
             ])
-            .arg(format!("{POD_IP}:{port}")),
+            .arg(format!("{pod_ip}:{port}")),
     );
     assert!(!o.status.success(), "TLS 1.1 was accepted: {}", text(&o));
     // The debug listener is where the Deployment says, and the image
@@ -529,11 +557,11 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
         .find(|p| p.name.as_deref() == Some("debug"))
         .map(|p| u16::try_from(p.container_port).unwrap());
     if let Some(d) = debug {
-        let url = format!("http://{POD_IP}:{d}/metrics");
+        let url = format!("http://{pod_ip}:{d}/metrics");
         assert_eq!(sb.curl(&[&url], None).0, "200", "{url}");
     }
     if debug != Some(IMAGE_DEBUG_PORT) && port != IMAGE_DEBUG_PORT.to_string() {
-        let url = format!("http://{POD_IP}:{IMAGE_DEBUG_PORT}/metrics");
+        let url = format!("http://{pod_ip}:{IMAGE_DEBUG_PORT}/metrics");
         assert_eq!(
             sb.curl(&[&url], None).0,
             "000",
@@ -658,7 +686,7 @@ fn ctr_pull(
     sb.run(&mut c)
 }
 
-fn digest_of(
+pub(crate) fn digest_of(
     sb: &Sandbox,
     b: &Bundle,
     endpoint: &str,

@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod e2e;
+mod e2e_s3;
 mod faults;
 /// Helpers shared with the library's tests.
 #[path = "../../../registry-gen/tests/support/mod.rs"]
