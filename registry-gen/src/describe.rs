@@ -93,7 +93,11 @@ pub(crate) fn topology(plan: &Plan) -> String {
         }
         DataSource::EmptyDir => "the images are lost with the pod",
     };
-    let each = if n < 2 { "the pod caches" } else { "each pod caches" };
+    let each = if n < 2 {
+        "the pod caches"
+    } else {
+        "each pod caches"
+    };
     let cache = match &plan.cache {
         Some(r) => format!(
             "; blob descriptors are cached in Redis {} (db {}), shared by every pod",

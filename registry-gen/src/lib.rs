@@ -42,9 +42,9 @@ mod yaml;
 
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
 pub use config::{
-    AccessMode, Addresses, Auth, CaFiles, Cache, Config, CpuMemory, DebugListener,
-    HostPathStorage, KeyAlgorithm, Limits, LogLevel, NfsStorage, Ports, PvcStorage, RedisCache,
-    RegistryOptions, Resources, S3Storage, Spread, Storage, Tls, TrustOptions, User,
+    AccessMode, Addresses, Auth, CaFiles, Cache, Config, CpuMemory, DebugListener, HostPathStorage,
+    KeyAlgorithm, Limits, LogLevel, NfsStorage, Ports, PvcStorage, RedisCache, RegistryOptions,
+    Resources, S3Storage, Spread, Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
 pub use inputs::{BackendInputs, CaInput, Inputs, Password, S3Credentials, Secret};

@@ -697,11 +697,7 @@ impl<'c> Plan<'c> {
                 add("configmap-s3-ca", ManifestKind::S3CaConfigMap);
             }
         }
-        let cache = config
-            .cache
-            .redis
-            .as_ref()
-            .map(|r| RedisPlan::new(name, r));
+        let cache = config.cache.redis.as_ref().map(|r| RedisPlan::new(name, r));
         if cache.as_ref().is_some_and(|c| c.password.is_some()) {
             add("secret-redis", ManifestKind::RedisSecret);
         }
@@ -760,7 +756,9 @@ impl<'c> Plan<'c> {
         let low_port = ports.container < 1024;
         let writable_by_fs_group = matches!(
             &data.source,
-            DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir | DataSource::S3(_)
+            DataSource::Claim(ClaimPlan { pv: None, .. })
+                | DataSource::EmptyDir
+                | DataSource::S3(_)
         );
         let security = SecurityPlan {
             run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),

@@ -331,7 +331,12 @@ fn resolve_paths(c: &mut Config, base: &Path) {
             join(f);
         }
     }
-    if let Some(f) = c.cache.redis.as_mut().and_then(|r| r.password_file.as_mut()) {
+    if let Some(f) = c
+        .cache
+        .redis
+        .as_mut()
+        .and_then(|r| r.password_file.as_mut())
+    {
         join(f);
     }
 }

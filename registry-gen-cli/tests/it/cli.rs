@@ -982,7 +982,12 @@ fn check_prints_the_plan_and_writes_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
     snapshot("check-default", &stdout(&o));
-    for example in ["nodeport-htpasswd", "minikube-nfs", "shared-pvc-rsa"] {
+    for example in [
+        "nodeport-htpasswd",
+        "minikube-nfs",
+        "shared-pvc-rsa",
+        "s3-replicas",
+    ] {
         let cfg = workspace().join(format!("examples/{example}.yaml"));
         let o = run_in(
             tmp.path(),

@@ -407,7 +407,9 @@ fn start_pod(sb: &mut Sandbox, b: &Bundle) {
 /// A configMap volume gets the data of the bundle's ConfigMap of that name.
 pub(crate) fn start_replica(sb: &mut Sandbox, b: &Bundle, name: &str, pod_ip: &str) {
     use std::os::unix::fs::{chown, PermissionsExt};
-    let root = sb.path().join(if name == "registry" { "pod" } else { name });
+    let root = sb
+        .path()
+        .join(if name == "registry" { "pod" } else { name });
     let _ = sb.run(sb.cmd("umount").arg(&root));
     let _ = fs::remove_dir_all(&root);
     let reroot = |p: &str| root.join(p.trim_start_matches('/'));

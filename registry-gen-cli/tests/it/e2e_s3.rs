@@ -196,7 +196,10 @@ fn skopeo(sb: &Sandbox, b: &Bundle, args: &[&str]) -> std::process::Output {
     let (user, pw) = b.login(None).unwrap();
     // The bundle's trust directory for the Service (its ca.crt alone); the
     // same CA signs for every endpoint.
-    let certs = b.dir.join("trust/docker/certs.d").join(format!("{SERVICE}:5000"));
+    let certs = b
+        .dir
+        .join("trust/docker/certs.d")
+        .join(format!("{SERVICE}:5000"));
     let creds = format!("{user}:{pw}");
     let mut c = sb.cmd("skopeo");
     match args[0] {
@@ -234,14 +237,20 @@ fn digest(sb: &Sandbox, b: &Bundle, endpoint: &str, when: &str) -> String {
             &format!("docker://{endpoint}/{REPO}:v1"),
         ],
     );
-    assert!(o.status.success(), "inspect via {endpoint} {when}: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "inspect via {endpoint} {when}: {}",
+        text(&o)
+    );
     String::from_utf8(o.stdout).unwrap().trim().to_owned()
 }
 
 /// Pull the whole image (manifest and every blob, digests verified by
 /// skopeo) through `endpoint`.
 fn pull(sb: &Sandbox, b: &Bundle, endpoint: &str, when: &str) {
-    let out = sb.path().join(format!("pulled-{}", endpoint.replace([':', '.'], "-")));
+    let out = sb
+        .path()
+        .join(format!("pulled-{}", endpoint.replace([':', '.'], "-")));
     let _ = fs::remove_dir_all(&out);
     let o = skopeo(
         sb,
@@ -252,7 +261,11 @@ fn pull(sb: &Sandbox, b: &Bundle, endpoint: &str, when: &str) {
             &format!("oci:{}:v1", out.display()),
         ],
     );
-    assert!(o.status.success(), "pull via {endpoint} {when}: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "pull via {endpoint} {when}: {}",
+        text(&o)
+    );
 }
 
 fn scenario(redis: bool) {
@@ -271,7 +284,10 @@ fn scenario(redis: bool) {
         .arg("-k")
         .arg(&s3_key)
         // Path-style buckets on this host name, as MinIO serves them.
-        .env("MOTO_S3_CUSTOM_ENDPOINTS", format!("https://{S3_HOST}:{S3_PORT}"));
+        .env(
+            "MOTO_S3_CUSTOM_ENDPOINTS",
+            format!("https://{S3_HOST}:{S3_PORT}"),
+        );
     sb.spawn("moto", moto);
     let s3_url = format!("https://{S3_HOST}:{S3_PORT}/");
     let ca = s3_ca.to_str().unwrap().to_owned();
@@ -313,7 +329,11 @@ fn scenario(redis: bool) {
     fs::write(cfg_dir.join("s3/access-key"), format!("{ACCESS_KEY}\n")).unwrap();
     fs::write(cfg_dir.join("s3/secret-key"), format!("{SECRET_KEY}\n")).unwrap();
     fs::copy(&s3_ca, cfg_dir.join("s3/ca.crt")).unwrap();
-    fs::write(cfg_dir.join("redis/password"), format!("{REDIS_PASSWORD}\n")).unwrap();
+    fs::write(
+        cfg_dir.join("redis/password"),
+        format!("{REDIS_PASSWORD}\n"),
+    )
+    .unwrap();
     let cfg = cfg_dir.join("registry-gen.yaml");
     fs::write(&cfg, config(redis)).unwrap();
     let out = dir.join("bundle");
@@ -375,7 +395,10 @@ fn scenario(redis: bool) {
     let objects: usize = s3_client(&sb, &s3_ca, &["count", BUCKET, "registry/"])
         .parse()
         .unwrap();
-    assert!(objects >= 5, "{objects} objects under registry/ in the bucket");
+    assert!(
+        objects >= 5,
+        "{objects} objects under registry/ in the bucket"
+    );
 
     // The same digest through the Service and through each replica alone,
     // and the whole image pulls through each (blobs through the registry:
@@ -391,7 +414,10 @@ fn scenario(redis: bool) {
     // A replica goes away; the next pull through the Service still works.
     sb.stop(PODS[0].0);
     pull(&sb, &b, &service, "with one replica stopped");
-    assert_eq!(digest(&sb, &b, &service, "with one replica stopped"), pushed);
+    assert_eq!(
+        digest(&sb, &b, &service, "with one replica stopped"),
+        pushed
+    );
 
     if redis {
         // The blob descriptors are in the shared Redis, in the configured db.
@@ -401,7 +427,10 @@ fn scenario(redis: bool) {
                 .env("REDISCLI_AUTH", REDIS_PASSWORD),
         );
         let keys = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(keys.contains("blobs::sha256:"), "no blob descriptor in Redis db 2: {keys}");
+        assert!(
+            keys.contains("blobs::sha256:"),
+            "no blob descriptor in Redis db 2: {keys}"
+        );
         // 2.8.2 reads REGISTRY_REDIS_ADDR and says it ignores 3.x's spelling.
         let log = fs::read_to_string(sb.log(PODS[1].0)).unwrap();
         assert!(
@@ -411,7 +440,10 @@ fn scenario(redis: bool) {
     }
     for (name, _) in &PODS[1..] {
         let log = fs::read_to_string(sb.log(name)).unwrap();
-        assert!(!log.contains(SECRET_KEY) && !log.contains(REDIS_PASSWORD), "{name} logged a secret");
+        assert!(
+            !log.contains(SECRET_KEY) && !log.contains(REDIS_PASSWORD),
+            "{name} logged a secret"
+        );
     }
 }
 

@@ -193,7 +193,10 @@ impl RedisPlan {
                 Plain("redis".to_owned()),
             ),
             ("REGISTRY_REDIS_ADDR", Plain(self.address.clone())),
-            ("REGISTRY_REDIS_ADDRS", Plain(format!("[\"{}\"]", self.address))),
+            (
+                "REGISTRY_REDIS_ADDRS",
+                Plain(format!("[\"{}\"]", self.address)),
+            ),
             ("REGISTRY_REDIS_DB", Plain(self.db.to_string())),
         ];
         if let Some(p) = &self.password {
@@ -211,7 +214,7 @@ impl ScalePlan {
                 name: config.name.clone(),
                 max_unavailable: 1,
             }),
-            spread: several.then(|| SpreadPlan {
+            spread: several.then_some(SpreadPlan {
                 topology_key: HOSTNAME_TOPOLOGY_KEY,
                 max_skew: 1,
                 when_unsatisfiable: match config.spread {

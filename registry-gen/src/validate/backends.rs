@@ -117,14 +117,18 @@ fn bad_bucket(name: &str) -> Option<&'static str> {
     }
     // The registry parses REGISTRY_STORAGE_S3_BUCKET as YAML: a name read
     // as a number, boolean or null would reach the driver changed.
-    let yaml_words = ["yes", "no", "on", "off", "true", "false", "null", "nan", "inf"];
+    let yaml_words = [
+        "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
+    ];
     if yaml_words.contains(&name)
         || name.parse::<f64>().is_ok()
         || name.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         || name.starts_with("0x")
         || name.starts_with("0o")
     {
-        return Some("not one the registry's environment parser reads as a number, boolean or null");
+        return Some(
+            "not one the registry's environment parser reads as a number, boolean or null",
+        );
     }
     if ["xn--", "sthree-", "amzn-s3-demo-"]
         .iter()
@@ -160,7 +164,17 @@ fn host_port(s: &str, need_port: bool) -> Result<(), ()> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (v6, after) = rest.split_once(']').ok_or(())?;
         v6.parse::<std::net::Ipv6Addr>().map_err(|_| ())?;
-        (None, after.strip_prefix(':').map(Some).unwrap_or(if after.is_empty() { None } else { return Err(()) }))
+        (
+            None,
+            after
+                .strip_prefix(':')
+                .map(Some)
+                .unwrap_or(if after.is_empty() {
+                    None
+                } else {
+                    return Err(());
+                }),
+        )
     } else {
         match s.rsplit_once(':') {
             Some((h, p)) => (Some(h), Some(p)),
@@ -192,8 +206,7 @@ pub(super) fn check_cache(c: &Config, e: &mut Errors) {
             "`host:port` of the Redis server, e.g. `redis.registry.svc:6379` (IPv6 in brackets: `[fd00::1]:6379`)",
         );
     }
-    if r
-        .password_file
+    if r.password_file
         .as_ref()
         .is_some_and(|f| f.as_os_str().is_empty())
     {

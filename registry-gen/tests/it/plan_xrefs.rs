@@ -192,9 +192,15 @@ fn check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file(
         // A bucket: the s3 driver replaces the filesystem one, and no
         // volume is mounted at the data path.
         assert_eq!(env(b, "REGISTRY_STORAGE").as_deref(), Some("s3"), "{name}");
-        assert_eq!(env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY"), None, "{name}");
+        assert_eq!(
+            env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY"),
+            None,
+            "{name}"
+        );
         assert!(
-            !mounts.iter().any(|m| m.mount_path == config.registry.data_path),
+            !mounts
+                .iter()
+                .any(|m| m.mount_path == config.registry.data_path),
             "{name}: a volume at the data path"
         );
     } else {

@@ -32,10 +32,13 @@ pub(super) fn s3<'p>(plan: &'p Plan) -> Result<&'p S3Plan> {
 }
 
 fn s3_keys<'p>(plan: &'p Plan) -> Result<&'p S3SecretPlan> {
-    s3(plan)?.credentials.as_ref().ok_or_else(|| Error::Serialize {
-        path: "S3 Secret".into(),
-        message: "planned without S3 credentials".into(),
-    })
+    s3(plan)?
+        .credentials
+        .as_ref()
+        .ok_or_else(|| Error::Serialize {
+            path: "S3 Secret".into(),
+            message: "planned without S3 credentials".into(),
+        })
 }
 
 fn s3_ca<'p>(plan: &'p Plan) -> Result<&'p S3CaPlan> {
@@ -55,11 +58,12 @@ fn redis<'p>(plan: &'p Plan) -> Result<&'p RedisPlan> {
 /// The Secret with the access key pair.
 pub(super) fn s3_secret(plan: &Plan, inputs: &Inputs) -> Result<core::Secret> {
     let keys = s3_keys(plan)?;
-    let c = inputs
-        .backends
-        .s3_credentials
-        .as_ref()
-        .ok_or_else(|| missing("the S3 access key pair", "storage.s3.access_key_file and secret_key_file"))?;
+    let c = inputs.backends.s3_credentials.as_ref().ok_or_else(|| {
+        missing(
+            "the S3 access key pair",
+            "storage.s3.access_key_file and secret_key_file",
+        )
+    })?;
     for (field, value) in [
         ("storage.s3.access_key_file", &c.access_key),
         ("storage.s3.secret_key_file", &c.secret_key),
@@ -97,7 +101,11 @@ pub(super) fn s3_ca_config_map(plan: &Plan, inputs: &Inputs) -> Result<core::Con
         .as_ref()
         .ok_or_else(|| missing("the S3 endpoint's CA", "storage.s3.ca_file"))?;
     let certs = crate::x509::pems(pem.as_bytes())
-        .map(|p| p.ok().filter(crate::x509::is_certificate).and_then(|p| crate::x509::parse(&p.contents).ok().map(|_| ())))
+        .map(|p| {
+            p.ok()
+                .filter(crate::x509::is_certificate)
+                .and_then(|p| crate::x509::parse(&p.contents).ok().map(|_| ()))
+        })
         .collect::<Vec<_>>();
     if certs.is_empty() || certs.iter().any(Option::is_none) {
         return Err(Error::Input {

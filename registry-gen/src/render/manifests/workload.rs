@@ -176,7 +176,7 @@ fn strategy(plan: &Plan) -> apps::DeploymentStrategy {
     let rolling = plan.strategy == "RollingUpdate";
     apps::DeploymentStrategy {
         type_: Some(plan.strategy.to_owned()),
-        rolling_update: rolling.then(|| apps::RollingUpdateDeployment {
+        rolling_update: rolling.then_some(apps::RollingUpdateDeployment {
             max_unavailable: Some(IntOrString::Int(0)),
             max_surge: Some(IntOrString::Int(1)),
         }),
