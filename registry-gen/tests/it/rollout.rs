@@ -242,7 +242,9 @@ fn a_new_s3_key_rolls_the_pods_through_its_checksum_only() {
         });
         if let Some(previous) = previous {
             inputs
-                .reuse_previous(&config, &mut |p| previous.get(p).map(|f| f.contents.clone()))
+                .reuse_previous(&config, &mut |p| {
+                    previous.get(p).map(|f| f.contents.clone())
+                })
                 .unwrap();
         }
         inputs.fill_missing(&config).unwrap();
