@@ -34,7 +34,8 @@ pub struct Config {
     pub namespace: String,
     /// Container image of the CNCF distribution registry (v2.8+ or v3), by tag and/or digest.
     pub image: String,
-    /// Number of registry pods. More than one needs ReadWriteMany storage.
+    /// Number of registry pods. More than one needs s3 storage, or nfs or pvc
+    /// storage with ReadWriteMany.
     pub replicas: i32,
     /// CPU and memory requests and limits of the registry container.
     pub resources: Resources,
