@@ -29,6 +29,10 @@ command -v unshare >/dev/null || packages+=(util-linux)
 command -v ip >/dev/null || packages+=(iproute2)
 # groff checks the man page (`registry-gen man`).
 command -v groff >/dev/null || packages+=(groff-base)
+# Several replicas (e2e_s3): HAProxy plays the Service, redis-server the
+# shared blob-descriptor cache.
+command -v haproxy >/dev/null || packages+=(haproxy)
+command -v redis-server >/dev/null || packages+=(redis-server)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "test.sh: installing ${packages[*]}"
     $sudo apt-get update -qq
@@ -47,6 +51,13 @@ if ! command -v check-jsonschema >/dev/null; then
     echo "test.sh: installing check-jsonschema"
     python3 -m pip install --quiet --disable-pip-version-check check-jsonschema==0.39.0 ||
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages check-jsonschema==0.39.0
+fi
+
+# The S3-compatible endpoint of the e2e_s3 tests (moto_server, with boto3).
+if ! command -v moto_server >/dev/null || ! python3 -c 'import moto, boto3, flask' 2>/dev/null; then
+    echo "test.sh: installing moto[server]"
+    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' ||
+        python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]==5.2.1'
 fi
 
 if ! cargo insta --version >/dev/null 2>&1; then

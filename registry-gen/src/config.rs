@@ -34,7 +34,8 @@ pub struct Config {
     pub namespace: String,
     /// Container image of the CNCF distribution registry (v2.8+ or v3), by tag and/or digest.
     pub image: String,
-    /// Number of registry pods. More than one needs ReadWriteMany storage.
+    /// Number of registry pods. More than one needs s3 storage, or nfs or pvc
+    /// storage with ReadWriteMany.
     pub replicas: i32,
     /// CPU and memory requests and limits of the registry container.
     pub resources: Resources,
@@ -52,6 +53,10 @@ pub struct Config {
     pub registry: RegistryOptions,
     /// How nodes get the trust files.
     pub trust: TrustOptions,
+    /// How several replicas spread across nodes (with `replicas` >= 2).
+    pub spread: Spread,
+    /// Caches shared by the replicas.
+    pub cache: Cache,
     /// Pull-through caches of other registries (Docker Hub, registry.k8s.io,
     /// ...), each its own proxy-mode registry signed by the same CA, and the
     /// trust files that route each node runtime's pulls of the upstream
@@ -110,6 +115,47 @@ pub struct MirrorPorts {
     /// NodePort of the mirror's Service (every node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<u16>,
+}
+
+/// How the pods of several replicas are spread across nodes
+/// (a topologySpreadConstraint on `kubernetes.io/hostname`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Spread {
+    /// Prefer other nodes, but schedule a pod anyway when only one node has
+    /// room (`whenUnsatisfiable: ScheduleAnyway`, the default).
+    #[default]
+    Preferred,
+    /// Never put two pods on one node while another can take them
+    /// (`whenUnsatisfiable: DoNotSchedule`): with fewer nodes than
+    /// replicas the rest stay Pending.
+    Strict,
+}
+
+/// Caches shared by the replicas.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cache {
+    /// A Redis server as the registry's blob-descriptor cache
+    /// (`storage.cache.blobdescriptor: redis`); `null`: each pod keeps its
+    /// own in-memory cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisCache>,
+}
+
+/// A Redis server the replicas share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisCache {
+    /// `host:port` of the Redis server, e.g. `redis.registry.svc:6379`.
+    pub address: String,
+    /// File holding the Redis password (first line), relative to the config
+    /// file; absent: no password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// Redis database number.
+    #[serde(default)]
+    pub db: u32,
 }
 
 /// How nodes get the trust files.
@@ -201,6 +247,8 @@ pub enum Storage {
     Pvc(PvcStorage),
     /// The pod's own scratch space: every image is lost when the pod goes away.
     EmptyDir {},
+    /// An S3-compatible bucket (AWS S3, MinIO, Ceph RGW...), shared by every replica.
+    S3(S3Storage),
 }
 
 /// The YAML shape of [`Storage`]: one optional key per kind, exactly one set.
@@ -220,6 +268,9 @@ struct StorageRepr {
     /// The pod's own scratch space (`empty_dir: {}`): every image is lost when the pod goes away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     empty_dir: Option<EmptyDirStorage>,
+    /// An S3-compatible bucket (AWS S3, MinIO, Ceph RGW...), shared by every replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    s3: Option<S3Storage>,
 }
 
 /// `empty_dir: {}` takes no settings.
@@ -235,6 +286,7 @@ impl TryFrom<StorageRepr> for Storage {
             r.host_path.map(Storage::HostPath),
             r.pvc.map(Storage::Pvc),
             r.empty_dir.map(|_| Storage::EmptyDir {}),
+            r.s3.map(Storage::S3),
         ]
         .into_iter()
         .flatten()
@@ -242,7 +294,7 @@ impl TryFrom<StorageRepr> for Storage {
         match kinds.len() {
             1 => Ok(kinds.remove(0)),
             n => Err(format!(
-                "storage: exactly one of `nfs`, `host_path`, `pvc` or `empty_dir` is accepted, found {n}"
+                "storage: exactly one of `nfs`, `host_path`, `pvc`, `empty_dir` or `s3` is accepted, found {n}"
             )),
         }
     }
@@ -256,6 +308,7 @@ impl From<Storage> for StorageRepr {
             Storage::HostPath(h) => r.host_path = Some(h),
             Storage::Pvc(p) => r.pvc = Some(p),
             Storage::EmptyDir {} => r.empty_dir = Some(EmptyDirStorage {}),
+            Storage::S3(s) => r.s3 = Some(s),
         }
         r
     }
@@ -278,6 +331,50 @@ pub struct NfsStorage {
     /// storageClassName shared by PV and PVC; empty means none (static binding).
     #[serde(default)]
     pub storage_class_name: String,
+}
+
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct S3Storage {
+    /// The bucket, which must exist (S3 bucket naming rules).
+    pub bucket: String,
+    /// The bucket's region, e.g. `us-east-1` (S3-compatible servers accept
+    /// any name; MinIO's default is `us-east-1`).
+    pub region: String,
+    /// URL of an S3-compatible server, `https://...` (or `http://...` for an
+    /// endpoint inside the cluster); absent: AWS S3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`https://host/bucket/key`), which MinIO and
+    /// Ceph RGW usually need; false: virtual-hosted style (`bucket.host`).
+    #[serde(default)]
+    pub path_style: bool,
+    /// Talk HTTPS to the bucket. Absent: from the endpoint's scheme (true for AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure: Option<bool>,
+    /// Prefix of every object the registry writes, e.g. `/registry`; absent:
+    /// the bucket's root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_directory: Option<String>,
+    /// Redirect clients to pre-signed bucket URLs for blob downloads. Off by
+    /// default: clients fetch blobs through the registry and need not reach
+    /// (nor trust) the bucket's endpoint.
+    #[serde(default)]
+    pub redirect: bool,
+    /// File holding the access key ID (first line), relative to the config
+    /// file. Absent together with `secret_key_file`: the registry uses the
+    /// AWS default credential chain (instance role, IRSA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_file: Option<PathBuf>,
+    /// File holding the secret access key (first line), relative to the config file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the endpoint's certificate, for a
+    /// private endpoint; it is added to the registry's trusted roots
+    /// (verification stays on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// hostPath storage.
@@ -533,6 +630,8 @@ impl Default for Config {
             registry: RegistryOptions::default(),
             trust: TrustOptions::default(),
             mirrors: Vec::new(),
+            spread: Spread::default(),
+            cache: Cache::default(),
         }
     }
 }

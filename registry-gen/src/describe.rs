@@ -53,7 +53,93 @@ fn data(d: &DataPlan) -> String {
             format!("hostPath {path} on node {node} (the pod is pinned there)")
         }
         DataSource::EmptyDir => "emptyDir: images are lost when the pod goes away".to_owned(),
+        DataSource::S3(s3) => {
+            let endpoint = s3.endpoint.as_deref().unwrap_or("AWS S3");
+            let style = if s3.path_style {
+                "path-style"
+            } else {
+                "virtual-hosted-style"
+            };
+            let prefix = s3
+                .root_directory
+                .as_deref()
+                .map_or(String::new(), |r| format!(" under {r}"));
+            let ca = s3.ca.as_ref().map_or(String::new(), |c| {
+                format!(", its CA {} trusted by the registry", c.source.display())
+            });
+            let keys = match &s3.credentials {
+                Some(c) => format!("keys from Secret {}", c.secret),
+                None => "the AWS default credential chain".to_owned(),
+            };
+            let redirect = if s3.redirect {
+                "clients download blobs from the bucket (redirect on)"
+            } else {
+                "clients download blobs through the registry (redirect off)"
+            };
+            format!(
+                "S3 bucket {}{prefix} in region {} at {endpoint} ({style}{ca}), {keys}; {redirect}",
+                s3.bucket, s3.region
+            )
+        }
     }
+}
+
+/// How many pods run, where, and what survives the loss of a node.
+pub(crate) fn topology(plan: &Plan) -> String {
+    let n = plan.replicas;
+    let survives = match &plan.data.source {
+        DataSource::S3(_) => "the images survive in the bucket, off the nodes",
+        DataSource::Claim(c) if c.pv.is_some() => "the images survive on the NFS export",
+        DataSource::Claim(_) => {
+            "the images survive on the claim's volume, where its StorageClass keeps them"
+        }
+        DataSource::HostPath { .. } => {
+            "the images stay on that node's disk, and the pod, pinned there, waits for the node"
+        }
+        DataSource::EmptyDir => "the images are lost with the pod",
+    };
+    let each = if n < 2 {
+        "the pod caches"
+    } else {
+        "each pod caches"
+    };
+    let cache = match &plan.cache {
+        Some(r) => format!(
+            "; blob descriptors are cached in Redis {} (db {}), shared by every pod",
+            r.address, r.db
+        ),
+        None => format!("; {each} blob descriptors in its own memory"),
+    };
+    if n < 2 {
+        return format!(
+            "1 pod: while its node is down the registry is down, until the pod runs again; {survives}{cache}"
+        );
+    }
+    let spread = match &plan.scale.spread {
+        Some(s) if s.when_unsatisfiable == "DoNotSchedule" => {
+            "on different nodes (strict: a pod waits rather than share a node)"
+        }
+        _ => "preferably on different nodes (two share a node only when no other has room)",
+    };
+    let budget = plan
+        .scale
+        .disruption_budget
+        .as_ref()
+        .map_or(String::new(), |b| {
+            format!(
+                "; PodDisruptionBudget {} lets a drain evict {} pod at a time",
+                b.name, b.max_unavailable
+            )
+        });
+    let update = if plan.strategy == "RollingUpdate" {
+        "updates roll one new pod in before an old one goes"
+    } else {
+        "updates replace all pods at once (Recreate)"
+    };
+    format!(
+        "{n} pods {spread} behind Service {}, sharing the HTTP secret{budget}; {update}; when a node goes down the Service sends every request to the other pods, and {survives}{cache}",
+        plan.name
+    )
 }
 
 /// Which CA signs the server certificate.

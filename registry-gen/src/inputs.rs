@@ -140,6 +140,10 @@ pub struct Inputs {
     /// What each mirror's files hold (credentials, CA), by the mirror's
     /// `upstream` as the config spells it; the caller reads the files.
     pub upstreams: BTreeMap<String, UpstreamInput>,
+    /// What the storage and cache backends need (S3 credentials, the S3
+    /// endpoint's CA, the Redis password), read by the caller from the
+    /// files the config names.
+    pub backends: BackendInputs,
 }
 
 /// A certificate serial number: 16 bytes, positive (top bit clear) and
@@ -191,6 +195,27 @@ pub struct UpstreamInput {
     pub ca_pem: Option<String>,
 }
 
+/// An S3 access key pair.
+#[derive(Debug, Clone)]
+pub struct S3Credentials {
+    /// The access key ID.
+    pub access_key: Secret,
+    /// The secret access key.
+    pub secret_key: Secret,
+}
+
+/// The contents of the files `storage.s3` and `cache.redis` name; the
+/// library never reads them itself.
+#[derive(Debug, Clone, Default)]
+pub struct BackendInputs {
+    /// `storage.s3.access_key_file` and `secret_key_file`.
+    pub s3_credentials: Option<S3Credentials>,
+    /// `storage.s3.ca_file`, PEM.
+    pub s3_ca_pem: Option<String>,
+    /// `cache.redis.password_file`.
+    pub redis_password: Option<Secret>,
+}
+
 impl Inputs {
     /// `inspect` warns when a certificate has fewer days than this left.
     pub const RENEW_BEFORE_DAYS: i64 = 30;
@@ -216,6 +241,7 @@ impl Inputs {
             rotate_ca: None,
             rotation: None,
             upstreams: BTreeMap::new(),
+            backends: BackendInputs::default(),
         }
     }
 

@@ -43,12 +43,15 @@ mod yaml;
 
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
 pub use config::{
-    AccessMode, Addresses, Auth, CaFiles, Config, CpuMemory, DebugListener, HostPathStorage,
-    KeyAlgorithm, Limits, LogLevel, Mirror, MirrorPorts, NfsStorage, Ports, PvcStorage,
-    RegistryOptions, Resources, Storage, Tls, TrustOptions, User,
+    AccessMode, Addresses, Auth, CaFiles, Cache, Config, CpuMemory, DebugListener, HostPathStorage,
+    KeyAlgorithm, Limits, LogLevel, Mirror, MirrorPorts, NfsStorage, Ports, PvcStorage, RedisCache,
+    RegistryOptions, Resources, S3Storage, Spread, Storage, Tls, TrustOptions, User,
 };
 pub use error::{Error, FieldError, Result};
-pub use inputs::{CaInput, CaRotation, Inputs, Password, Secret, Serial, Serials, UpstreamInput};
+pub use inputs::{
+    BackendInputs, CaInput, CaRotation, Inputs, Password, S3Credentials, Secret, Serial, Serials,
+    UpstreamInput,
+};
 pub use inspect::{inspect, residual, CertReport, ExpiryTable, Inspection};
 pub use rotation::{CaStep, RotationStep};
 pub use summary::{summarize, Summary};

@@ -23,6 +23,11 @@ mod workload;
 
 pub(crate) use mirrors::MirrorPlan;
 pub(crate) use workload::{Checksum, MountSource, Workload, WorkloadMount};
+mod backends;
+pub(crate) use backends::{
+    RedisPlan, S3CaPlan, S3Plan, S3SecretPlan, ScalePlan, CHECKSUM_REDIS, CHECKSUM_S3,
+    CHECKSUM_S3_CA,
+};
 
 /// Kubernetes namespaces that exist in every cluster: the bundle never
 /// creates (nor deletes) them.
@@ -94,8 +99,14 @@ pub(crate) struct Plan<'c> {
     pub endpoints: Vec<Endpoint>,
     /// Where trust files go on nodes and clients.
     pub node_paths: NodePaths,
-    /// The Deployment's strategy: `Recreate` unless pods can overlap.
+    /// The Deployment's strategy: `Recreate` unless pods can overlap, then
+    /// `RollingUpdate` with maxUnavailable 0 (a new pod is ready before an
+    /// old one goes).
     pub strategy: &'static str,
+    /// The Redis blob-descriptor cache, if any.
+    pub cache: Option<RedisPlan>,
+    /// Disruption budget and spread over the nodes (several replicas).
+    pub scale: ScalePlan,
     /// How the registry container runs (user, capabilities, filesystem).
     pub security: SecurityPlan,
     /// Every manifest, in apply order.
@@ -381,6 +392,13 @@ pub(crate) struct DataPlan {
     pub source: DataSource,
 }
 
+impl DataPlan {
+    /// Where the data volume is mounted; `None` for an S3 bucket (no volume).
+    pub fn mount_path(&self) -> Option<&str> {
+        (!matches!(self.source, DataSource::S3(_))).then_some(self.mount_path.as_str())
+    }
+}
+
 /// Where the data volume comes from.
 #[derive(Debug)]
 pub(crate) enum DataSource {
@@ -391,6 +409,8 @@ pub(crate) enum DataSource {
         node: String,
     },
     EmptyDir,
+    /// An S3-compatible bucket: no volume at all.
+    S3(S3Plan),
 }
 
 /// A PersistentVolumeClaim; `pv` is set when the bundle also creates the
@@ -511,6 +531,14 @@ pub(crate) enum ManifestKind {
     MirrorUpstreamCa(usize),
     MirrorDeployment(usize),
     MirrorService(usize),
+    /// The S3 access key pair.
+    S3Secret,
+    /// The S3 endpoint's private CA.
+    S3CaConfigMap,
+    /// The Redis password.
+    RedisSecret,
+    /// The PodDisruptionBudget of several replicas.
+    PodDisruptionBudget,
 }
 
 impl ManifestKind {
@@ -523,6 +551,8 @@ impl ManifestKind {
                 | ManifestKind::HttpSecret
                 | ManifestKind::PullSecret
                 | ManifestKind::MirrorUpstreamSecret(_)
+                | ManifestKind::S3Secret
+                | ManifestKind::RedisSecret
         )
     }
 }
@@ -663,6 +693,18 @@ impl<'c> Plan<'c> {
             }
             add("persistentvolumeclaim", ManifestKind::PersistentVolumeClaim);
         }
+        if let DataSource::S3(s3) = &data.source {
+            if s3.credentials.is_some() {
+                add("secret-s3", ManifestKind::S3Secret);
+            }
+            if s3.ca.is_some() {
+                add("configmap-s3-ca", ManifestKind::S3CaConfigMap);
+            }
+        }
+        let cache = config.cache.redis.as_ref().map(|r| RedisPlan::new(name, r));
+        if cache.as_ref().is_some_and(|c| c.password.is_some()) {
+            add("secret-redis", ManifestKind::RedisSecret);
+        }
         add("secret-tls", ManifestKind::TlsSecret);
         add("secret-http", ManifestKind::HttpSecret);
         if auth.is_some() {
@@ -685,6 +727,10 @@ impl<'c> Plan<'c> {
                 kind,
             })
         };
+        let scale = ScalePlan::new(config);
+        if scale.disruption_budget.is_some() {
+            add("poddisruptionbudget", ManifestKind::PodDisruptionBudget);
+        }
         add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
         let node_paths = NodePaths {
             docker: "/etc/docker/certs.d",
@@ -756,6 +802,7 @@ impl<'c> Plan<'c> {
                 ));
             }
         }
+        warnings.extend(backends::warnings(config, &data.source));
 
         let ca = match (&config.tls.ca, ca_kept) {
             (Some(files), _) => CaPlan::Given {
@@ -794,6 +841,8 @@ impl<'c> Plan<'c> {
             endpoints,
             node_paths,
             strategy,
+            cache,
+            scale,
             security,
             manifests,
             trust_installer,
@@ -833,7 +882,7 @@ impl<'c> Plan<'c> {
     /// REGISTRY_* variables only, which distribution v2 and v3 both read
     /// (their config files live at different paths).
     pub fn env(&self) -> Vec<(&'static str, EnvValue)> {
-        let mut env = self.registry_env(&self.ports, &self.data);
+        let mut env = self.registry_env(&self.ports, &self.data, self.cache.as_ref());
         if let Some(a) = &self.auth {
             use EnvValue::Plain;
             env.push(("REGISTRY_AUTH", Plain("htpasswd".to_owned())));
@@ -844,18 +893,42 @@ impl<'c> Plan<'c> {
     }
 
     /// What every registry of the bundle (the main one and each mirror)
-    /// is configured with: its listener, TLS, HTTP secret, data, logging.
-    fn registry_env(&self, ports: &PortPlan, data: &DataPlan) -> Vec<(&'static str, EnvValue)> {
+    /// is configured with: its listener, TLS, HTTP secret, data (and its
+    /// blob-descriptor cache), logging.
+    fn registry_env(
+        &self,
+        ports: &PortPlan,
+        data: &DataPlan,
+        cache: Option<&RedisPlan>,
+    ) -> Vec<(&'static str, EnvValue)> {
         use EnvValue::{Plain, Secret};
         let mut env = vec![
             ("REGISTRY_HTTP_ADDR", Plain(format!(":{}", ports.container))),
             ("REGISTRY_HTTP_TLS_CERTIFICATE", Plain(self.tls.cert_path())),
             ("REGISTRY_HTTP_TLS_KEY", Plain(self.tls.key_path())),
             ("REGISTRY_HTTP_SECRET", Secret(self.http_secret.clone())),
-            (
+        ];
+        match &data.source {
+            DataSource::S3(s3) => {
+                env.extend(s3.env());
+                // REGISTRY_STORAGE=s3 dropped the image's in-memory cache
+                // setting with the rest of its storage map: set it again.
+                if cache.is_none() {
+                    env.push((
+                        "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR",
+                        Plain("inmemory".to_owned()),
+                    ));
+                }
+            }
+            _ => env.push((
                 "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY",
                 Plain(data.mount_path.clone()),
-            ),
+            )),
+        }
+        if let Some(c) = cache {
+            env.extend(c.env());
+        }
+        env.extend([
             (
                 "REGISTRY_STORAGE_DELETE_ENABLED",
                 Plain(self.delete_enabled.to_string()),
@@ -878,7 +951,7 @@ impl<'c> Plan<'c> {
                         .map_or(String::new(), |d| format!(":{}", d.port)),
                 ),
             ),
-        ];
+        ]);
         if let Some(d) = ports.debug {
             env.push((
                 "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED",
@@ -938,6 +1011,9 @@ impl<'c> Plan<'c> {
             }
             DataSource::EmptyDir => {
                 "The data is lost: storage is emptyDir, which goes with the pod (as on every pod restart)."
+            }
+            DataSource::S3(_) => {
+                "The data stays: the images are in the S3 bucket, which delete.sh never touches (it deletes the Secret with the bucket's keys like every other object; --purge-data deletes only a namespace the bundle created)."
             }
         }
     }
@@ -1012,6 +1088,7 @@ fn data_plan(storage: &Storage, name: &str, namespace: &str, data_path: &str) ->
             node: h.node.clone(),
         },
         Storage::EmptyDir {} => DataSource::EmptyDir,
+        Storage::S3(s3) => DataSource::S3(S3Plan::new(name, s3)),
     };
     DataPlan {
         volume: "data",
@@ -1024,8 +1101,11 @@ fn data_plan(storage: &Storage, name: &str, namespace: &str, data_path: &str) ->
 fn workload_policy(ports: &PortPlan, data: &DataPlan) -> (&'static str, SecurityPlan) {
     // A hostPort or a volume that only one node can mount can't be held by
     // the old and the new pod at once: replace pods instead of rolling.
-    let shared_volume = matches!(&data.source, DataSource::Claim(c)
-        if c.access_modes.contains(&AccessMode::ReadWriteMany));
+    let shared_volume = match &data.source {
+        DataSource::Claim(c) => c.access_modes.contains(&AccessMode::ReadWriteMany),
+        DataSource::S3(_) => true,
+        DataSource::HostPath { .. } | DataSource::EmptyDir => false,
+    };
     let strategy = if ports.host.is_none() && shared_volume {
         "RollingUpdate"
     } else {
@@ -1035,7 +1115,7 @@ fn workload_policy(ports: &PortPlan, data: &DataPlan) -> (&'static str, Security
     let low_port = ports.container < 1024;
     let writable_by_fs_group = matches!(
         &data.source,
-        DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir
+        DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir | DataSource::S3(_)
     );
     let security = SecurityPlan {
         run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),

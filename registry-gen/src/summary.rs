@@ -86,8 +86,11 @@ fn text(plan: &Plan) -> String {
 
     let storage = describe::storage(plan);
     let _ = writeln!(s, "storage: {storage}");
-    let _ = writeln!(s, "  mounted in the pod at {}", plan.data.mount_path);
+    if let Some(m) = plan.data.mount_path() {
+        let _ = writeln!(s, "  mounted in the pod at {m}");
+    }
     let _ = writeln!(s, "  garbage collection: {}", plan.gc_summary());
+    let _ = writeln!(s, "topology: {}", describe::topology(plan));
 
     let t = &plan.tls;
     let ca = describe::ca(plan);

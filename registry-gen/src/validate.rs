@@ -251,9 +251,10 @@ fn check_storage(c: &Config, e: &mut Errors) {
         e.push(
             "replicas",
             c.replicas,
-            "1 with this storage: several registry pods must share one volume, which needs nfs or pvc storage with access_modes [ReadWriteMany] (they already share the generated REGISTRY_HTTP_SECRET)",
+            "1 with this storage: several registry pods must share their images, which needs s3 storage, or nfs or pvc storage with access_modes [ReadWriteMany] (they already share the generated REGISTRY_HTTP_SECRET)",
         );
     }
+    backends::check_cache(c, e);
 }
 
 /// The rules of one storage kind, its fields under `prefix`; whether the
@@ -342,6 +343,18 @@ fn check_storage_kind(storage: &Storage, prefix: &str, e: &mut Errors) -> bool {
             rwx(&p.access_modes)
         }
         Storage::EmptyDir {} => false,
+        Storage::S3(s3) => {
+            if prefix == "storage" {
+                backends::check_s3(s3, e);
+            } else {
+                e.push(
+                    format!("{prefix}.s3"),
+                    quoted(&s3.bucket),
+                    "a volume for a mirror's cache (pvc, nfs, host_path or empty_dir): s3 storage is for the main registry only",
+                );
+            }
+            true
+        }
     }
 }
 
@@ -494,7 +507,7 @@ fn is_label_value(s: &str) -> bool {
         && s.bytes().last().is_none_or(|b| b.is_ascii_alphanumeric())
 }
 
-fn is_clean_absolute(p: &str) -> bool {
+pub(crate) fn is_clean_absolute(p: &str) -> bool {
     p.starts_with('/')
         && (p == "/" || !p.ends_with('/'))
         && !p.contains("//")
@@ -586,6 +599,8 @@ pub(crate) fn is_image_reference(s: &str) -> bool {
                 && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
         })
 }
+
+mod backends;
 
 #[cfg(test)]
 mod tests;

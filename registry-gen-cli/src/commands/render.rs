@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use registry_gen::layout::{CA_CERT, CA_FILES, CA_ROTATION, SCRIPT_START};
 use registry_gen::{
-    CaFiles, CaInput, CaStep, Config, HostPathStorage, Inputs, NfsStorage, Password, Secret,
-    Storage, UpstreamInput, User,
+    CaFiles, CaInput, CaStep, Config, HostPathStorage, Inputs, NfsStorage, Password, S3Credentials,
+    Secret, Storage, UpstreamInput, User,
 };
 use time::OffsetDateTime;
 
@@ -63,6 +63,7 @@ pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
         };
         inputs.upstreams.insert(m.upstream.clone(), upstream);
     }
+    read_backend_files(&config, &mut inputs)?;
     if args.password_stdin {
         let user = args.user.clone().unwrap_or_default();
         inputs
@@ -374,6 +375,55 @@ fn resolve_paths(c: &mut Config, base: &Path) {
             join(f);
         }
     }
+    if let Storage::S3(s3) = &mut c.storage {
+        for f in [
+            &mut s3.access_key_file,
+            &mut s3.secret_key_file,
+            &mut s3.ca_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            join(f);
+        }
+    }
+    if let Some(f) = c
+        .cache
+        .redis
+        .as_mut()
+        .and_then(|r| r.password_file.as_mut())
+    {
+        join(f);
+    }
+}
+
+/// The S3 keys, the S3 endpoint's CA and the Redis password, from the files
+/// the config names (a key or password is the file's first line).
+fn read_backend_files(config: &Config, inputs: &mut Inputs) -> Result<()> {
+    let first_line = |path: &Path, what: &str| -> Result<Secret> {
+        let text = read_text(path, what)?;
+        Ok(Secret::new(text.lines().next().unwrap_or("").trim_end()))
+    };
+    if let Storage::S3(s3) = &config.storage {
+        if let (Some(a), Some(k)) = (&s3.access_key_file, &s3.secret_key_file) {
+            inputs.backends.s3_credentials = Some(S3Credentials {
+                access_key: first_line(a, "storage.s3.access_key_file")?,
+                secret_key: first_line(k, "storage.s3.secret_key_file")?,
+            });
+        }
+        if let Some(ca) = &s3.ca_file {
+            inputs.backends.s3_ca_pem = Some(read_text(ca, "storage.s3.ca_file")?);
+        }
+    }
+    if let Some(f) = config
+        .cache
+        .redis
+        .as_ref()
+        .and_then(|r| r.password_file.as_ref())
+    {
+        inputs.backends.redis_password = Some(first_line(f, "cache.redis.password_file")?);
+    }
+    Ok(())
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {

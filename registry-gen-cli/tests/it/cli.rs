@@ -987,6 +987,7 @@ fn check_prints_the_plan_and_writes_nothing() {
         "minikube-nfs",
         "shared-pvc-rsa",
         "mirrors",
+        "s3-replicas",
     ] {
         let cfg = workspace().join(format!("examples/{example}.yaml"));
         let o = run_in(

@@ -585,7 +585,9 @@ pub(crate) fn play_container(
             }
             _ => panic!("env {} has no value", e.name),
         };
-        if value.starts_with('/') {
+        // A path in the container, re-rooted; an S3 root directory is a
+        // key prefix in the bucket, not a path.
+        if value.starts_with('/') && !e.name.starts_with("REGISTRY_STORAGE_S3_") {
             value = reroot(&value).display().to_string();
         }
         if e.name == "REGISTRY_HTTP_ADDR" {
@@ -775,7 +777,7 @@ pub(crate) fn ctr_pull(
     sb.run(&mut c)
 }
 
-fn digest_of(
+pub(crate) fn digest_of(
     sb: &Sandbox,
     b: &Bundle,
     endpoint: &str,

@@ -8,6 +8,7 @@ mod e2e;
 mod e2e_gc;
 mod e2e_mirror;
 mod e2e_rotation;
+mod e2e_s3;
 mod faults;
 mod rotation;
 /// Helpers shared with the library's tests.

@@ -80,11 +80,13 @@ impl GcPlan {
             {
                 Some(Quiesce::ReadOnly)
             }
+            // Every replica reads the one bucket: all go read-only together.
+            DataSource::S3(_) => Some(Quiesce::ReadOnly),
             DataSource::Claim(_) | DataSource::HostPath { .. } => Some(Quiesce::ScaleToZero),
             DataSource::EmptyDir => None,
         };
         let refusal = if quiesce.is_none() {
-            Some("storage is empty_dir: the images live in the registry pod's own emptyDir, which no Job can mount and which is emptied whenever the pod goes; garbage collection there is pointless (re-create the pod to start empty) and gc.sh does not run; use nfs, host_path or pvc storage".to_owned())
+            Some("storage is empty_dir: the images live in the registry pod's own emptyDir, which no Job can mount and which is emptied whenever the pod goes; garbage collection there is pointless (re-create the pod to start empty) and gc.sh does not run; use nfs, host_path, pvc or s3 storage".to_owned())
         } else if !delete_enabled {
             Some("registry.delete_enabled is false in this bundle: the registry refuses every delete (since 3.1.1 tag deletes too), so no image can have been deleted and there is nothing to collect; set registry.delete_enabled: true, re-render, run scripts/start.sh, delete what you no longer need, then run gc.sh".to_owned())
         } else {
@@ -137,7 +139,7 @@ impl Plan<'_> {
         };
         match gc.quiesce {
             Some(Quiesce::ReadOnly) => format!(
-                "The storage is shared (ReadWriteMany): gc.sh rolls the registry to read-only mode ({READONLY_ENV}), waits until every pod serves read-only (pulls keep working, pushes are refused), runs Job {job}{pin}, shows its log, then removes the variable, which replaces every pod (no stale blob descriptor cache survives).",
+                "The storage is shared (ReadWriteMany, or an S3 bucket): gc.sh rolls the registry to read-only mode ({READONLY_ENV}), waits until every pod serves read-only (pulls keep working, pushes are refused), runs Job {job}{pin}, shows its log, then removes the variable, which replaces every pod (no stale blob descriptor cache survives).",
                 job = gc.job
             ),
             _ => format!(

@@ -7,7 +7,10 @@
 use std::collections::BTreeMap;
 
 use super::mirrors::{CHECKSUM_UPSTREAM, CHECKSUM_UPSTREAM_CA};
-use super::{DataPlan, EnvValue, Plan, PortPlan, SecurityPlan, CHECKSUM_HTTP_SECRET, CHECKSUM_TLS};
+use super::{
+    DataPlan, DataSource, EnvValue, Plan, PortPlan, SecurityPlan, CHECKSUM_HTTP_SECRET,
+    CHECKSUM_REDIS, CHECKSUM_S3, CHECKSUM_S3_CA, CHECKSUM_TLS,
+};
 
 /// One registry Deployment (and its Service).
 #[derive(Debug)]
@@ -25,6 +28,9 @@ pub(crate) struct Workload<'p> {
     pub mounts: Vec<WorkloadMount>,
     /// The pod-template annotations: key and the object whose data it hashes.
     pub checksums: Vec<(&'static str, Checksum)>,
+    /// Whether the plan's spread over the nodes (and its
+    /// PodDisruptionBudget) covers these pods: the main registry's only.
+    pub scaled: bool,
 }
 
 /// A Secret or ConfigMap mounted read-only.
@@ -51,6 +57,12 @@ pub(crate) enum Checksum {
     UpstreamSecret(usize),
     /// The upstream CA ConfigMap of `mirrors[i]`.
     UpstreamCa(usize),
+    /// The S3 access key Secret.
+    S3Secret,
+    /// The S3 endpoint's CA ConfigMap.
+    S3Ca,
+    /// The Redis password Secret.
+    RedisSecret,
 }
 
 impl<'c> Plan<'c> {
@@ -72,6 +84,26 @@ impl<'c> Plan<'c> {
                 mount_path: a.mount_path,
             });
         }
+        let mut checksums = vec![
+            (CHECKSUM_TLS, Checksum::TlsSecret),
+            (CHECKSUM_HTTP_SECRET, Checksum::HttpSecret),
+        ];
+        if let DataSource::S3(s3) = &self.data.source {
+            if s3.credentials.is_some() {
+                checksums.push((CHECKSUM_S3, Checksum::S3Secret));
+            }
+            if let Some(ca) = &s3.ca {
+                mounts.push(WorkloadMount {
+                    volume: ca.volume,
+                    source: MountSource::ConfigMap(ca.config_map.clone()),
+                    mount_path: ca.mount_dir,
+                });
+                checksums.push((CHECKSUM_S3_CA, Checksum::S3Ca));
+            }
+        }
+        if self.cache.as_ref().is_some_and(|c| c.password.is_some()) {
+            checksums.push((CHECKSUM_REDIS, Checksum::RedisSecret));
+        }
         Workload {
             name: self.name,
             labels: self.labels(),
@@ -83,10 +115,8 @@ impl<'c> Plan<'c> {
             security: self.security,
             env: self.env(),
             mounts,
-            checksums: vec![
-                (CHECKSUM_TLS, Checksum::TlsSecret),
-                (CHECKSUM_HTTP_SECRET, Checksum::HttpSecret),
-            ],
+            checksums,
+            scaled: true,
         }
     }
 
@@ -94,7 +124,7 @@ impl<'c> Plan<'c> {
     /// its expiry state per process), no htpasswd, the same certificate.
     pub fn mirror_workload(&self, i: usize) -> Option<Workload<'_>> {
         let m = self.mirrors.get(i)?;
-        let mut env = self.registry_env(&m.ports, &m.data);
+        let mut env = self.registry_env(&m.ports, &m.data, None);
         env.extend(m.proxy_env());
         let mut mounts = vec![self.tls_mount()];
         let mut checksums = vec![
@@ -124,6 +154,7 @@ impl<'c> Plan<'c> {
             env,
             mounts,
             checksums,
+            scaled: false,
         })
     }
 }

@@ -189,16 +189,16 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
     );
 
     s.push_str("## Storage\n\n");
-    let storage = format!(
-        "{}, mounted in the pod at `{}`.",
-        describe::storage(plan),
-        plan.data.mount_path
-    );
+    let storage = match plan.data.mount_path() {
+        Some(m) => format!("{}, mounted in the pod at `{m}`.", describe::storage(plan)),
+        None => format!("{}.", describe::storage(plan)),
+    };
     let delete = format!(
         "`./scripts/delete.sh` removes the registry. {}",
         plan.data_on_delete()
     );
     let _ = writeln!(s, "{storage} {delete}\n");
+    let _ = writeln!(s, "Topology: {}.\n", describe::topology(plan));
 
     s.push_str("## Free disk space\n\n");
     s.push_str("Deleting an image frees nothing until `registry garbage-collect` has run, and that must not run beside a registry that writes. ");

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use ::time::macros::datetime;
-use registry_gen::{Bundle, CaInput, Config, Inputs, Password, Secret, Serial, Serials};
+use registry_gen::{
+    Bundle, CaInput, Config, Inputs, Password, S3Credentials, Secret, Serial, Serials, Storage,
+};
 use x509_parser::prelude::*;
 
 /// The fixed clock of every snapshot.
@@ -77,7 +79,40 @@ pub fn inputs(config: &Config) -> Inputs {
             );
         }
     }
+    if let Storage::S3(s3) = &config.storage {
+        if s3.access_key_file.is_some() {
+            i.backends.s3_credentials = Some(S3Credentials {
+                access_key: Secret::new(S3_ACCESS_KEY),
+                secret_key: Secret::new(S3_SECRET_KEY),
+            });
+        }
+        if s3.ca_file.is_some() {
+            i.backends.s3_ca_pem = Some(s3_ca_pem());
+        }
+    }
+    if config
+        .cache
+        .redis
+        .as_ref()
+        .is_some_and(|r| r.password_file.is_some())
+    {
+        i.backends.redis_password = Some(Secret::new(REDIS_PASSWORD));
+    }
     i
+}
+
+/// The S3 access key pair and the Redis password injected in tests:
+/// obviously fake, and never in a snapshot.
+pub const S3_ACCESS_KEY: &str = "FIXTUREACCESSKEY";
+pub const S3_SECRET_KEY: &str = "fixture-s3-secret-key";
+pub const REDIS_PASSWORD: &str = "fixture-redis-password";
+
+/// The CA injected as `storage.s3.ca_file` (tests/fixtures/certs/).
+pub fn s3_ca_pem() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/certs/s3-endpoint-ca.crt"),
+    )
+    .unwrap()
 }
 
 pub fn render(config: &Config) -> Bundle {

@@ -544,3 +544,26 @@ fn which(tool: &str) -> PathBuf {
             panic!("{tool} is not on PATH (the README's test command installs the tools)")
         })
 }
+
+/// Several replicas on S3 with the strict spread, four replicas: the
+/// PodDisruptionBudget and the topologySpreadConstraint the API server
+/// would get pass the schema validator, and say what the plan says.
+#[test]
+fn disruption_budget_and_strict_spread_pass_the_schema_validator() {
+    let mut config = common::load(&common::workspace().join("examples/s3-replicas.yaml"));
+    config.replicas = 4;
+    config.spread = registry_gen::Spread::Strict;
+    let (_tmp, b) = written(&config);
+    let deployment = std::fs::read_to_string(b.join("manifests/deployment.yaml")).unwrap();
+    assert!(
+        deployment.contains("whenUnsatisfiable: DoNotSchedule"),
+        "{deployment}"
+    );
+    assert!(deployment.contains("maxUnavailable: 0"), "{deployment}");
+    let pdb = std::fs::read_to_string(b.join("manifests/poddisruptionbudget.yaml")).unwrap();
+    assert!(pdb.contains("maxUnavailable: 1"), "{pdb}");
+    kubernetes_validate(&[
+        b.join("manifests/deployment.yaml"),
+        b.join("manifests/poddisruptionbudget.yaml"),
+    ]);
+}

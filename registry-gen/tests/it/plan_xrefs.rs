@@ -188,11 +188,28 @@ fn check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file(
             .unwrap_or_else(|| panic!("{name}: {path} is under no mount"))
     };
     // The data directory *is* the data mount: the write-up's /vat/lib/registry can't happen.
-    let root = env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY").unwrap();
-    assert_eq!(root, config.registry.data_path);
-    let m = under(&root);
-    assert_eq!(m.mount_path, root, "{name}");
-    assert_ne!(m.read_only, Some(true), "{name}: data must be writable");
+    if let registry_gen::Storage::S3(_) = &config.storage {
+        // A bucket: the s3 driver replaces the filesystem one, and no
+        // volume is mounted at the data path.
+        assert_eq!(env(b, "REGISTRY_STORAGE").as_deref(), Some("s3"), "{name}");
+        assert_eq!(
+            env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY"),
+            None,
+            "{name}"
+        );
+        assert!(
+            !mounts
+                .iter()
+                .any(|m| m.mount_path == config.registry.data_path),
+            "{name}: a volume at the data path"
+        );
+    } else {
+        let root = env(b, "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY").unwrap();
+        assert_eq!(root, config.registry.data_path);
+        let m = under(&root);
+        assert_eq!(m.mount_path, root, "{name}");
+        assert_ne!(m.read_only, Some(true), "{name}: data must be writable");
+    }
 
     let mut files = vec![
         ("REGISTRY_HTTP_TLS_CERTIFICATE", "certs/server.crt"),

@@ -221,3 +221,51 @@ fn new_addresses_roll_the_trust_installer_and_an_unchanged_render_does_not() {
         "the installer runs its script only at start: a new one must roll it"
     );
 }
+
+/// Several replicas on S3: an unchanged re-render changes nothing but the
+/// CSR; a new S3 secret key changes its Secret and the pod template's
+/// `checksum-s3` (the registry reads it through env, once), nothing else of
+/// the pod template, and no other Secret.
+#[test]
+fn a_new_s3_key_rolls_the_pods_through_its_checksum_only() {
+    const S3: &str = "registry-gen/checksum-s3";
+    const S3_CA: &str = "registry-gen/checksum-s3-ca";
+    const REDIS: &str = "registry-gen/checksum-redis";
+    let config = example("s3-replicas");
+    let render = |previous: Option<&Bundle>, secret_key: &str| {
+        let mut inputs = Inputs::new(common::NOW);
+        let fixture = common::inputs(&config);
+        inputs.backends = fixture.backends.clone();
+        inputs.backends.s3_credentials = Some(registry_gen::S3Credentials {
+            access_key: Secret::new(common::S3_ACCESS_KEY),
+            secret_key: Secret::new(secret_key),
+        });
+        if let Some(previous) = previous {
+            inputs
+                .reuse_previous(&config, &mut |p| {
+                    previous.get(p).map(|f| f.contents.clone())
+                })
+                .unwrap();
+        }
+        inputs.fill_missing(&config).unwrap();
+        registry_gen::render(&config, &inputs).unwrap()
+    };
+    let first = render(None, "the first secret key");
+    let same = render(Some(&first), "the first secret key");
+    assert_eq!(changed(&first, &same), ["certs/server.csr"]);
+
+    let second = render(Some(&first), "the second secret key");
+    assert_eq!(
+        changed(&first, &second),
+        [
+            "certs/server.csr",
+            "manifests/deployment.yaml",
+            "manifests/secret-s3.yaml"
+        ]
+    );
+    let (before, after) = (pod_annotations(&first), pod_annotations(&second));
+    assert_ne!(before[S3], after[S3]);
+    for kept in [TLS, HTTP, S3_CA, REDIS] {
+        assert_eq!(before[kept], after[kept], "{kept}");
+    }
+}

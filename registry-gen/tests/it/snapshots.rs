@@ -92,6 +92,16 @@ fn describe(config: &Config, bundle: &Bundle, path: &str, file: &File) -> String
         }
         return shown;
     }
+    if path == "manifests/configmap-s3-ca.yaml" {
+        let mut cm: core::ConfigMap = serde_yaml::from_str(text).unwrap();
+        let data = cm.data.take().unwrap();
+        assert_eq!(data["ca.crt"], common::s3_ca_pem(), "{path}");
+        return format!(
+            "{}data.ca.crt: <the bytes of the injected storage.s3.ca_file>\n{}",
+            serde_yaml::to_string(&cm).unwrap(),
+            common::decode_cert(&data["ca.crt"])
+        );
+    }
     if path == "manifests/trust-configmap.yaml" {
         return describe_installer(bundle, text);
     }
@@ -197,9 +207,17 @@ fn describe_secret(config: &Config, bundle: &Bundle, path: &str, text: &str) -> 
             let v: serde_json::Value = serde_json::from_str(&json).unwrap();
             serde_json::to_string_pretty(&v).unwrap()
         } else {
-            match traced {
-                Some(p) => format!("<the bytes of {p}>"),
-                None => panic!("{path}: data {key} matches no bundle file"),
+            let injected = [
+                (common::S3_ACCESS_KEY, "the S3 access key"),
+                (common::S3_SECRET_KEY, "the S3 secret key"),
+                (common::REDIS_PASSWORD, "the Redis password"),
+            ]
+            .into_iter()
+            .find(|(v, _)| v.as_bytes() == &value.0[..]);
+            match (traced, injected) {
+                (Some(p), _) => format!("<the bytes of {p}>"),
+                (None, Some((_, what))) => format!("<{what} the test injected>"),
+                (None, None) => panic!("{path}: data {key} matches no bundle file"),
             }
         };
         out.push_str(&format!("  {key}: {}\n", shown.replace('\n', "\n  ")));
@@ -253,6 +271,14 @@ fn no_secret_value_is_in_any_snapshot() {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let mut secrets: Vec<String> = vec!["fixture-http-secret".into(), b64("fixture-http-secret")];
+    for s in [
+        common::S3_ACCESS_KEY,
+        common::S3_SECRET_KEY,
+        common::REDIS_PASSWORD,
+    ] {
+        secrets.push(s.into());
+        secrets.push(b64(s));
+    }
     for path in common::examples() {
         let config = common::load(&path);
         for role in ["ca", "server"] {

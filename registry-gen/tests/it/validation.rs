@@ -240,9 +240,48 @@ fn mirrors() {
         ("mirror-of-itself", "mirrors: [{upstream: registry.test, ports: {node: 30521}}, {upstream: \"10.0.0.1:30500\", ports: {node: 30522}}]\n"),
         ("mirror-upstream-twice", "mirrors: [{upstream: docker.io, ports: {node: 30521}}, {upstream: docker.io, ports: {node: 30522}}]\n"),
         ("mirror-port-clash", "mirrors: [{upstream: docker.io, ports: {node: 30500}}, {upstream: quay.io, ports: {host: 5001, node: 30600}}, {upstream: ghcr.io, ports: {host: 5001}}]\n"),
+        ("mirror-on-s3", "mirrors: [{upstream: docker.io, ports: {node: 30521}, storage: {s3: {bucket: cache, region: us-east-1}}}]\n"),
         ("mirror-fields", "mirrors: [{upstream: docker.io, ttl: 1w, username_file: u, storage: {nfs: {server: \"\", path: rel}}}]\n"),
     ];
     for (name, mirrors) in cases {
         check(name, &format!("{base}{mirrors}"));
     }
+}
+
+/// What several replicas, the bucket and the cache cannot give although the
+/// config seems to ask for it: `check` (and every render) warns.
+#[test]
+fn scale_out_settings_that_cannot_give_what_they_seem_to_warn() {
+    let warnings = |yaml: &str| {
+        let c = registry_gen::Config::from_yaml(yaml).unwrap();
+        registry_gen::summarize(&c).unwrap().warnings().to_vec()
+    };
+    let base = "addresses: {node_ips: [10.0.0.1]}\n";
+    let s3 = "storage: {s3: {bucket: registry, region: us-east-1, endpoint: \"http://minio:9000\", redirect: true}}\n";
+    let w = warnings(&format!(
+        "{base}{s3}replicas: 2\nports: {{host: 5000}}\nspread: strict\n"
+    ));
+    for expect in [
+        "ports.host 5000 with replicas: 2",
+        "spread: strict",
+        "storage.s3 over plain HTTP (http://minio:9000)",
+        "storage.s3.redirect is on",
+        "without access_key_file/secret_key_file",
+    ] {
+        assert!(w.iter().any(|x| x.contains(expect)), "{expect}: {w:#?}");
+    }
+    let w = warnings(&format!(
+        "{base}{s3}cache: {{redis: {{address: \"redis:6379\"}}}}\n"
+    ));
+    assert!(
+        w.iter()
+            .any(|x| x.starts_with("cache.redis with replicas: 1")),
+        "{w:#?}"
+    );
+    // Several replicas on ReadWriteOnce are refused outright, not warned about.
+    let c = registry_gen::Config::from_yaml(&format!(
+        "{base}replicas: 2\nstorage: {{pvc: {{access_modes: [ReadWriteOnce]}}}}\n"
+    ))
+    .unwrap();
+    assert!(registry_gen::summarize(&c).is_err());
 }

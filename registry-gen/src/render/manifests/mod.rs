@@ -12,6 +12,8 @@
 //! - `pull_test.rs`: the pull-test Pod (not in the kustomization);
 //! - `maintenance.rs`: the garbage-collection Job (not in the
 //!   kustomization; gc.sh runs it).
+//! - `backends.rs`: the S3 key Secret, the S3 CA ConfigMap, the Redis Secret;
+//! - `scale.rs`: the PodDisruptionBudget and the spread over the nodes.
 //!
 //! Every name, label, port, path and Secret key comes from the plan; the
 //! Secrets carry the very bytes of the bundle's `certs/` and `auth/` files.
@@ -25,10 +27,12 @@ use crate::error::{Error, Result};
 use crate::inputs::Inputs;
 use crate::plan::{paths, ManifestKind, MirrorPlan, Plan, TrustInstallerPlan, Workload};
 
+mod backends;
 mod discovery;
 mod maintenance;
 mod mirrors;
 mod pull_test;
+mod scale;
 mod secrets;
 mod service;
 mod storage;
@@ -92,6 +96,12 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             ManifestKind::MirrorService(i) => {
                 file(&m.path, &service::service(plan, &mirror_workload(plan, i)?))
             }
+            ManifestKind::S3Secret => file(&m.path, &backends::s3_secret(plan, inputs)?),
+            ManifestKind::S3CaConfigMap => {
+                file(&m.path, &backends::s3_ca_config_map(plan, inputs)?)
+            }
+            ManifestKind::RedisSecret => file(&m.path, &backends::redis_secret(plan, inputs)?),
+            ManifestKind::PodDisruptionBudget => file(&m.path, &scale::disruption_budget(plan)?),
         }?;
         let mode = if m.kind.is_secret() {
             MODE_SECRET

@@ -26,7 +26,7 @@ fn bundle_bytes(out: &Bundle, path: &str) -> Result<ByteString> {
         })
 }
 
-fn secret(
+pub(super) fn secret(
     plan: &Plan,
     name: &str,
     type_: &str,

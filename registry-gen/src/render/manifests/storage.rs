@@ -92,9 +92,12 @@ pub(super) fn persistent_volume_claim(
     }
 }
 
-/// A registry pod's data volume.
-pub(super) fn data_volume(d: &DataPlan) -> core::Volume {
-    core::Volume {
+/// A registry pod's data volume; none for an S3 bucket.
+pub(super) fn data_volume(d: &DataPlan) -> Option<core::Volume> {
+    if matches!(d.source, DataSource::S3(_)) {
+        return None;
+    }
+    Some(core::Volume {
         name: d.volume.to_owned(),
         persistent_volume_claim: claim(d).map(|c| core::PersistentVolumeClaimVolumeSource {
             claim_name: c.pvc.clone(),
@@ -110,7 +113,7 @@ pub(super) fn data_volume(d: &DataPlan) -> core::Volume {
         empty_dir: matches!(d.source, DataSource::EmptyDir)
             .then(core::EmptyDirVolumeSource::default),
         ..Default::default()
-    }
+    })
 }
 
 /// Pins the pod to the node that holds a hostPath directory.

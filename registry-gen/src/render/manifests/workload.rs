@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{labeled, mirrors, mount, pod_security, secrets, storage};
+use super::{backends, labeled, mirrors, mount, pod_security, scale, secrets, storage};
 use crate::bundle::Bundle;
 use crate::error::Result;
 use crate::inputs::Inputs;
@@ -126,8 +126,11 @@ pub(super) fn container_security(security: SecurityPlan) -> core::SecurityContex
 /// garbage-collection Job's, so both see the same files at the same paths).
 pub(super) fn volumes(w: &Workload) -> (Vec<core::Volume>, Vec<core::VolumeMount>) {
     let d = w.data;
-    let mut volumes = vec![storage::data_volume(d)];
-    let mut mounts = vec![mount(d.volume, &d.mount_path, false)];
+    let (mut volumes, mut mounts) = (Vec::new(), Vec::new());
+    if let Some(v) = storage::data_volume(d) {
+        volumes.push(v);
+        mounts.push(mount(d.volume, &d.mount_path, false));
+    }
     for m in &w.mounts {
         volumes.push(volume(m));
         mounts.push(mount(m.volume, m.mount_path, true));
@@ -187,10 +190,34 @@ fn checksums(
             Checksum::UpstreamCa(i) => {
                 mirrors::config_map_checksum(&mirrors::upstream_ca(plan, i, inputs)?)
             }
+            Checksum::S3Secret => secrets::checksum(&backends::s3_secret(plan, inputs)?),
+            Checksum::S3Ca => {
+                let cm = backends::s3_ca_config_map(plan, inputs)?;
+                secrets::data_checksum(
+                    cm.data
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_bytes())),
+                )
+            }
+            Checksum::RedisSecret => secrets::checksum(&backends::redis_secret(plan, inputs)?),
         };
         m.insert((*key).to_owned(), sum);
     }
     Ok(m)
+}
+
+/// The Deployment's strategy: with `RollingUpdate`, a new pod is up and
+/// ready before an old one is taken down (maxUnavailable 0, maxSurge 1).
+fn strategy(w: &Workload) -> apps::DeploymentStrategy {
+    let rolling = w.strategy == "RollingUpdate";
+    apps::DeploymentStrategy {
+        type_: Some(w.strategy.to_owned()),
+        rolling_update: rolling.then_some(apps::RollingUpdateDeployment {
+            max_unavailable: Some(IntOrString::Int(0)),
+            max_surge: Some(IntOrString::Int(1)),
+        }),
+    }
 }
 
 pub(super) fn deployment(
@@ -208,10 +235,7 @@ pub(super) fn deployment(
                 match_labels: Some(w.selector.clone()),
                 ..Default::default()
             },
-            strategy: Some(apps::DeploymentStrategy {
-                type_: Some(w.strategy.to_owned()),
-                ..Default::default()
-            }),
+            strategy: Some(strategy(w)),
             template: core::PodTemplateSpec {
                 metadata: Some(meta::ObjectMeta {
                     labels: Some(w.labels.clone()),
@@ -222,6 +246,7 @@ pub(super) fn deployment(
                     containers: vec![container(plan, w, mounts)],
                     volumes: Some(volumes),
                     node_selector: storage::node_selector(w.data),
+                    topology_spread_constraints: w.scaled.then(|| scale::spread(plan)).flatten(),
                     automount_service_account_token: Some(false),
                     security_context: Some(pod_security(w.security.run_as)),
                     ..Default::default()
