@@ -11,8 +11,8 @@
 //! `syncfs` here flushed every other process's dirty data too: 1.23 s
 //! instead of ~15 ms beside a build; docs/performance.md):
 //!
-//! 1. before the swap, all at once (one thread each, so that the fsyncs
-//!    share journal commits and disk cache flushes): each file written,
+//! 1. before the swap, all at once (on [`SYNC_THREADS`] threads, so that
+//!    the fsyncs share journal commits and disk cache flushes): each file written,
 //!    and each staged directory, for the entries of the new files and of
 //!    the hard links (a hard-linked file's data is already on disk, or is
 //!    the user's own business; its new name is not). Their order does not
@@ -632,14 +632,16 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// At most this many threads fsync a staged bundle (a typical one has
-/// about 70 files and directories: one thread each). fsyncs that are in
-/// flight together share one journal commit and one disk cache flush
-/// (ext4's fsync of a file whose transaction is already committed still
-/// sends a flush of its own; the block layer merges the flushes pending at
-/// one moment); one after another, each waits for its own. Measured on
-/// ext4 in docs/performance.md ("The durable write").
-const SYNC_THREADS: usize = 128;
+/// How many threads fsync a staged bundle (a typical one has about 70
+/// files and directories: 2 or 3 each). fsyncs that are in flight together
+/// share journal commits and disk cache flushes (ext4's fsync of a file
+/// whose transaction is already committed still sends a flush of its own;
+/// the block layer merges the flushes pending at one moment); one after
+/// another, each waits for its own. Measured on ext4 (docs/performance.md,
+/// "The durable write"): 8 threads 39.6 flushes a render, 16 24.6, 32 17.3,
+/// 48 14.5, with the wall time flat from 24 to 48 and more threads costing
+/// more to start than their flushes save.
+const SYNC_THREADS: usize = 32;
 
 /// The stack of a syncing thread: it only calls fsync.
 const SYNC_STACK: usize = 64 * 1024;
@@ -650,29 +652,20 @@ fn sync_each(part: &[(PathBuf, std::fs::File)]) -> Result<()> {
 }
 
 /// fsync each of `open` (files: data and inode; directories: entries), all
-/// at once, on up to [`SYNC_THREADS`] threads.
+/// at once, on [`SYNC_THREADS`] threads.
 fn sync_all_at_once(open: &[(PathBuf, std::fs::File)]) -> Result<()> {
     let chunk = open.len().div_ceil(SYNC_THREADS).max(1);
-    // The threads wait at a gate held shut until every one has started, so
-    // that their fsyncs reach the filesystem together rather than staggered
-    // by the spawns.
-    let gate = std::sync::RwLock::new(());
     std::thread::scope(|s| {
-        let shut = gate.write().unwrap_or_else(|e| e.into_inner());
+        // Every thread started before any is joined.
         let started: Vec<_> = open
             .chunks(chunk)
             .map(|part| {
-                let gate = &gate;
                 let t = std::thread::Builder::new()
                     .stack_size(SYNC_STACK)
-                    .spawn_scoped(s, move || {
-                        drop(gate.read());
-                        sync_each(part)
-                    });
+                    .spawn_scoped(s, move || sync_each(part));
                 (t, part)
             })
             .collect();
-        drop(shut);
         started
             .into_iter()
             .map(|(t, part)| match t {
