@@ -360,12 +360,23 @@ fn check_storage_kind(storage: &Storage, prefix: &str, e: &mut Errors) -> bool {
 
 fn check_auth(c: &Config, e: &mut Errors) {
     let Some(auth) = &c.auth else { return };
-    if auth.realm.is_empty() || auth.realm.contains('"') || auth.realm.chars().any(char::is_control)
+    // The registry reads every REGISTRY_* value as YAML: `Realm: x` would
+    // become a map and stop it at start, `yes` a boolean.
+    // (Go's YAML 1.1 also reads `yes`, `on`, `y` ... as booleans.)
+    const YAML11_BOOLS: [&str; 8] = ["y", "yes", "n", "no", "on", "off", "true", "false"];
+    let reads_back = matches!(
+        serde_yaml::from_str::<serde_yaml::Value>(&auth.realm),
+        Ok(serde_yaml::Value::String(ref s)) if *s == auth.realm
+    ) && !YAML11_BOOLS.contains(&auth.realm.to_ascii_lowercase().as_str());
+    if auth.realm.is_empty()
+        || auth.realm.contains('"')
+        || auth.realm.chars().any(char::is_control)
+        || !reads_back
     {
         e.push(
             "auth.realm",
             quoted(&auth.realm),
-            "a non-empty realm without `\"` or control characters",
+            "a non-empty realm without `\"` or control characters that YAML reads as that same text (the registry parses its REGISTRY_* variables as YAML): no `: ` or ` #`, not starting with `-`, `[`, `{`, `&`, `*`, `!`, `|`, `>`, `%`, `@` or a quote, and not a number, boolean or null such as `yes` or `1.0`",
         );
     }
     if !(4..=31).contains(&auth.bcrypt_cost) {

@@ -149,6 +149,10 @@ fn cases() -> Vec<Case> {
         flags("storage size on hostPath", &["--host-path", "/data", "--host-path-node", "n1", "--storage-size", "10Gi"]),
         // Auth.
         cfg("empty realm", "{base}auth: {realm: \"\", users: [{name: admin}]}\n"),
+        cfg(
+            "realm the registry would read as a YAML map",
+            "{base}auth: {realm: \"Registry: Realm\", users: [{name: admin}]}\n",
+        ),
         cfg("bcrypt cost 3", "{base}auth: {bcrypt_cost: 3, users: [{name: admin}]}\n"),
         cfg("no users", "{base}auth: {users: []}\n"),
         cfg("user name with a colon", "{base}auth: {users: [{name: \"a:b\"}]}\n"),
