@@ -5,11 +5,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registry_gen::{CaInput, Config, Inputs, KeyAlgorithm, Password, Secret, Serial, Serials};
+use registry_gen::{
+    CaInput, Config, Inputs, KeyAlgorithm, Password, S3Credentials, Secret, Serial, Serials,
+    Storage, UpstreamInput,
+};
 
 const CA_KEY: &str = include_str!("../../registry-gen/tests/fixtures/keys/ca-ecdsa-p256.pem");
 const SERVER_KEY: &str =
     include_str!("../../registry-gen/tests/fixtures/keys/server-ecdsa-p256.pem");
+/// A CA certificate for the files an S3 endpoint or a mirror's upstream names.
+const SOME_CA: &str = include_str!("../../registry-gen/tests/fixtures/upstream-ca.crt");
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -49,6 +54,36 @@ fuzz_target!(|data: &[u8]| {
                 },
             );
         }
+    }
+    // What the CLI reads from the files the config names.
+    if let Storage::S3(s3) = &config.storage {
+        if s3.access_key_file.is_some() && s3.secret_key_file.is_some() {
+            inputs.backends.s3_credentials = Some(S3Credentials {
+                access_key: Secret::new("fuzz-access-key"),
+                secret_key: Secret::new("fuzz-secret-key"),
+            });
+        }
+        if s3.ca_file.is_some() {
+            inputs.backends.s3_ca_pem = Some(SOME_CA.to_owned());
+        }
+    }
+    if config
+        .cache
+        .redis
+        .as_ref()
+        .is_some_and(|r| r.password_file.is_some())
+    {
+        inputs.backends.redis_password = Some(Secret::new("fuzz-redis-password"));
+    }
+    for m in &config.mirrors {
+        inputs.upstreams.insert(
+            m.upstream.clone(),
+            UpstreamInput {
+                username: m.username_file.as_ref().map(|_| Secret::new("fuzz-user")),
+                password: m.password_file.as_ref().map(|_| Secret::new("fuzz-token")),
+                ca_pem: m.ca_file.as_ref().map(|_| SOME_CA.to_owned()),
+            },
+        );
     }
     let _ = registry_gen::render(&config, &inputs);
 });
