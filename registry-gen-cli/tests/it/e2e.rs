@@ -216,6 +216,23 @@ pub(crate) struct Scenario {
     pub(crate) service_names: &'static [&'static str],
 }
 
+impl Scenario {
+    /// Just a config and flags: no CA of openssl's, no password on stdin,
+    /// no client-side endpoint checks.
+    pub(crate) fn plain(config: String, flags: Vec<&'static str>) -> Scenario {
+        Scenario {
+            config,
+            flags,
+            own_ca: false,
+            password_stdin: None,
+            endpoints: &[],
+            aliases: &[],
+            dns_names: &[],
+            service_names: &[],
+        }
+    }
+}
+
 /// The rendered bundle, parsed.
 pub(crate) struct Bundle {
     pub(crate) dir: PathBuf,
@@ -648,6 +665,27 @@ fn check_pod(sb: &Sandbox, b: &Bundle, pod_ip: &str) {
     }
 }
 
+/// Make the sandbox's `/etc/containers` the played node's (as trust-node.sh
+/// installed it), with an empty `registries.conf` and a policy that
+/// accepts any image: skopeo (containers/image) then reads the node's
+/// `registries.conf.d` and `certs.d`.
+pub(crate) fn use_node_containers_config(sb: &Sandbox, node: &Path) {
+    let etc = node.join("etc/containers");
+    fs::write(etc.join("registries.conf"), "").unwrap();
+    fs::write(
+        etc.join("policy.json"),
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let o = sb.run(
+        sb.cmd("mount")
+            .arg("--bind")
+            .arg(&etc)
+            .arg("/etc/containers"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// Play kube-proxy and the hostPort: forward the node's ports and the
 /// Service's cluster IP to the pod, as the rendered objects say.
 pub(crate) fn start_proxies(sb: &mut Sandbox, b: &Bundle, ipv6: bool) {
@@ -1034,20 +1072,7 @@ fn e2e(s: Scenario) {
             text(&o)
         );
     }
-    let etc = node.join("etc/containers");
-    fs::write(etc.join("registries.conf"), "").unwrap();
-    fs::write(
-        etc.join("policy.json"),
-        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-    )
-    .unwrap();
-    let o = sb.run(
-        sb.cmd("mount")
-            .arg("--bind")
-            .arg(&etc)
-            .arg("/etc/containers"),
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    use_node_containers_config(&sb, &node);
     for e in all.iter().filter(|e| !e.starts_with('[')) {
         let mut c = sb.cmd("skopeo");
         c.arg("inspect");
@@ -1226,16 +1251,7 @@ fn a_new_dns_name_rolls_the_pod_and_the_new_certificate_is_served() {
         (NODE_IP, vec![OLD.to_owned(), NEW.to_owned()]),
         (CLUSTER_IP, vec!["docker-registry.default.svc".to_owned()]),
     ]);
-    let scenario = |flags: Vec<&'static str>| Scenario {
-        config: example("nodeport-htpasswd.yaml"),
-        flags,
-        own_ca: false,
-        password_stdin: None,
-        endpoints: &[],
-        aliases: &[],
-        dns_names: &[],
-        service_names: &[],
-    };
+    let scenario = |flags| Scenario::plain(example("nodeport-htpasswd.yaml"), flags);
     let first = render(
         &sb,
         &scenario(vec!["--node-ip", NODE_IP, "--dns-name", OLD]),

@@ -247,19 +247,7 @@ fn collect(sb: &mut Sandbox, b: &Bundle, flags: &[&str], during: impl FnOnce(&Sa
 #[test]
 fn gc_frees_the_blobs_of_a_deleted_image_and_nothing_else() {
     let mut sb = Sandbox::new(&[(CLUSTER_IP, vec!["registry.registry.svc".to_owned()])]);
-    let b = render(
-        &sb,
-        &Scenario {
-            config: CONFIG.to_owned(),
-            flags: vec![],
-            own_ca: false,
-            password_stdin: None,
-            endpoints: &[],
-            aliases: &[],
-            dns_names: &[],
-            service_names: &[],
-        },
-    );
+    let b = render(&sb, &Scenario::plain(CONFIG.to_owned(), vec![]));
     assert!(b.dir.join("scripts/gc.sh").exists());
     start_pod(&mut sb, &b);
     start_proxies(&mut sb, &b, false);

@@ -33,7 +33,10 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::common::{bin, text};
-use crate::e2e::{start_containerd, start_pod_as, start_proxies_as, wait_for, Bundle, Sandbox};
+use crate::e2e::{
+    start_containerd, start_pod_as, start_proxies_as, use_node_containers_config, wait_for, Bundle,
+    Sandbox,
+};
 use crate::support::{openssl_ca, sh};
 
 const UPSTREAM_IP: &str = "127.0.0.20";
@@ -397,20 +400,7 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
         merged["registry-mirrors"],
         serde_json::json!([format!("https://{HUB_MIRROR}"), "https://other.example"])
     );
-    let etc = node.join("etc/containers");
-    fs::write(etc.join("registries.conf"), "").unwrap();
-    fs::write(
-        etc.join("policy.json"),
-        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-    )
-    .unwrap();
-    let o = sb.run(
-        sb.cmd("mount")
-            .arg("--bind")
-            .arg(&etc)
-            .arg("/etc/containers"),
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    use_node_containers_config(&sb, &node);
     let before = log(&sb, "mirror-hub")
         .matches("e2e-mirror/manifests")
         .count();

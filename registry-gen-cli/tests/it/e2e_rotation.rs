@@ -31,16 +31,7 @@ fn scenario(step: Option<&'static str>) -> Scenario {
     if let Some(step) = step {
         flags.extend(["--rotate-ca", step]);
     }
-    Scenario {
-        config: example("nodeport-htpasswd.yaml"),
-        flags,
-        own_ca: false,
-        password_stdin: None,
-        endpoints: &[],
-        aliases: &[],
-        dns_names: &[],
-        service_names: &[],
-    }
+    Scenario::plain(example("nodeport-htpasswd.yaml"), flags)
 }
 
 /// A client's installed trust: copies of the bundle's Docker and

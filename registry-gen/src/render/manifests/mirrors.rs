@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::ByteString;
 
-use super::{labeled, secrets};
+use super::labeled;
 use crate::error::{Error, Result};
 use crate::inputs::{Inputs, UpstreamInput};
 use crate::plan::{MirrorPlan, Plan};
@@ -83,14 +83,4 @@ pub(super) fn upstream_ca(plan: &Plan, i: usize, inputs: &Inputs) -> Result<core
         data: Some(BTreeMap::from([(ca.key.to_owned(), pem.clone())])),
         ..Default::default()
     })
-}
-
-/// The checksum of a ConfigMap's data, as [`secrets::checksum`] of a Secret's.
-pub(super) fn config_map_checksum(cm: &core::ConfigMap) -> String {
-    secrets::data_checksum(
-        cm.data
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_bytes())),
-    )
 }

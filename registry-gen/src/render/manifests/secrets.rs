@@ -67,6 +67,16 @@ pub(super) fn checksum(secret: &core::Secret) -> String {
     )
 }
 
+/// [`data_checksum`] of a ConfigMap.
+pub(super) fn config_map_checksum(cm: &core::ConfigMap) -> String {
+    data_checksum(
+        cm.data
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_bytes())),
+    )
+}
+
 /// The plan's auth, which a manifest of an auth kind needs.
 fn auth<'p>(plan: &'p Plan, what: &str) -> Result<&'p AuthPlan> {
     plan.auth.as_ref().ok_or_else(|| Error::Serialize {

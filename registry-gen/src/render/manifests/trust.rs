@@ -30,13 +30,7 @@ pub(super) fn config_map(plan: &Plan, t: &TrustInstallerPlan, out: &Bundle) -> c
 /// the nodes.
 pub(super) fn daemon_set(plan: &Plan, t: &TrustInstallerPlan, out: &Bundle) -> apps::DaemonSet {
     let script = config_map(plan, t, out);
-    let checksum = secrets::data_checksum(
-        script
-            .data
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_bytes())),
-    );
+    let checksum = secrets::config_map_checksum(&script);
     let labels = plan.helper_labels(t.helper);
     let mut volumes = vec![core::Volume {
         name: t.script_volume.to_owned(),

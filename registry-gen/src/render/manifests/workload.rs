@@ -188,17 +188,11 @@ fn checksums(
                 secrets::checksum(&mirrors::upstream_secret(plan, i, inputs)?)
             }
             Checksum::UpstreamCa(i) => {
-                mirrors::config_map_checksum(&mirrors::upstream_ca(plan, i, inputs)?)
+                secrets::config_map_checksum(&mirrors::upstream_ca(plan, i, inputs)?)
             }
             Checksum::S3Secret => secrets::checksum(&backends::s3_secret(plan, inputs)?),
             Checksum::S3Ca => {
-                let cm = backends::s3_ca_config_map(plan, inputs)?;
-                secrets::data_checksum(
-                    cm.data
-                        .iter()
-                        .flatten()
-                        .map(|(k, v)| (k.as_str(), v.as_bytes())),
-                )
+                secrets::config_map_checksum(&backends::s3_ca_config_map(plan, inputs)?)
             }
             Checksum::RedisSecret => secrets::checksum(&backends::redis_secret(plan, inputs)?),
         };
