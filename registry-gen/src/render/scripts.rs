@@ -62,7 +62,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .map(|e| e.authority())
         .collect();
     let endpoints = || {
-        Var::Many(if node_endpoints.is_empty() {
+        Var::Many(if node_endpoints.is_empty() && plan.private {
             vec![plan.service_endpoint().authority()]
         } else {
             node_endpoints.clone()
@@ -76,7 +76,10 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .find(|m| m.kind == ManifestKind::HtpasswdSecret)
         .map_or("", |m| m.path.as_str());
     let np = &plan.node_paths;
-    let mut helpers = vec![paths::PULL_TEST_POD.to_owned()];
+    let mut helpers = Vec::new();
+    if plan.private {
+        helpers.push(paths::PULL_TEST_POD.to_owned());
+    }
     if plan.gc.quiesce.is_some() {
         helpers.push(paths::GC_JOB.to_owned());
     }
@@ -103,7 +106,8 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
             "Deploy the registry and wait until it is ready (--help).",
             vec![
                 ("NAMESPACE", one(plan.namespace)),
-                ("DEPLOYMENT", one(plan.name)),
+                // Empty in a mirror-only bundle.
+                ("DEPLOYMENT", one(if plan.private { plan.name } else { "" })),
                 (
                     "MIRROR_DEPLOYMENTS",
                     Var::Many(plan.mirrors.iter().map(|m| m.name.clone()).collect()),
@@ -178,7 +182,21 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
             paths::SCRIPT_TRUST_NODE,
             "Install the trust files on this node or client, as root (--help).",
             vec![
-                ("ENDPOINTS", endpoints()),
+                (
+                    "ENDPOINTS",
+                    if plan.private {
+                        endpoints()
+                    } else {
+                        // A mirror-only bundle: the mirrors' node addresses.
+                        Var::Many(
+                            plan.mirrors
+                                .iter()
+                                .flat_map(|m| m.node_endpoints())
+                                .map(|e| e.authority())
+                                .collect(),
+                        )
+                    },
+                ),
                 ("DOCKER_DIR", one(np.docker)),
                 ("DOCKER_DAEMON_JSON", one(np.docker_daemon_json)),
                 ("CONTAINERD_DIR", one(np.containerd)),
@@ -191,6 +209,10 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         ),
     ];
     for (path, summary, vars, parts) in scripts {
+        // A mirror-only bundle has no registry to collect garbage in.
+        if path == paths::SCRIPT_GC && !plan.private {
+            continue;
+        }
         let text = header("#!/usr/bin/env bash", summary, &vars) + &parts.join("\n");
         out.add(path, text, MODE_EXEC);
     }
