@@ -551,7 +551,7 @@ pub struct RegistryOptions {
     /// their trust; the private registry's own settings (`auth`, `storage`,
     /// `cache`, `replicas`, `spread`, `registry.delete_enabled`) are then
     /// refused or unused (docs/config.md says which).
-    #[serde(default = "default_true")]
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub enabled: bool,
     /// Where the registry stores data inside the pod; the data volume is mounted here.
     pub data_path: String,
@@ -607,6 +607,10 @@ impl LogLevel {
             LogLevel::Debug => "debug",
         }
     }
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_true() -> bool {

@@ -790,7 +790,7 @@ impl<'c> Plan<'c> {
         let mut warnings = Vec::new();
         if !private {
             warnings.push(
-                "registry.enabled is false: a mirror-only bundle, without the private registry; `auth` and the top-level `storage` are not used".to_owned(),
+                "registry.enabled is false: a mirror-only bundle, without the private registry; `auth` is not used (the mirrors serve pulls without a login)".to_owned(),
             );
         }
         if private && matches!(data.source, DataSource::EmptyDir) {

@@ -50,11 +50,7 @@ done
 if [ -z "$password" ] && [ -r "$password_file" ]; then
     password=$(head -n 1 "$password_file")
 fi
-if [ $# -eq 0 ]; then
-    [ ${#ENDPOINTS[@]} -gt 0 ] ||
-        die "this is a mirror-only bundle (no private registry): check a mirror with --mirror UPSTREAM IMAGE (mirrors: ${MIRRORS[*]:-none})"
-    set -- "${ENDPOINTS[@]}"
-fi
+[ $# -gt 0 ] || set -- "${ENDPOINTS[@]}"
 # curl's config file syntax: backslash and double quote escaped.
 curl_password=${password//\\/\\\\}
 curl_password=${curl_password//\"/\\\"}
