@@ -546,6 +546,13 @@ impl std::str::FromStr for KeyAlgorithm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistryOptions {
+    /// Render the private registry. `false` renders a mirror-only bundle:
+    /// only `mirrors` (at least one), their shared TLS and HTTP secret, and
+    /// their trust; the private registry's own settings (`auth`, `storage`,
+    /// `cache`, `replicas`, `spread`, `registry.delete_enabled`) are then
+    /// refused or unused (docs/config.md says which).
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub enabled: bool,
     /// Where the registry stores data inside the pod; the data volume is mounted here.
     pub data_path: String,
     /// Enable the delete API (`REGISTRY_STORAGE_DELETE_ENABLED`). Since
@@ -600,6 +607,10 @@ impl LogLevel {
             LogLevel::Debug => "debug",
         }
     }
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_true() -> bool {
@@ -705,6 +716,7 @@ impl Default for Tls {
 impl Default for RegistryOptions {
     fn default() -> Self {
         RegistryOptions {
+            enabled: true,
             data_path: "/var/lib/registry".to_owned(),
             delete_enabled: false,
             debug: None,

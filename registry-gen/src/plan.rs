@@ -83,6 +83,11 @@ pub(crate) struct Plan<'c> {
     /// The registry's image (also the trust installer's: it has a shell).
     pub image: &'c str,
     pub replicas: i32,
+    /// The private registry is in the bundle (`registry.enabled`); when
+    /// not, a mirror-only bundle: no private-registry objects, endpoints,
+    /// trust files, pull test or garbage collection, and the fields that
+    /// describe it (ports, data, auth) are never rendered.
+    pub private: bool,
     pub resources: ResourcePlan,
     /// `REGISTRY_STORAGE_DELETE_ENABLED`.
     pub delete_enabled: bool,
@@ -586,9 +591,12 @@ impl<'c> Plan<'c> {
             }),
         };
 
+        let private = config.registry.enabled;
         let service_dns = service_names(name, namespace, &config.addresses.cluster_domain);
         let mut dns_sans = config.addresses.dns_names.clone();
-        dns_sans.extend(service_dns.iter().cloned());
+        if private {
+            dns_sans.extend(service_dns.iter().cloned());
+        }
         // Each mirror's Service names: its pods serve the same certificate.
         for m in &config.mirrors {
             let svc = mirrors::object_name(name, &m.upstream);
@@ -621,7 +629,8 @@ impl<'c> Plan<'c> {
             server_validity_days: config.tls.server_validity_days,
         };
 
-        let auth = config.auth.as_ref().map(|a| AuthPlan {
+        // A mirror-only bundle has no login: the mirrors serve without one.
+        let auth = config.auth.as_ref().filter(|_| private).map(|a| AuthPlan {
             realm: a.realm.clone(),
             users: a
                 .users
@@ -676,6 +685,9 @@ impl<'c> Plan<'c> {
             port: ports.service,
             via: Via::Service,
         });
+        if !private {
+            endpoints.clear();
+        }
 
         let mut manifests = Vec::new();
         let mut add = |file: &str, kind| {
@@ -687,13 +699,18 @@ impl<'c> Plan<'c> {
         if create_namespace {
             add("namespace", ManifestKind::Namespace);
         }
-        if let DataSource::Claim(c) = &data.source {
+        let main_data = if private {
+            &data.source
+        } else {
+            &DataSource::EmptyDir
+        };
+        if let DataSource::Claim(c) = main_data {
             if c.pv.is_some() {
                 add("persistentvolume", ManifestKind::PersistentVolume);
             }
             add("persistentvolumeclaim", ManifestKind::PersistentVolumeClaim);
         }
-        if let DataSource::S3(s3) = &data.source {
+        if let DataSource::S3(s3) = main_data {
             if s3.credentials.is_some() {
                 add("secret-s3", ManifestKind::S3Secret);
             }
@@ -701,7 +718,12 @@ impl<'c> Plan<'c> {
                 add("configmap-s3-ca", ManifestKind::S3CaConfigMap);
             }
         }
-        let cache = config.cache.redis.as_ref().map(|r| RedisPlan::new(name, r));
+        let cache = config
+            .cache
+            .redis
+            .as_ref()
+            .filter(|_| private)
+            .map(|r| RedisPlan::new(name, r));
         if cache.as_ref().is_some_and(|c| c.password.is_some()) {
             add("secret-redis", ManifestKind::RedisSecret);
         }
@@ -711,8 +733,10 @@ impl<'c> Plan<'c> {
             add("secret-htpasswd", ManifestKind::HtpasswdSecret);
             add("secret-pull", ManifestKind::PullSecret);
         }
-        add("deployment", ManifestKind::Deployment);
-        add("service", ManifestKind::Service);
+        if private {
+            add("deployment", ManifestKind::Deployment);
+            add("service", ManifestKind::Service);
+        }
         let mirrors: Vec<MirrorPlan> = config
             .mirrors
             .iter()
@@ -728,10 +752,12 @@ impl<'c> Plan<'c> {
             })
         };
         let scale = ScalePlan::new(config);
-        if scale.disruption_budget.is_some() {
-            add("poddisruptionbudget", ManifestKind::PodDisruptionBudget);
+        if private {
+            if scale.disruption_budget.is_some() {
+                add("poddisruptionbudget", ManifestKind::PodDisruptionBudget);
+            }
+            add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
         }
-        add("local-registry-hosting", ManifestKind::LocalRegistryHosting);
         let node_paths = NodePaths {
             docker: "/etc/docker/certs.d",
             docker_daemon_json: "/etc/docker/daemon.json",
@@ -762,12 +788,17 @@ impl<'c> Plan<'c> {
         let (strategy, security) = workload_policy(&ports, &data);
 
         let mut warnings = Vec::new();
-        if matches!(data.source, DataSource::EmptyDir) {
+        if !private {
+            warnings.push(
+                "registry.enabled is false: a mirror-only bundle, without the private registry; `auth` is not used (the mirrors serve pulls without a login)".to_owned(),
+            );
+        }
+        if private && matches!(data.source, DataSource::EmptyDir) {
             warnings.push(
                 "storage is empty_dir: every pushed image is lost when the registry pod is deleted or moved; use nfs, host_path or pvc storage to keep them".to_owned(),
             );
         }
-        if ports.host.is_none() && ports.node.is_none() {
+        if private && ports.host.is_none() && ports.node.is_none() {
             warnings.push(
                 "neither ports.host nor ports.node is set: the registry is reachable only inside the cluster, and nodes (kubelet, containerd) cannot pull from it by a node address".to_owned(),
             );
@@ -784,7 +815,7 @@ impl<'c> Plan<'c> {
                 "trust.daemonset is on: a DaemonSet writes the CA and hosts.toml files into /etc/containerd/certs.d and /etc/docker/certs.d on every node through hostPath volumes; containerd's config_path must still point there".to_owned(),
             );
         }
-        if config.auth.is_none() {
+        if private && config.auth.is_none() {
             warnings
                 .push("auth is off: anyone who reaches the registry can push and pull".to_owned());
         }
@@ -802,7 +833,9 @@ impl<'c> Plan<'c> {
                 ));
             }
         }
-        warnings.extend(backends::warnings(config, &data.source));
+        if private {
+            warnings.extend(backends::warnings(config, &data.source));
+        }
 
         let ca = match (&config.tls.ca, ca_kept) {
             (Some(files), _) => CaPlan::Given {
@@ -811,18 +844,28 @@ impl<'c> Plan<'c> {
             (None, true) => CaPlan::Kept,
             (None, false) => CaPlan::Generated,
         };
-        let runtime_authority = runtime_endpoint(&endpoints).authority();
+        let runtime_authority = if private {
+            runtime_endpoint(&endpoints).authority()
+        } else {
+            String::new()
+        };
+        // A mirror-only bundle has nothing to collect: no gc.sh, no Job.
         let gc = GcPlan::new(
             name,
             &config.image,
             config.registry.delete_enabled,
-            &data.source,
+            if private {
+                &data.source
+            } else {
+                &DataSource::EmptyDir
+            },
         );
         Ok(Plan {
             name,
             namespace,
             image: &config.image,
             replicas: config.replicas,
+            private,
             resources: ResourcePlan {
                 requests: (&config.resources.requests).into(),
                 limits: (&config.resources.limits).into(),
@@ -999,6 +1042,9 @@ impl<'c> Plan<'c> {
     /// What `delete.sh` does to the data, for its `--help` and the
     /// bundle's README (one text, so they cannot disagree).
     pub fn data_on_delete(&self) -> &'static str {
+        if !self.private {
+            return "The mirrors' caches stay: the PersistentVolumeClaims and PersistentVolumes of mirrors with pvc, nfs or host_path storage (and a namespace the bundle created) are kept unless --purge-data is given; an empty_dir cache goes with its pod.";
+        }
         match &self.data.source {
             DataSource::Claim(ClaimPlan { pv: Some(_), .. }) => {
                 "The data stays: the PersistentVolumeClaim and the PersistentVolume (and a namespace the bundle created) are kept unless --purge-data is given; even then the volume's reclaim policy Retain leaves the files on the NFS export."
@@ -1021,6 +1067,15 @@ impl<'c> Plan<'c> {
     /// The endpoint a user tries first: the first node address, else the Service.
     pub fn primary_endpoint(&self) -> &Endpoint {
         primary_endpoint(&self.endpoints)
+    }
+
+    /// An address to show in examples: the private registry's primary
+    /// endpoint, or in a mirror-only bundle the first mirror's.
+    pub fn example_endpoint(&self) -> &Endpoint {
+        match self.mirrors.first() {
+            Some(m) if !self.private => m.primary_endpoint(),
+            _ => self.primary_endpoint(),
+        }
     }
 }
 

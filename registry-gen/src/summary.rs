@@ -51,12 +51,25 @@ fn text(plan: &Plan) -> String {
     } else {
         "replicas"
     };
-    let _ = writeln!(
-        s,
-        "registry {}/{}: image {}, {} {replicas}",
-        plan.namespace, plan.name, plan.image, plan.replicas
-    );
+    if !plan.private {
+        let _ = writeln!(
+            s,
+            "mirror-only bundle {}/{}: image {}, no private registry (registry.enabled: false)",
+            plan.namespace, plan.name, plan.image
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "registry {}/{}: image {}, {} {replicas}",
+            plan.namespace, plan.name, plan.image, plan.replicas
+        );
+        private_registry(plan, &mut s);
+    }
+    rest(plan, s)
+}
 
+/// The private registry's endpoints, ports and storage.
+fn private_registry(plan: &Plan, s: &mut String) {
     let _ = writeln!(s, "\nendpoints (as image names spell them):");
     let width = plan
         .endpoints
@@ -91,7 +104,9 @@ fn text(plan: &Plan) -> String {
     }
     let _ = writeln!(s, "  garbage collection: {}", plan.gc_summary());
     let _ = writeln!(s, "topology: {}", describe::topology(plan));
+}
 
+fn rest(plan: &Plan, mut s: String) -> String {
     let t = &plan.tls;
     let ca = describe::ca(plan);
     let mut sans: Vec<String> = t.ip_sans.iter().map(|ip| ip.to_string()).collect();
@@ -131,9 +146,10 @@ fn text(plan: &Plan) -> String {
                 users.join(", ")
             );
         }
-        None => {
+        None if plan.private => {
             let _ = writeln!(s, "auth: off");
         }
+        None => {}
     }
     if !plan.mirrors.is_empty() {
         let _ = writeln!(

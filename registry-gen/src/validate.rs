@@ -23,6 +23,7 @@ const RESERVED_MOUNTS: [&str; 3] = [
     crate::plan::mirrors::UPSTREAM_CA_MOUNT,
 ];
 
+mod mirror_only;
 mod mirrors;
 
 #[derive(Default)]
@@ -74,6 +75,7 @@ pub(crate) fn validate(c: &Config) -> Result<()> {
     check_tls(c, &mut e);
     check_registry(c, &mut e);
     mirrors::check(c, &mut e);
+    mirror_only::check(c, &mut e);
 
     if e.0.is_empty() {
         Ok(())

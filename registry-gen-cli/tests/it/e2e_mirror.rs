@@ -444,3 +444,95 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
     assert!(!o.status.success());
     assert!(text(&o).contains("no mirror of quay.io"), "{}", text(&o));
 }
+
+/// A mirror-only bundle (`registry.enabled: false`): no private registry
+/// at all, and its one mirror, played from the rendered manifests, serves
+/// containerd's `docker.io/...` pulls through the rendered hosts.toml.
+const MIRROR_ONLY_CONFIG: &str = "name: kube-mirror
+namespace: registry
+addresses:
+  node_ips: [127.0.0.2]
+registry:
+  enabled: false
+mirrors:
+  - upstream: docker.io
+    fallback: false
+    ports: {node: 30521}
+    storage: {empty_dir: {}}
+    ca_file: upstream/ca.crt
+";
+
+#[test]
+fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
+    let mut sb = Sandbox::new(&[(UPSTREAM_IP, vec![HUB.to_owned()])]);
+    let ca = make_upstream(&sb);
+    start_upstream(&mut sb, &ca);
+    let hub_digest = push(&sb, &ca, &format!("{HUB}/{HUB_REPO}"));
+
+    let config = sb.path().join("registry-gen.yaml");
+    fs::write(&config, MIRROR_ONLY_CONFIG).unwrap();
+    let dir = sb.path().join("bundle");
+    let o = bin()
+        .arg("render")
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "render: {}", text(&o));
+    // Nothing of the private registry: no workload, storage, login, pull
+    // test or garbage collection, and no trust for its addresses.
+    for gone in [
+        "manifests/deployment.yaml",
+        "manifests/service.yaml",
+        "manifests/secret-htpasswd.yaml",
+        "manifests/secret-pull.yaml",
+        "manifests/local-registry-hosting.yaml",
+        "manifests/tests/pull-test-pod.yaml",
+        "scripts/gc.sh",
+        "trust/containerd/certs.d/127.0.0.2:30500",
+    ] {
+        assert!(!dir.join(gone).exists(), "{gone} in a mirror-only bundle");
+    }
+
+    start_mirror(
+        &mut sb,
+        &dir,
+        "docker-io",
+        "mirror-hub",
+        HUB_MIRROR_IP,
+        "127.0.0.13",
+    );
+    let sock = start_containerd(&mut sb);
+    let hosts_dir = dir.join("trust/containerd/certs.d");
+    let hub_ref = format!("docker.io/{HUB_REPO}");
+    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
+    assert!(o.status.success(), "ctr pull {hub_ref}: {}", text(&o));
+    assert_eq!(listed_digest(&sb, &sock, &hub_ref), hub_digest);
+    assert!(
+        log(&sb, "mirror-hub").contains("/v2/library/e2e-mirror/manifests/1"),
+        "the mirror's log shows no request: {}",
+        log(&sb, "mirror-hub")
+    );
+    assert_eq!(containerd_requests(&sb), 0, "{}", log(&sb, "upstream"));
+
+    // verify.sh: only --mirror applies, and it works.
+    let verify = dir.join("scripts/verify.sh");
+    let o = sb.run(sb.cmd("bash").arg(&verify));
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("mirror-only bundle"), "{}", text(&o));
+    let o = sb.run(
+        sb.cmd("bash")
+            .arg(&verify)
+            .args(["--mirror", "docker.io", "e2e-mirror:1"]),
+    );
+    assert!(o.status.success(), "verify.sh --mirror: {}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "is {hub_digest}, served by the mirror {HUB_MIRROR}"
+        )),
+        "{}",
+        text(&o)
+    );
+}

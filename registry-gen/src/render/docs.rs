@@ -23,9 +23,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
 }
 
 fn readme(plan: &Plan, inputs: &Inputs) -> String {
-    let generated_ca = plan.ca.key_in_bundle();
     let mut s = String::new();
-    let ep = plan.primary_endpoint().authority();
     let _ = writeln!(
         s,
         "# Registry bundle: {} in namespace {}\n",
@@ -51,6 +49,22 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
             paths::CA_ROTATION
         );
     }
+    if plan.private {
+        addresses(plan, &mut s);
+    } else {
+        let _ = writeln!(
+            s,
+            "A mirror-only bundle (`registry.enabled: false`): no private registry, only the mirrors below. The server certificate (`{}`) names each of them: IPs {} and DNS names {}.\n",
+            paths::SERVER_CERT,
+            list(plan.tls.ip_sans.iter().map(|i| i.to_string())),
+            list(plan.tls.dns_sans.iter().cloned()),
+        );
+    }
+    mirrors_and_start(plan, &mut s);
+    trust_and_rest(plan, inputs, s)
+}
+
+fn addresses(plan: &Plan, s: &mut String) {
     s.push_str(
         "## Addresses\n\nClients put these in image references (`<address>/<image>:<tag>`):\n\n",
     );
@@ -65,7 +79,9 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         list(plan.tls.ip_sans.iter().map(|i| i.to_string())),
         list(plan.tls.dns_sans.iter().cloned()),
     );
+}
 
+fn mirrors_and_start(plan: &Plan, s: &mut String) {
     if !plan.mirrors.is_empty() {
         s.push_str("## Mirrors\n\nPull-through caches (no login, pulls only); `trust-node.sh` routes each upstream's pulls through its mirror for containerd, Docker (Docker Hub only), CRI-O/podman and k3s:\n\n```\n");
         for m in &plan.mirrors {
@@ -75,11 +91,19 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         }
         s.push_str("```\n\nCheck one with `./scripts/verify.sh --mirror UPSTREAM IMAGE`.\n\n");
     }
-    s.push_str("## Start\n\n```sh\n./scripts/start.sh            # kubectl apply, in dependency order, then rollout status\nsudo ./scripts/trust-node.sh  # on each node and client: install the trust files below\n./scripts/verify.sh           # from a client: TLS, login, push/pull\n```\n\n");
+    s.push_str("## Start\n\n```sh\n./scripts/start.sh            # kubectl apply, in dependency order, then rollout status\nsudo ./scripts/trust-node.sh  # on each node and client: install the trust files below\n");
+    if plan.private {
+        s.push_str("./scripts/verify.sh           # from a client: TLS, login, push/pull\n```\n\n");
+    } else {
+        s.push_str("./scripts/verify.sh --mirror UPSTREAM IMAGE  # from a client: pull through a mirror\n```\n\n");
+    }
     s.push_str("Every object, Secrets included, is in `manifests/` (`kubectl apply -k manifests/` applies the same). Each script takes `--help`, and `--context`/`--kubeconfig` where it calls kubectl.\n\n");
+}
 
+fn trust_and_rest(plan: &Plan, inputs: &Inputs, mut s: String) -> String {
+    let generated_ca = plan.ca.key_in_bundle();
+    let ep = plan.example_endpoint().authority();
     let np = &plan.node_paths;
-    let runtime = plan.runtime_endpoint().authority();
     s.push_str("## Trust the CA on clients and nodes\n\n");
     s.push_str("`scripts/trust-node.sh`, run as root on a node or client, installs what its runtimes need. By hand:\n\n");
     let _ = writeln!(
@@ -116,6 +140,15 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         "- Anything else: `{}` is the CA alone, for a system trust store (`update-ca-certificates`, `update-ca-trust`).\n",
         paths::TRUST_CA
     );
+    if plan.private {
+        private_usage(plan, inputs, &mut s);
+    }
+    certificates_and_files(plan, generated_ca, s)
+}
+
+fn private_usage(plan: &Plan, inputs: &Inputs, s: &mut String) {
+    let ep = plan.primary_endpoint().authority();
+    let runtime = plan.runtime_endpoint().authority();
     if let Some(alias) = Some(plan.runtime_endpoint()).filter(|e| e.via == Via::PortlessAlias) {
         let _ = writeln!(
             s,
@@ -155,7 +188,9 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
     } else {
         let _ = writeln!(s, "## Push, pull\n\n```sh\ndocker tag busybox {ep}/busybox && docker push {ep}/busybox\n```\n");
     }
+}
 
+fn certificates_and_files(plan: &Plan, generated_ca: bool, mut s: String) -> String {
     s.push_str("## Certificates by hand\n\n");
     let _ = writeln!(
         s,
@@ -188,6 +223,19 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         "`registry-gen inspect .` shows what the certificates name and when they expire.\n"
     );
 
+    if plan.private {
+        storage_and_gc(plan, &mut s);
+    } else {
+        let _ = writeln!(
+            s,
+            "## Storage\n\nEach mirror's cache is described under Mirrors. `./scripts/delete.sh` removes the mirrors. {}\n",
+            plan.data_on_delete()
+        );
+    }
+    files(plan, s)
+}
+
+fn storage_and_gc(plan: &Plan, s: &mut String) {
     s.push_str("## Storage\n\n");
     let storage = match plan.data.mount_path() {
         Some(m) => format!("{}, mounted in the pod at `{m}`.", describe::storage(plan)),
@@ -212,7 +260,9 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
     } else {
         let _ = writeln!(s, "{}\n", plan.gc_steps());
     }
+}
 
+fn files(plan: &Plan, mut s: String) -> String {
     s.push_str("## Files\n\n");
     let keep = if plan.ca.key_in_bundle() {
         "; keep the CA key safe: every client trusts it"
@@ -224,12 +274,19 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
         "- `certs/`: {}{keep}; the server's key, certificate and CSR; `openssl.cnf` to reproduce them by hand.",
         describe::ca(plan)
     );
-    s.push_str("- `manifests/`: one file per Kubernetes object and `kustomization.yaml`; outside it, `tests/` (the pull-test Pod) and `maintenance/` (the garbage-collection Job, which gc.sh runs). Files holding Secret data are mode 0600.\n");
-    s.push_str(
-        "- `auth/`: `htpasswd`, generated passwords and the registry's HTTP secret (all 0600).\n",
-    );
-    s.push_str("- `trust/`: what clients and nodes need to trust the registry.\n");
-    s.push_str("- `scripts/`: start, delete, verify, trust-node, gc.\n");
+    if plan.private {
+        s.push_str("- `manifests/`: one file per Kubernetes object and `kustomization.yaml`; outside it, `tests/` (the pull-test Pod) and `maintenance/` (the garbage-collection Job, which gc.sh runs). Files holding Secret data are mode 0600.\n");
+        s.push_str(
+            "- `auth/`: `htpasswd`, generated passwords and the registry's HTTP secret (all 0600).\n",
+        );
+        s.push_str("- `trust/`: what clients and nodes need to trust the registry.\n");
+        s.push_str("- `scripts/`: start, delete, verify, trust-node, gc.\n");
+    } else {
+        s.push_str("- `manifests/`: one file per Kubernetes object and `kustomization.yaml`. Files holding Secret data are mode 0600.\n");
+        s.push_str("- `auth/`: the mirrors' HTTP secret (0600).\n");
+        s.push_str("- `trust/`: what clients and nodes need to trust the mirrors and route pulls through them.\n");
+        s.push_str("- `scripts/`: start, delete, verify (`--mirror`), trust-node.\n");
+    }
     s
 }
 

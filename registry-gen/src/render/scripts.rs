@@ -20,6 +20,12 @@ use crate::plan::{
 
 const COMMON: &str = include_str!("scripts/common.sh");
 const START: &str = include_str!("scripts/start.sh");
+/// How start.sh ends: waiting for the private registry (and its mirrors),
+/// or, in a mirror-only bundle, for the mirrors alone.
+const START_REGISTRY: &str = include_str!("scripts/start-registry.sh");
+const START_MIRRORS: &str = include_str!("scripts/start-mirrors.sh");
+/// verify.sh's guard in a mirror-only bundle: only `--mirror` applies.
+const VERIFY_MIRRORS_ONLY: &str = include_str!("scripts/verify-mirrors-only.sh");
 const DELETE: &str = include_str!("scripts/delete.sh");
 const GC: &str = include_str!("scripts/gc.sh");
 const VERIFY: &str = include_str!("scripts/verify.sh");
@@ -62,7 +68,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .map(|e| e.authority())
         .collect();
     let endpoints = || {
-        Var::Many(if node_endpoints.is_empty() {
+        Var::Many(if node_endpoints.is_empty() && plan.private {
             vec![plan.service_endpoint().authority()]
         } else {
             node_endpoints.clone()
@@ -76,7 +82,10 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         .find(|m| m.kind == ManifestKind::HtpasswdSecret)
         .map_or("", |m| m.path.as_str());
     let np = &plan.node_paths;
-    let mut helpers = vec![paths::PULL_TEST_POD.to_owned()];
+    let mut helpers = Vec::new();
+    if plan.private {
+        helpers.push(paths::PULL_TEST_POD.to_owned());
+    }
     if plan.gc.quiesce.is_some() {
         helpers.push(paths::GC_JOB.to_owned());
     }
@@ -97,25 +106,57 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         )
     };
 
+    // The mirrors' node addresses (a mirror-only bundle's endpoints).
+    let mirror_endpoints = || {
+        Var::Many(
+            plan.mirrors
+                .iter()
+                .flat_map(|m| m.node_endpoints())
+                .map(|e| e.authority())
+                .collect(),
+        )
+    };
+    let mut start_vars = vec![("NAMESPACE", one(plan.namespace))];
+    if plan.private {
+        start_vars.push(("DEPLOYMENT", one(plan.name)));
+    }
+    start_vars.extend([
+        (
+            "MIRROR_DEPLOYMENTS",
+            Var::Many(plan.mirrors.iter().map(|m| m.name.clone()).collect()),
+        ),
+        ("MANIFESTS", manifests),
+        ("HTPASSWD_MANIFEST", one(htpasswd_manifest)),
+        (
+            "ENDPOINTS",
+            if plan.private {
+                Var::Many(plan.endpoints.iter().map(|e| e.authority()).collect())
+            } else {
+                mirror_endpoints()
+            },
+        ),
+    ]);
+    let start = if plan.private {
+        format!("{START}{START_REGISTRY}")
+    } else {
+        format!("{START}{START_MIRRORS}")
+    };
+    let verify_parts = if plan.private {
+        vec![COMMON, VERIFY]
+    } else {
+        vec![COMMON, VERIFY_MIRRORS_ONLY, VERIFY]
+    };
+
     let scripts = [
         (
             paths::SCRIPT_START,
-            "Deploy the registry and wait until it is ready (--help).",
-            vec![
-                ("NAMESPACE", one(plan.namespace)),
-                ("DEPLOYMENT", one(plan.name)),
-                (
-                    "MIRROR_DEPLOYMENTS",
-                    Var::Many(plan.mirrors.iter().map(|m| m.name.clone()).collect()),
-                ),
-                ("MANIFESTS", manifests),
-                ("HTPASSWD_MANIFEST", one(htpasswd_manifest)),
-                (
-                    "ENDPOINTS",
-                    Var::Many(plan.endpoints.iter().map(|e| e.authority()).collect()),
-                ),
-            ],
-            vec![COMMON, START],
+            if plan.private {
+                "Deploy the registry and wait until it is ready (--help)."
+            } else {
+                "Deploy the mirrors and wait until they are ready (--help)."
+            },
+            start_vars,
+            vec![COMMON, start.as_str()],
         ),
         (
             paths::SCRIPT_DELETE,
@@ -157,7 +198,11 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         ),
         (
             paths::SCRIPT_VERIFY,
-            "Check TLS, login and push/pull of a running registry from a client (--help).",
+            if plan.private {
+                "Check TLS, login and push/pull of a running registry from a client (--help)."
+            } else {
+                "Pull an image through one of the mirrors from a client (--help)."
+            },
             vec![
                 ("ENDPOINTS", endpoints()),
                 (
@@ -172,13 +217,20 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ("TEST_IMAGE", one(VERIFY_IMAGE)),
                 ("MIRRORS", mirrors()),
             ],
-            vec![COMMON, VERIFY],
+            verify_parts,
         ),
         (
             paths::SCRIPT_TRUST_NODE,
             "Install the trust files on this node or client, as root (--help).",
             vec![
-                ("ENDPOINTS", endpoints()),
+                (
+                    "ENDPOINTS",
+                    if plan.private {
+                        endpoints()
+                    } else {
+                        mirror_endpoints()
+                    },
+                ),
                 ("DOCKER_DIR", one(np.docker)),
                 ("DOCKER_DAEMON_JSON", one(np.docker_daemon_json)),
                 ("CONTAINERD_DIR", one(np.containerd)),
@@ -191,6 +243,10 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         ),
     ];
     for (path, summary, vars, parts) in scripts {
+        // A mirror-only bundle has no registry to collect garbage in.
+        if path == paths::SCRIPT_GC && !plan.private {
+            continue;
+        }
         let text = header("#!/usr/bin/env bash", summary, &vars) + &parts.join("\n");
         out.add(path, text, MODE_EXEC);
     }

@@ -15,7 +15,8 @@ pub(super) fn check(c: &Config, e: &mut Errors) {
     // on any node, so no two may be equal.
     let mut taken: BTreeMap<u16, String> = BTreeMap::new();
     for (path, port) in [("ports.host", c.ports.host), ("ports.node", c.ports.node)] {
-        if let Some(p) = port {
+        // A mirror-only bundle opens no port of the private registry.
+        if let Some(p) = port.filter(|_| c.registry.enabled) {
             taken.entry(p).or_insert_with(|| path.to_owned());
         }
     }

@@ -26,6 +26,16 @@ fn each(check: impl Fn(&str, &Config, &Bundle)) {
     }
 }
 
+/// [`each`] without mirror-only bundles (`registry.enabled: false`), for
+/// checks of the private registry's own objects.
+fn each_private(check: impl Fn(&str, &Config, &Bundle)) {
+    each(|name, config, b| {
+        if config.registry.enabled {
+            check(name, config, b);
+        }
+    });
+}
+
 fn deployment(b: &Bundle) -> apps::Deployment {
     common::yaml(b, "manifests/deployment.yaml")
 }
@@ -46,7 +56,7 @@ fn env(b: &Bundle, name: &str) -> Option<String> {
 
 #[test]
 fn selector_matches_pod_labels_and_service() {
-    each(check_selector_matches_pod_labels_and_service);
+    each_private(check_selector_matches_pod_labels_and_service);
 }
 
 fn check_selector_matches_pod_labels_and_service(name: &str, _config: &Config, b: &Bundle) {
@@ -71,7 +81,7 @@ fn check_selector_matches_pod_labels_and_service(name: &str, _config: &Config, b
 
 #[test]
 fn service_targets_the_container_port() {
-    each(check_service_targets_the_container_port);
+    each_private(check_service_targets_the_container_port);
 }
 
 fn check_service_targets_the_container_port(name: &str, config: &Config, b: &Bundle) {
@@ -114,7 +124,7 @@ fn check_service_targets_the_container_port(name: &str, config: &Config, b: &Bun
 
 #[test]
 fn every_mount_has_its_volume_and_every_volume_its_object() {
-    each(check_every_mount_has_its_volume_and_every_volume_its_object);
+    each_private(check_every_mount_has_its_volume_and_every_volume_its_object);
 }
 
 fn check_every_mount_has_its_volume_and_every_volume_its_object(
@@ -170,7 +180,7 @@ fn check_every_mount_has_its_volume_and_every_volume_its_object(
 
 #[test]
 fn every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file() {
-    each(check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file);
+    each_private(check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file);
 }
 
 fn check_every_registry_path_lies_under_its_mount_and_the_secret_holds_the_file(
@@ -305,18 +315,20 @@ fn check_trust_directories_are_covered_by_the_certificate(name: &str, config: &C
         );
     }
     // Every node address per exposed port, and the Service.
+    // None in a mirror-only bundle.
     let exposed =
         usize::from(config.ports.host.is_some()) + usize::from(config.ports.node.is_some());
-    assert_eq!(
-        dirs,
-        (config.addresses.node_ips.len() + config.addresses.dns_names.len()) * exposed + 1,
-        "{name}: trust dirs ({dirs})"
-    );
+    let expected = if config.registry.enabled {
+        (config.addresses.node_ips.len() + config.addresses.dns_names.len()) * exposed + 1
+    } else {
+        0
+    };
+    assert_eq!(dirs, expected, "{name}: trust dirs ({dirs})");
 }
 
 #[test]
 fn pull_secret_has_an_entry_per_trust_directory() {
-    each(check_pull_secret_has_an_entry_per_trust_directory);
+    each_private(check_pull_secret_has_an_entry_per_trust_directory);
 }
 
 fn check_pull_secret_has_an_entry_per_trust_directory(name: &str, config: &Config, b: &Bundle) {
@@ -396,7 +408,9 @@ fn check_secret_manifests_and_keys_are_private(name: &str, config: &Config, b: &
             || p.ends_with(".password")
             || p.starts_with("auth/")
             || p.starts_with("manifests/secret-")
-            || (p == "trust/k3s/registries.yaml" && config.auth.is_some());
+            || (p == "trust/k3s/registries.yaml"
+                && config.auth.is_some()
+                && config.registry.enabled);
         assert_eq!(
             f.mode == registry_gen::MODE_SECRET,
             secret,
@@ -522,6 +536,11 @@ fn check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca(
             assert_eq!(Some(port), config.ports.node, "{name}: {p}");
         }
     }
+    if !config.registry.enabled {
+        // A mirror-only bundle: no hosts.toml of the private registry.
+        assert_eq!(seen, 0, "{name}: {seen} hosts.toml");
+        return;
+    }
     assert!(seen >= 1, "{name}: {seen} hosts.toml");
     if config.ports.node.is_some() {
         for host in config.addresses.dns_names.iter() {
@@ -536,7 +555,7 @@ fn check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca(
 
 #[test]
 fn the_gc_job_runs_the_registrys_own_container() {
-    each(check_the_gc_job_runs_the_registrys_own_container);
+    each_private(check_the_gc_job_runs_the_registrys_own_container);
 }
 
 /// The garbage-collection Job's container is the registry's (image, env,

@@ -248,6 +248,24 @@ fn mirrors() {
     }
 }
 
+/// A mirror-only bundle (`registry.enabled: false`) needs a mirror and
+/// refuses what only the private registry reads; the private registry's
+/// ports are free for its mirrors.
+#[test]
+fn mirror_only() {
+    let base = "addresses: {node_ips: [10.0.0.1]}\nregistry: {enabled: false}\n";
+    check("mirror-only-without-mirrors", base);
+    check(
+        "mirror-only-private-settings",
+        "addresses: {node_ips: [10.0.0.1]}\nreplicas: 2\nspread: strict\ncache: {redis: {address: \"redis:6379\"}}\nstorage: {pvc: {size: 1Gi}}\nregistry: {enabled: false, delete_enabled: true}\nmirrors: [{upstream: docker.io, ports: {host: 5000}}]\n",
+    );
+    let ok = registry_gen::Config::from_yaml(&format!(
+        "{base}mirrors: [{{upstream: docker.io, ports: {{host: 5000}}}}]\n"
+    ))
+    .unwrap();
+    registry_gen::validate(&ok).expect("ports.host 5000 is free for a mirror");
+}
+
 /// What several replicas, the bucket and the cache cannot give although the
 /// config seems to ask for it: `check` (and every render) warns.
 #[test]

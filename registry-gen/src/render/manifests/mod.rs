@@ -115,11 +115,13 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         file(paths::KUSTOMIZATION, &kustomization(plan))?,
         MODE_FILE,
     );
-    out.add(
-        paths::PULL_TEST_POD,
-        file(paths::PULL_TEST_POD, &pull_test::pod(plan))?,
-        MODE_FILE,
-    );
+    if plan.private {
+        out.add(
+            paths::PULL_TEST_POD,
+            file(paths::PULL_TEST_POD, &pull_test::pod(plan))?,
+            MODE_FILE,
+        );
+    }
     // No Job can reach an emptyDir: there, gc.sh only explains why.
     if plan.gc.quiesce.is_some() {
         out.add(
