@@ -232,6 +232,24 @@ fn start_mirror(sb: &mut Sandbox, dir: &Path, slug: &str, name: &str, pod_ip: &s
     start_proxies_as(sb, &b, false, pod_ip, svc, &format!("{name}-proxy"));
 }
 
+/// Render `config` (written beside the bundle, so its `*_file`s resolve
+/// there) into `bundle/` with the real binary.
+fn render_config(sb: &Sandbox, config: &str) -> PathBuf {
+    let file = sb.path().join("registry-gen.yaml");
+    fs::write(&file, config).unwrap();
+    let dir = sb.path().join("bundle");
+    let o = bin()
+        .arg("render")
+        .arg("--config")
+        .arg(&file)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "render: {}", text(&o));
+    dir
+}
+
 #[test]
 fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
     let mut sb = Sandbox::new(&[(UPSTREAM_IP, vec![HUB.to_owned(), OTHER.to_owned()])]);
@@ -245,18 +263,7 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
     fs::create_dir(&hub).unwrap();
     fs::write(hub.join("user"), format!("{UPSTREAM_USER}\n")).unwrap();
     fs::write(hub.join("token"), format!("{UPSTREAM_TOKEN}\n")).unwrap();
-    let config = sb.path().join("registry-gen.yaml");
-    fs::write(&config, CONFIG).unwrap();
-    let dir = sb.path().join("bundle");
-    let o = bin()
-        .arg("render")
-        .arg("--config")
-        .arg(&config)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "render: {}", text(&o));
+    let dir = render_config(&sb, CONFIG);
     // The upstream login is in the Secret only: never in the Deployment.
     for f in [
         "mirror-docker-io-deployment.yaml",
@@ -469,18 +476,7 @@ fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
     start_upstream(&mut sb, &ca);
     let hub_digest = push(&sb, &ca, &format!("{HUB}/{HUB_REPO}"));
 
-    let config = sb.path().join("registry-gen.yaml");
-    fs::write(&config, MIRROR_ONLY_CONFIG).unwrap();
-    let dir = sb.path().join("bundle");
-    let o = bin()
-        .arg("render")
-        .arg("--config")
-        .arg(&config)
-        .arg("--out")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "render: {}", text(&o));
+    let dir = render_config(&sb, MIRROR_ONLY_CONFIG);
     // Nothing of the private registry: no workload, storage, login, pull
     // test or garbage collection, and no trust for its addresses.
     for gone in [
