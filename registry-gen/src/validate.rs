@@ -249,7 +249,8 @@ fn check_ports(c: &Config, e: &mut Errors) {
 
 fn check_storage(c: &Config, e: &mut Errors) {
     let shared = check_storage_kind(&c.storage, "storage", e);
-    if c.replicas > 1 && !shared {
+    // (A mirror-only bundle has its own rule for replicas: validate/mirror_only.rs.)
+    if c.replicas > 1 && !shared && c.registry.enabled {
         e.push(
             "replicas",
             c.replicas,
