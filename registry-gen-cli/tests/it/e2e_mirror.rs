@@ -232,6 +232,22 @@ fn start_mirror(sb: &mut Sandbox, dir: &Path, slug: &str, name: &str, pod_ip: &s
     start_proxies_as(sb, &b, false, pod_ip, svc, &format!("{name}-proxy"));
 }
 
+/// containerd pulls `docker.io/<HUB_REPO>` with the bundle's hosts tree:
+/// the digest is the pushed one, the Docker Hub mirror's log shows the
+/// request, and the upstream's shows none from containerd.
+fn pull_through_hub_mirror(sb: &Sandbox, sock: &Path, hosts_dir: &Path, ca: &Path, digest: &str) {
+    let hub_ref = format!("docker.io/{HUB_REPO}");
+    let o = pull(sb, sock, hosts_dir, &hub_ref, ca);
+    assert!(o.status.success(), "ctr pull {hub_ref}: {}", text(&o));
+    assert_eq!(listed_digest(sb, sock, &hub_ref), digest);
+    assert!(
+        log(sb, "mirror-hub").contains("/v2/library/e2e-mirror/manifests/1"),
+        "the mirror's log shows no request: {}",
+        log(sb, "mirror-hub")
+    );
+    assert_eq!(containerd_requests(sb), 0, "{}", log(sb, "upstream"));
+}
+
 /// Render `config` (written beside the bundle, so its `*_file`s resolve
 /// there) into `bundle/` with the real binary.
 fn render_config(sb: &Sandbox, config: &str) -> PathBuf {
@@ -304,15 +320,7 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
     let hub_ref = format!("docker.io/{HUB_REPO}");
 
     // 1. containerd pulls docker.io/... through the mirror.
-    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
-    assert!(o.status.success(), "ctr pull {hub_ref}: {}", text(&o));
-    assert_eq!(listed_digest(&sb, &sock, &hub_ref), hub_digest);
-    assert!(
-        log(&sb, "mirror-hub").contains("/v2/library/e2e-mirror/manifests/1"),
-        "the mirror's log shows no request: {}",
-        log(&sb, "mirror-hub")
-    );
-    assert_eq!(containerd_requests(&sb), 0, "{}", log(&sb, "upstream"));
+    pull_through_hub_mirror(&sb, &sock, &hosts_dir, &ca, &hub_digest);
 
     // 2. With the upstream stopped, the mirror serves from its cache.
     sb.stop("upstream");
@@ -502,16 +510,7 @@ fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
     );
     let sock = start_containerd(&mut sb);
     let hosts_dir = dir.join("trust/containerd/certs.d");
-    let hub_ref = format!("docker.io/{HUB_REPO}");
-    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
-    assert!(o.status.success(), "ctr pull {hub_ref}: {}", text(&o));
-    assert_eq!(listed_digest(&sb, &sock, &hub_ref), hub_digest);
-    assert!(
-        log(&sb, "mirror-hub").contains("/v2/library/e2e-mirror/manifests/1"),
-        "the mirror's log shows no request: {}",
-        log(&sb, "mirror-hub")
-    );
-    assert_eq!(containerd_requests(&sb), 0, "{}", log(&sb, "upstream"));
+    pull_through_hub_mirror(&sb, &sock, &hosts_dir, &ca, &hub_digest);
 
     // verify.sh: only --mirror applies, and it works.
     let verify = dir.join("scripts/verify.sh");

@@ -91,6 +91,15 @@ fn first_bundle() -> (tempfile::TempDir, PathBuf) {
     (tmp, out)
 }
 
+/// `out` is all there is in `parent`: no staged tree, no set-aside copy.
+fn assert_alone(parent: &Path, out: &Path) {
+    let beside: Vec<PathBuf> = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(beside, vec![out.to_owned()], "leftovers beside the bundle");
+}
+
 #[test]
 fn killing_the_cli_at_any_moment_leaves_the_old_or_the_new_bundle() {
     let (tmp, out) = first_bundle();
@@ -120,11 +129,7 @@ fn killing_the_cli_at_any_moment_leaves_the_old_or_the_new_bundle() {
     // A render after all that completes and leaves nothing beside the bundle.
     assert!(render(&out, "a.test").status().unwrap().success());
     assert_eq!(assert_whole(&out, "last"), "a.test");
-    let beside: Vec<PathBuf> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(beside, vec![out.clone()], "leftovers beside the bundle");
+    assert_alone(tmp.path(), &out);
     eprintln!("bundles seen after kills: {seen:?}");
 }
 
@@ -272,11 +277,7 @@ fn killing_a_new_ca_render_at_any_moment_leaves_the_old_or_the_new_bundle() {
     // A render after all that completes and leaves nothing beside the bundle.
     assert!(render_new_ca(&out, "a.test").status().unwrap().success());
     assert_eq!(assert_whole(&out, "last"), "a.test");
-    let beside: Vec<PathBuf> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(beside, vec![out.clone()], "leftovers beside the bundle");
+    assert_alone(tmp.path(), &out);
 }
 
 #[test]
