@@ -33,7 +33,7 @@ pub(super) fn check(c: &Config, e: &mut Errors) {
     if c.cache.redis.is_some() {
         e.push(
             "cache.redis",
-            "{...}",
+            quoted(c.cache.redis.as_ref().map_or("", |r| r.address.as_str())),
             format!("left out {OFF}: it is the private registry's shared cache"),
         );
     }
@@ -41,6 +41,13 @@ pub(super) fn check(c: &Config, e: &mut Errors) {
         e.push("registry.delete_enabled", true, format!("`false` {OFF}: mirrors refuse deletes, and there is no private registry to delete from"));
     }
     if !matches!(c.storage, Storage::EmptyDir {}) {
-        e.push("storage", "{...}", format!("left out (the default `empty_dir: {{}}`) {OFF}: it is the private registry's; each mirror has its own `mirrors[i].storage`"));
+        let kind = match &c.storage {
+            Storage::Nfs(_) => "nfs",
+            Storage::HostPath(_) => "host_path",
+            Storage::Pvc(_) => "pvc",
+            Storage::EmptyDir {} => "empty_dir",
+            Storage::S3(_) => "s3",
+        };
+        e.push("storage", quoted(kind), format!("left out (the default `empty_dir: {{}}`) {OFF}: it is the private registry's; each mirror has its own `mirrors[i].storage`"));
     }
 }
