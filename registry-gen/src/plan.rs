@@ -17,7 +17,9 @@ use crate::error::Result;
 pub(crate) use crate::layout as paths;
 
 mod gc;
-pub(crate) use gc::{GcPlan, READONLY_ENV, READONLY_VALUE};
+pub(crate) use gc::{
+    CacheFlushPlan, GcPlan, CACHE_FLUSHED, CACHE_KEYS, READONLY_ENV, READONLY_VALUE,
+};
 pub(crate) mod mirrors;
 mod workload;
 
@@ -859,6 +861,7 @@ impl<'c> Plan<'c> {
             } else {
                 &DataSource::EmptyDir
             },
+            cache.as_ref(),
         );
         Ok(Plan {
             name,

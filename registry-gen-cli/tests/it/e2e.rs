@@ -437,6 +437,17 @@ pub(crate) fn start_pod_as(sb: &mut Sandbox, b: &Bundle, name: &str, pod_ip: &st
     start_pod_full(sb, b, name, pod_ip, &[]);
 }
 
+/// [`start_pod_as`] with `extra` variables (see [`start_pod_with`]).
+pub(crate) fn start_pod_as_with(
+    sb: &mut Sandbox,
+    b: &Bundle,
+    name: &str,
+    pod_ip: &str,
+    extra: &[(String, String)],
+) {
+    start_pod_full(sb, b, name, pod_ip, extra);
+}
+
 /// The container root and the volumes' backing directory of the played pod `name`.
 pub(crate) fn pod_dirs(sb: &Sandbox, name: &str) -> (PathBuf, PathBuf) {
     if name == "registry" {

@@ -162,7 +162,7 @@ fn blobs_on_disk(sb: &Sandbox, b: &Bundle) -> BTreeSet<String> {
 }
 
 /// A shell variable of the rendered gc.sh's header.
-fn gc_var(b: &Bundle, name: &str) -> String {
+pub(crate) fn gc_var(b: &Bundle, name: &str) -> String {
     let o = Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -178,7 +178,7 @@ fn gc_var(b: &Bundle, name: &str) -> String {
 
 /// The rendered Job, checked to run the registry's container as the
 /// Deployment does (image, env, volumes, security), with a command.
-fn gc_job(b: &Bundle) -> batch::Job {
+pub(crate) fn gc_job(b: &Bundle) -> batch::Job {
     let job: batch::Job = serde_yaml::from_str(
         &fs::read_to_string(b.dir.join("manifests/maintenance/gc-job.yaml")).unwrap(),
     )
@@ -187,7 +187,13 @@ fn gc_job(b: &Bundle) -> batch::Job {
     let c = &pod.containers[0];
     let registry = b.container();
     assert_eq!(c.image, registry.image);
-    assert_eq!(c.env, registry.env);
+    // The registry's env, and with a Redis cache the raw password for the
+    // Job's flush under a name the registry does not read.
+    let (env, ours) = (c.env.as_ref().unwrap(), registry.env.as_ref().unwrap());
+    assert_eq!(env[..ours.len()], ours[..]);
+    for extra in &env[ours.len()..] {
+        assert!(!extra.name.starts_with("REGISTRY_"), "{extra:?}");
+    }
     assert_eq!(c.volume_mounts, registry.volume_mounts);
     assert_eq!(c.security_context, registry.security_context);
     assert_eq!(pod.volumes, b.pod().volumes);
@@ -196,33 +202,75 @@ fn gc_job(b: &Bundle) -> batch::Job {
     job
 }
 
-/// Run the Job's container to completion on the pod's data volume; its log.
-/// The image's binary is `registry`; Debian names it `docker-registry`.
-/// `flags` are appended to the command, as gc.sh appends its
+/// The image's `PATH` as the played Job sees it: busybox's applets (the
+/// registry image is Alpine: its shell and tools are busybox) and
+/// `registry`, the image's binary, which Debian names `docker-registry`.
+fn image_path(sb: &Sandbox) -> PathBuf {
+    let dir = sb.path().join("image-bin");
+    if !dir.exists() {
+        fs::create_dir(&dir).unwrap();
+        let which = |tool: &str| {
+            let o = Command::new("which").arg(tool).output().unwrap();
+            assert!(o.status.success(), "{tool} is not installed");
+            PathBuf::from(String::from_utf8(o.stdout).unwrap().trim())
+        };
+        let busybox = which("busybox");
+        for applet in [
+            "sh", "cat", "grep", "head", "nc", "printf", "sed", "tr", "wc",
+        ] {
+            std::os::unix::fs::symlink(&busybox, dir.join(applet)).unwrap();
+        }
+        std::os::unix::fs::symlink(which("docker-registry"), dir.join("registry")).unwrap();
+    }
+    dir
+}
+
+/// Run the Job's container to completion as the played pod `pod` would
+/// see its volumes (the same backing directories): its output. `flags`
+/// are appended to the command, as gc.sh appends its
 /// `--dry-run`/`--delete-untagged` (gc_script.rs checks that it does).
-fn run_job(sb: &Sandbox, b: &Bundle, job: &batch::Job, flags: &[&str]) -> String {
-    let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
-    let container = &pod.containers[0];
+/// The command runs with the image's PATH ([`image_path`]): `registry`
+/// itself, or the image's `/bin/sh` (busybox) running a script around it.
+pub(crate) fn play_job(
+    sb: &Sandbox,
+    b: &Bundle,
+    job: &batch::Job,
+    pod: &str,
+    flags: &[&str],
+) -> Output {
+    let spec = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    let container = &spec.containers[0];
     let command = container.command.as_ref().unwrap();
-    assert_eq!(command[0], "registry", "{command:?}");
     let config = command
         .iter()
-        .find(|a| a.starts_with('/'))
+        .find(|a| a.starts_with("/etc/"))
         .expect("the image's config file");
     let root = sb.path().join("gc-pod");
-    // The Job's volumes are the registry pod's: the same backing directories.
-    let (_, volumes) = pod_dirs(sb, "registry");
-    let mut c = play_container(sb, b, &root, &volumes, POD_IP, pod, container, config);
-    c.arg("docker-registry");
+    let (_, volumes) = pod_dirs(sb, pod);
+    let bin = image_path(sb);
+    let mut c = play_container(sb, b, &root, &volumes, POD_IP, spec, container, config);
+    // (`env`, not Command::env: that PATH would be searched for nsenter.)
+    c.arg("/usr/bin/env").arg(format!("PATH={}", bin.display()));
+    let program = match command[0].as_str() {
+        "registry" => bin.join("registry"),
+        "/bin/sh" => bin.join("sh"),
+        other => panic!("unexpected Job command {other}: {command:?}"),
+    };
+    c.arg(program);
     for a in &command[1..] {
-        if a.starts_with('/') {
+        if a.starts_with("/etc/") {
             c.arg(reroot(&root, a));
         } else {
             c.arg(a);
         }
     }
     c.args(flags);
-    let o = sb.run(&mut c);
+    sb.run(&mut c)
+}
+
+/// [`play_job`] on the volumes of the pod `registry`; it must succeed.
+fn run_job(sb: &Sandbox, b: &Bundle, job: &batch::Job, flags: &[&str]) -> String {
+    let o = play_job(sb, b, job, "registry", flags);
     let log = text(&o);
     assert!(o.status.success(), "garbage-collect failed: {log}");
     log

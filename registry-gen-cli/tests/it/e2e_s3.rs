@@ -33,7 +33,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{bin, text};
-use crate::e2e::{start_pod_as, wait_for, Bundle, Sandbox, CLUSTER_IP, NODE_IP};
+use crate::e2e::{start_pod_as, start_pod_as_with, wait_for, Bundle, Sandbox, CLUSTER_IP, NODE_IP};
+use crate::e2e_gc::{gc_job, gc_var, play_job};
 use crate::support::{openssl_ca, sh};
 
 /// moto_server's address and the name its certificate carries.
@@ -54,7 +55,8 @@ const SERVICE: &str = "registry.registry.svc";
 /// rendered Secret.
 const ACCESS_KEY: &str = "e2eaccesskey";
 const SECRET_KEY: &str = "e2e-secret-key";
-const REDIS_PASSWORD: &str = "e2e-redis-password";
+/// Not ASCII: the GC Job counts its length in bytes, as Redis does.
+const REDIS_PASSWORD: &str = "e2e-rédis-pässword";
 
 /// A three-layer OCI image (1 MiB of random bytes per layer, gzip'd tars)
 /// written as an OCI layout at argv[1], tag `v1`.
@@ -98,10 +100,13 @@ else:
     print(sum(len(p.get("Contents", [])) for p in pages))
 "#;
 
-fn config(redis: bool) -> String {
+fn config(redis: bool, delete: bool) -> String {
     let mut c = format!(
         "name: registry\nnamespace: registry\nreplicas: 2\naddresses: {{node_ips: [{NODE_IP}]}}\nports: {{container: 5000, node: 30500}}\nstorage:\n  s3:\n    bucket: {BUCKET}\n    region: us-east-1\n    endpoint: https://{S3_HOST}:{S3_PORT}\n    path_style: true\n    root_directory: /registry\n    access_key_file: s3/access-key\n    secret_key_file: s3/secret-key\n    ca_file: s3/ca.crt\nauth:\n  users: [{{name: ci}}]\n"
     );
+    if delete {
+        c.push_str("registry:\n  delete_enabled: true\n");
+    }
     if redis {
         c.push_str(&format!(
             "cache:\n  redis: {{address: \"{REDIS_IP}:6379\", password_file: redis/password, db: 2}}\n"
@@ -268,7 +273,20 @@ fn pull(sb: &Sandbox, b: &Bundle, endpoint: &str, when: &str) {
     );
 }
 
-fn scenario(redis: bool) {
+/// What [`setup`] started: the sandbox (moto, Redis if asked, both
+/// replicas, HAProxy), the bundle, the S3 endpoint's CA and the Service's
+/// `host:port`.
+struct Setup {
+    sb: Sandbox,
+    b: Bundle,
+    s3_ca: PathBuf,
+    service: String,
+}
+
+/// moto with the bucket, Redis (with `redis`), the bundle rendered with
+/// the real binary (deletes on with `delete`), both replicas and HAProxy
+/// as the Service.
+fn setup(redis: bool, delete: bool) -> Setup {
     let mut sb = Sandbox::new(&[
         (S3_IP, vec![S3_HOST.to_owned()]),
         (CLUSTER_IP, vec![SERVICE.to_owned()]),
@@ -335,7 +353,7 @@ fn scenario(redis: bool) {
     )
     .unwrap();
     let cfg = cfg_dir.join("registry-gen.yaml");
-    fs::write(&cfg, config(redis)).unwrap();
+    fs::write(&cfg, config(redis, delete)).unwrap();
     let out = dir.join("bundle");
     let o = bin()
         .arg("render")
@@ -360,17 +378,38 @@ fn scenario(redis: bool) {
         start_pod_as(&mut sb, &b, name, ip);
     }
     start_haproxy(&mut sb, &b);
+    let svc_port = b.service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port;
+    let service = format!("{SERVICE}:{svc_port}");
+    Setup {
+        sb,
+        b,
+        s3_ca,
+        service,
+    }
+}
 
-    // Push a three-layer image through the Service.
-    let image = dir.join("image");
+/// A three-layer image as an OCI layout under the sandbox, tag `v1`.
+fn make_image(sb: &Sandbox) -> PathBuf {
+    let image = sb.path().join("image");
     let o = Command::new("python3")
         .args(["-c", MAKE_IMAGE])
         .arg(&image)
         .output()
         .unwrap();
     assert!(o.status.success(), "making the image: {}", text(&o));
-    let svc_port = b.service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port;
-    let service = format!("{SERVICE}:{svc_port}");
+    image
+}
+
+fn scenario(redis: bool) {
+    let Setup {
+        mut sb,
+        b,
+        s3_ca,
+        service,
+    } = setup(redis, false);
+
+    // Push a three-layer image through the Service.
+    let image = make_image(&sb);
     let o = skopeo(
         &sb,
         &b,
@@ -455,4 +494,200 @@ fn two_replicas_on_s3_behind_a_round_robin_balancer() {
 #[test]
 fn two_replicas_on_s3_sharing_a_redis_cache() {
     scenario(true);
+}
+
+/// `redis-cli` against the test's Redis, database `db`: its stdout.
+fn redis(sb: &Sandbox, db: u32, args: &[&str]) -> String {
+    let o = sb.run(
+        sb.cmd("redis-cli")
+            .args(["-h", REDIS_IP, "-n", &db.to_string()])
+            .args(args)
+            .env("REDISCLI_AUTH", REDIS_PASSWORD),
+    );
+    assert!(o.status.success(), "redis-cli {args:?}: {}", text(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Every key of database `db`, sorted.
+fn redis_keys(sb: &Sandbox, db: u32) -> Vec<String> {
+    let mut keys: Vec<String> = redis(sb, db, &["--scan"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The registry's own blob-descriptor keys among `keys` (distribution's
+/// `registry/storage/cache/redis/redis.go`, 2.8 and 3.x alike).
+fn descriptor_keys(keys: &[String]) -> Vec<&String> {
+    keys.iter()
+        .filter(|k| k.starts_with("blobs::sha256:") || k.starts_with("repository::"))
+        .collect()
+}
+
+/// Replace both replicas (a rollout), with `extra` variables, and wait
+/// until HAProxy sends requests to the new ones.
+fn roll(sb: &mut Sandbox, b: &Bundle, extra: &[(String, String)]) {
+    for (name, ip) in PODS {
+        sb.stop(name);
+        start_pod_as_with(sb, b, name, ip, extra);
+    }
+    let ca = b.dir.join("certs/ca.crt");
+    let ca = ca.to_str().unwrap();
+    for direct in DIRECT_PORTS {
+        let url = format!("https://{NODE_IP}:{direct}/");
+        wait_for(&url, Duration::from_secs(20), || {
+            sb.curl(&["--cacert", ca, &url], None).0 == "200"
+        });
+    }
+}
+
+/// The issue's data loss, played with the real 2.8 registry, redis-server
+/// and moto: two replicas on S3 sharing a Redis cache; push, delete,
+/// collect as gc.sh does (read-only rollout, the rendered Job, writable
+/// rollout), push the same image again, pull it byte-exact. Before the
+/// Job flushed Redis, the re-push was skipped blob by blob (`HEAD` 200 from
+/// the stale descriptors) and every pull failed. The Job touches only the
+/// registry's keys in the configured database: another key there, a key
+/// there that only looks like one, and a key in another database survive.
+#[test]
+fn gc_with_a_shared_redis_cache_then_the_same_image_pushed_again_pulls() {
+    let Setup {
+        mut sb,
+        b,
+        s3_ca,
+        service,
+    } = setup(true, true);
+    assert_eq!(gc_var(&b, "QUIESCE"), "read-only");
+    // Someone else's data in the same Redis.
+    redis(&sb, 2, &["SET", "unrelated", "keep me"]);
+    redis(&sb, 2, &["SET", "blobs::notes", "not a descriptor"]);
+    redis(&sb, 0, &["SET", "blobs::sha256:0000", "another database"]);
+
+    let image = make_image(&sb);
+    let reference = format!("docker://{service}/{REPO}:v1");
+    let layout = format!("oci:{}:v1", image.display());
+    let o = skopeo(&sb, &b, &["copy", &layout, &reference]);
+    assert!(o.status.success(), "push: {}", text(&o));
+    pull(&sb, &b, &service, "after the push");
+    let cached = redis_keys(&sb, 2);
+    assert!(
+        descriptor_keys(&cached).len() >= 5,
+        "the push left blob descriptors in Redis db 2: {cached:?}"
+    );
+    let blobs = |sb: &Sandbox| {
+        s3_client(
+            sb,
+            &s3_ca,
+            &["count", BUCKET, "registry/docker/registry/v2/blobs/"],
+        )
+        .parse::<usize>()
+        .unwrap()
+    };
+    assert!(blobs(&sb) >= 5, "the blobs are in the bucket");
+
+    // Delete the image (skopeo resolves the tag and deletes the manifest).
+    let o = skopeo(&sb, &b, &["delete", &reference]);
+    assert!(o.status.success(), "delete: {}", text(&o));
+
+    // gc.sh's sequence for shared storage: read-only, the Job, writable.
+    let read_only = (gc_var(&b, "READONLY_ENV"), gc_var(&b, "READONLY_VALUE"));
+    roll(&mut sb, &b, &[read_only]);
+    let job = gc_job(&b);
+    let dry = play_job(&sb, &b, &job, PODS[0].0, &["--dry-run"]);
+    let dry_log = text(&dry);
+    assert!(dry.status.success(), "the dry run failed: {dry_log}");
+    assert_eq!(redis_keys(&sb, 2), cached, "a dry run flushed: {dry_log}");
+    let o = play_job(&sb, &b, &job, PODS[0].0, &[]);
+    let log = text(&o);
+    assert!(o.status.success(), "the Job failed: {log}");
+    // Still read-only: what the cache holds now is what the writable
+    // registry starts with.
+    let after_job = redis_keys(&sb, 2);
+    let other_db = redis_keys(&sb, 0);
+    roll(&mut sb, &b, &[]);
+    assert_eq!(
+        blobs(&sb),
+        0,
+        "every blob of the deleted image is gone: {log}"
+    );
+
+    // The same image again: every blob must be uploaded again, and the
+    // image pulls with every blob's bytes as pushed.
+    let o = skopeo(&sb, &b, &["copy", &layout, &reference]);
+    assert!(o.status.success(), "push again: {}", text(&o));
+    let pulled = sb.path().join("pulled-again");
+    let o = skopeo(
+        &sb,
+        &b,
+        &["copy", &reference, &format!("oci:{}:v1", pulled.display())],
+    );
+    assert!(
+        o.status.success(),
+        "pull after the collection and the re-push: {}",
+        text(&o)
+    );
+    let files = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(dir.join("blobs/sha256"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(
+        files(&pulled) == files(&image),
+        "the pulled blobs differ from the pushed ones"
+    );
+    assert!(blobs(&sb) >= 5, "the re-push stored the blobs again");
+
+    // What the Job flushed, and only that.
+    assert!(
+        descriptor_keys(&after_job).is_empty(),
+        "blob descriptors survived the Job: {after_job:?}\n{log}"
+    );
+    assert_eq!(
+        after_job,
+        vec!["blobs::notes".to_owned(), "unrelated".to_owned()],
+        "{log}"
+    );
+    assert_eq!(redis(&sb, 2, &["GET", "unrelated"]).trim(), "keep me");
+    assert_eq!(other_db, vec!["blobs::sha256:0000".to_owned()]);
+    let flushed = descriptor_keys(&cached).len();
+    assert!(
+        log.contains(&format!(
+            "flushed {flushed} blob descriptor keys from Redis {REDIS_IP}:6379 db 2"
+        )),
+        "{log}"
+    );
+    assert!(
+        dry_log.contains(&format!(
+            "dry run: would flush {flushed} blob descriptor keys from Redis {REDIS_IP}:6379 db 2"
+        )),
+        "{dry_log}"
+    );
+    assert!(!log.contains(REDIS_PASSWORD) && !dry_log.contains(REDIS_PASSWORD));
+
+    // Redis down: the collection runs, the flush cannot, the Job fails
+    // and says why (gc.sh then keeps the registry read-only: gc_script.rs).
+    sb.stop("redis");
+    let o = play_job(&sb, &b, &job, PODS[0].0, &[]);
+    let said = text(&o);
+    assert!(
+        !o.status.success(),
+        "the Job succeeded without Redis: {said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "registry-gen: could not flush the blob descriptor cache in Redis {REDIS_IP}:6379 db 2"
+        )) && !said.contains("registry-gen: flushed"),
+        "{said}"
+    );
 }

@@ -3,7 +3,7 @@
 //! while it runs. Part of the plan: every name, path and value here is used
 //! by the Job manifest, gc.sh, the README and `check` alike.
 
-use super::{ClaimPlan, DataSource, Plan};
+use super::{ClaimPlan, DataSource, Plan, RedisPlan, SecretKeyRef};
 use crate::config::AccessMode;
 
 /// The environment variable that puts the registry in read-only mode
@@ -16,6 +16,62 @@ use crate::config::AccessMode;
 pub(crate) const READONLY_ENV: &str = "REGISTRY_STORAGE_MAINTENANCE_READONLY";
 /// See [`READONLY_ENV`].
 pub(crate) const READONLY_VALUE: &str = "{\"enabled\": true}";
+
+/// How the Job's log begins the line that says the Redis cache was
+/// flushed; gc.sh makes the registry writable again only after it saw it.
+pub(crate) const CACHE_FLUSHED: &str = "registry-gen: flushed ";
+
+/// The registry's own keys in Redis, in words (distribution's
+/// `registry/storage/cache/redis/redis.go`, the same in 2.8 and 3.x): a
+/// hash per blob, a set of the blobs of each repository and a hash per
+/// blob of each repository. Nothing else in the database is touched.
+pub(crate) const CACHE_KEYS: &str =
+    "blobs::<digest>, repository::<name>::blobs, repository::<name>::blobs::<digest>";
+
+/// After the collection, the Job removes the registry's blob descriptors
+/// from the shared Redis cache: they outlive the pods, and a descriptor of
+/// a deleted blob makes the registry answer that it has the blob, so a
+/// client skips its upload and the image is broken (distribution #1803,
+/// #4569, #4702). The Job's shell speaks RESP to Redis with busybox `nc`
+/// (the registry image has no redis-cli).
+#[derive(Debug, Clone)]
+pub(crate) struct CacheFlushPlan {
+    /// `host:port` as configured (for the log and the docs).
+    pub address: String,
+    /// The host for `nc`: IPv6 without its brackets.
+    pub host: String,
+    pub port: String,
+    pub db: u32,
+    /// The Redis Secret's raw password key, given to the Job as
+    /// [`CacheFlushPlan::password_env`] (not a REGISTRY_* variable: the
+    /// registry would take it for configuration).
+    pub password: Option<SecretKeyRef>,
+    pub password_env: &'static str,
+}
+
+impl CacheFlushPlan {
+    fn new(r: &RedisPlan) -> CacheFlushPlan {
+        let (host, port) = match r.address.strip_prefix('[') {
+            Some(v6) => {
+                let (h, p) = v6.split_once(']').unwrap_or((v6, ""));
+                (h.to_owned(), p.trim_start_matches(':').to_owned())
+            }
+            None => r
+                .address
+                .rsplit_once(':')
+                .map(|(h, p)| (h.to_owned(), p.to_owned()))
+                .unwrap_or((r.address.clone(), String::new())),
+        };
+        CacheFlushPlan {
+            address: r.address.clone(),
+            host,
+            port,
+            db: r.db,
+            password: r.password.clone(),
+            password_env: "GC_REDIS_PASSWORD",
+        }
+    }
+}
 
 /// How gc.sh stops the registry from writing while the Job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +111,9 @@ pub(crate) struct GcPlan {
     pub quiesce: Option<Quiesce>,
     /// Why gc.sh refuses to run, if it does (checked before any change).
     pub refusal: Option<String>,
+    /// With `cache.redis`: the Job flushes the registry's keys there after
+    /// collecting (counts them with `--dry-run`).
+    pub cache_flush: Option<CacheFlushPlan>,
 }
 
 /// The config file inside the official images: 3.x keeps it at
@@ -73,7 +132,13 @@ pub(crate) fn image_config_file(image: &str) -> &'static str {
 }
 
 impl GcPlan {
-    pub(super) fn new(name: &str, image: &str, delete_enabled: bool, data: &DataSource) -> GcPlan {
+    pub(super) fn new(
+        name: &str,
+        image: &str,
+        delete_enabled: bool,
+        data: &DataSource,
+        cache: Option<&RedisPlan>,
+    ) -> GcPlan {
         let quiesce = match data {
             DataSource::Claim(ClaimPlan { access_modes, .. })
                 if access_modes.contains(&AccessMode::ReadWriteMany) =>
@@ -103,6 +168,7 @@ impl GcPlan {
             ],
             quiesce,
             refusal,
+            cache_flush: cache.map(CacheFlushPlan::new),
         }
     }
 }
@@ -137,13 +203,22 @@ impl Plan<'_> {
             }
             _ => String::new(),
         };
+        let (stopped, back) = match gc.quiesce {
+            Some(Quiesce::ReadOnly) => ("read-only", "writable"),
+            _ => ("stopped", "up"),
+        };
+        let flush = gc.cache_flush.as_ref().map_or(String::new(), |f| format!(
+            " After collecting, the Job deletes the registry's blob descriptors from the shared Redis cache {address} (database {db}; the keys {CACHE_KEYS}, nothing else; with --dry-run it only counts them): they outlive the pods, and a descriptor of a deleted blob would make the registry skip the upload of that blob when the same image is pushed again, leaving an image that cannot be pulled. The registry comes {back} again only once the Job's log says the cache was flushed; if it does not (Redis unreachable, a wrong password, the Job killed), gc.sh leaves the registry {stopped} and says so: run gc.sh again once Redis answers.",
+            address = f.address,
+            db = f.db,
+        ));
         match gc.quiesce {
             Some(Quiesce::ReadOnly) => format!(
-                "The storage is shared (ReadWriteMany, or an S3 bucket): gc.sh rolls the registry to read-only mode ({READONLY_ENV}), waits until every pod serves read-only (pulls keep working, pushes are refused), runs Job {job}{pin}, shows its log, then removes the variable, which replaces every pod (no stale blob descriptor cache survives).",
+                "The storage is shared (ReadWriteMany, or an S3 bucket): gc.sh rolls the registry to read-only mode ({READONLY_ENV}), waits until every pod serves read-only (pulls keep working, pushes are refused), runs Job {job}{pin}, shows its log, then removes the variable, which replaces every pod (no stale blob descriptor cache survives).{flush}",
                 job = gc.job
             ),
             _ => format!(
-                "The storage is held by one node: gc.sh scales the registry to 0 and waits until its pods are gone (pulls fail meanwhile), runs Job {job}{pin}, shows its log, then scales it back to {replicas} fresh pods (no stale blob descriptor cache survives).",
+                "The storage is held by one node: gc.sh scales the registry to 0 and waits until its pods are gone (pulls fail meanwhile), runs Job {job}{pin}, shows its log, then scales it back to {replicas} fresh pods (no stale blob descriptor cache survives).{flush}",
                 job = gc.job,
                 replicas = self.replicas
             ),

@@ -14,8 +14,8 @@ use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::layout::GENERATED;
 use crate::plan::{
-    paths, ManifestKind, Plan, TrustInstallerPlan, Via, READONLY_ENV, READONLY_VALUE,
-    REGISTRY_CONTAINER, VERIFY_IMAGE,
+    paths, CacheFlushPlan, ManifestKind, Plan, TrustInstallerPlan, Via, CACHE_FLUSHED, CACHE_KEYS,
+    READONLY_ENV, READONLY_VALUE, REGISTRY_CONTAINER, VERIFY_IMAGE,
 };
 
 const COMMON: &str = include_str!("scripts/common.sh");
@@ -32,6 +32,7 @@ const VERIFY: &str = include_str!("scripts/verify.sh");
 const TRUST_NODE: &str = include_str!("scripts/trust-node.sh");
 const INSTALL_TREE: &str = include_str!("scripts/install-tree.sh");
 const TRUST_INSTALLER: &str = include_str!("scripts/trust-installer.sh");
+const GC_JOB: &str = include_str!("scripts/gc-job.sh");
 
 /// The heredoc delimiter for the files the installer carries.
 const EOF_MARK: &str = "REGISTRY_GEN_EOF";
@@ -192,6 +193,13 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ("READONLY_ENV", one(READONLY_ENV)),
                 ("READONLY_VALUE", one(READONLY_VALUE)),
                 ("REFUSAL", one(plan.gc.refusal.as_deref().unwrap_or(""))),
+                (
+                    "CACHE",
+                    one(&plan.gc.cache_flush.as_ref().map_or(String::new(), |f| {
+                        format!("Redis {} db {}", f.address, f.db)
+                    })),
+                ),
+                ("FLUSHED", one(CACHE_FLUSHED)),
                 ("STEPS", one(&plan.gc_steps())),
             ],
             vec![COMMON, GC],
@@ -291,6 +299,36 @@ pub(crate) fn trust_installer(plan: &Plan, t: &TrustInstallerPlan, out: &Bundle)
     }
     unpack.push_str("}\n");
     s.push_str(&[unpack.as_str(), INSTALL_TREE, TRUST_INSTALLER].join("\n"));
+    s
+}
+
+/// The garbage-collection Job's script, for the registry image's `/bin/sh`
+/// (busybox) with the collection's command as its arguments: the
+/// collection, then the flush of the Redis cache `f` (see
+/// [`CacheFlushPlan`]).
+pub(crate) fn gc_job_script(f: &CacheFlushPlan) -> String {
+    let one = |v: &str| Var::One(v.to_owned());
+    let mut s = header(
+        "#!/bin/sh",
+        "registry garbage-collect, then flush the registry's blob descriptors from Redis.",
+        &[
+            ("REDIS_ADDRESS", one(&f.address)),
+            ("REDIS_HOST", one(&f.host)),
+            ("REDIS_PORT", one(&f.port)),
+            ("REDIS_DB", one(&f.db.to_string())),
+            (
+                "PASSWORD_ENV",
+                one(if f.password.is_some() {
+                    f.password_env
+                } else {
+                    ""
+                }),
+            ),
+            ("FLUSHED", one(CACHE_FLUSHED)),
+            ("KEYS", one(CACHE_KEYS)),
+        ],
+    );
+    s.push_str(GC_JOB);
     s
 }
 

@@ -16,7 +16,8 @@ use registry_gen::Config;
 use crate::common;
 
 /// The fake: state files under `$FAKE_DIR`, one line per call in `calls`.
-/// `FAKE_GC=fail` makes the Job fail, `FAKE_GC=hang` keeps it running.
+/// `FAKE_GC=fail` makes the Job fail, `FAKE_GC=hang` keeps it running;
+/// `FAKE_FLUSHED` is one more line of the Job's log.
 const FAKE_KUBECTL: &str = r#"#!/usr/bin/env bash
 set -eu
 d=$FAKE_DIR
@@ -86,7 +87,9 @@ case "$1 $2" in
         else
             echo "1/"
         fi ;;
-    "logs job/"*) echo "fake log: blob eligible for deletion: sha256:abc" ;;
+    "logs job/"*)
+        echo "fake log: blob eligible for deletion: sha256:abc"
+        [ -z "${FAKE_FLUSHED:-}" ] || echo "$FAKE_FLUSHED" ;;
     *) echo "fake kubectl: unexpected: $*" >&2; exit 1 ;;
 esac
 "#;
@@ -386,4 +389,112 @@ fn gc_help_describes_what_it_does_to_this_registry() {
         assert!(help.contains(says), "{help}");
         assert_eq!(f.calls(), Vec::<String>::new());
     }
+}
+
+/// With `cache.redis` (two replicas on S3): the Job's command is the
+/// registry image's shell around the collection, the flags after it; the
+/// raw password reaches the Job's flush through the Redis Secret's
+/// `password` key. gc.sh makes the registry writable again only once the
+/// Job's log says the cache was flushed: without that line (Redis down,
+/// the flush failed) it stays read-only, says why and how to finish, and
+/// exits non-zero; the next run, flushed, makes it writable. A dry run
+/// flushes nothing and needs no flush.
+#[test]
+fn with_redis_the_registry_stays_read_only_until_the_job_flushed_the_cache() {
+    let config = example("s3-replicas.yaml");
+    assert!(config.registry.delete_enabled);
+    let f = Fake::new(&config, 2);
+    let run = |args: &[&str], flushed: &str| {
+        f.gc(args, "")
+            .env("FAKE_FLUSHED", flushed)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    let o = run(&["--dry-run"], "");
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("then counting the blob descriptors in the shared cache (Redis redis.registry.svc:6379 db 0) it would flush"),
+        "{said}"
+    );
+    assert!(
+        said.contains("dry run: nothing was deleted or flushed"),
+        "{said}"
+    );
+    assert_eq!(f.state("readonly"), None, "a dry run left it read-only");
+    let job: k8s_openapi::api::batch::v1::Job =
+        serde_yaml::from_str(&f.state("job.yaml").unwrap()).unwrap();
+    let c = &job.spec.unwrap().template.spec.unwrap().containers[0];
+    let command = c.command.as_deref().unwrap();
+    assert_eq!(command[..2], ["/bin/sh", "-c"]);
+    assert!(command[2].contains("resp EVAL"), "{}", command[2]);
+    assert_eq!(
+        command[3..],
+        [
+            "gc-job",
+            "registry",
+            "garbage-collect",
+            "/etc/distribution/config.yml",
+            "--dry-run"
+        ]
+    );
+    let password = c
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|e| e.name == "GC_REDIS_PASSWORD")
+        .expect("the flush's password");
+    let from = password
+        .value_from
+        .as_ref()
+        .unwrap()
+        .secret_key_ref
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (from.name.as_str(), from.key.as_str()),
+        ("registry-redis", "password")
+    );
+
+    // The flush did not happen: read-only it stays.
+    let before = f.calls().len();
+    let o = run(&[], "");
+    let said = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("then flushing the blob descriptors from the shared cache (Redis redis.registry.svc:6379 db 0)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("does not say that the blob descriptor cache (Redis redis.registry.svc:6379 db 0) was flushed")
+            && said.contains("The registry stays read-only or stopped")
+            && said.contains("run gc.sh again"),
+        "{said}"
+    );
+    assert!(!said.contains("writable again"), "{said}");
+    assert_eq!(f.state("readonly").as_deref(), Some("{\"enabled\": true}"));
+    let calls = f.calls()[before..].to_vec();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.ends_with("REGISTRY_STORAGE_MAINTENANCE_READONLY-")),
+        "{calls:#?}"
+    );
+
+    // Run again once Redis answers: flushed, writable.
+    let o = run(
+        &[],
+        "registry-gen: flushed 12 blob descriptor keys from Redis redis.registry.svc:6379 db 0 (...)",
+    );
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("registry-gen: flushed 12 blob descriptor keys"),
+        "{said}"
+    );
+    assert!(said.contains("writable again, on fresh pods"), "{said}");
+    assert_eq!(f.state("readonly"), None);
 }

@@ -138,6 +138,25 @@ fn shellcheck_passes_the_scripts() {
             let help = run(Command::new("bash").arg(script).arg("--help"));
             assert!(help.starts_with("Usage: "), "{}: {help}", script.display());
         }
+        // With a Redis cache, the GC Job's command is a POSIX sh script
+        // (the registry image's busybox shell).
+        let job = b.join("manifests/maintenance/gc-job.yaml");
+        if job.exists() {
+            let job: k8s_openapi::api::batch::v1::Job =
+                serde_yaml::from_str(&std::fs::read_to_string(&job).unwrap()).unwrap();
+            let command = job.spec.unwrap().template.spec.unwrap().containers[0]
+                .command
+                .clone()
+                .unwrap();
+            assert_eq!(command[0] == "/bin/sh", config.cache.redis.is_some());
+            if command[0] == "/bin/sh" {
+                let script = b.join("gc-job.sh");
+                std::fs::write(&script, &command[2]).unwrap();
+                run(Command::new("shellcheck")
+                    .args(["--severity=style", "--shell=sh"])
+                    .arg(&script));
+            }
+        }
     }
 }
 

@@ -586,7 +586,15 @@ fn check_the_gc_job_runs_the_registrys_own_container(name: &str, _config: &Confi
     let gc = spec.template.spec.unwrap();
     let (c, r) = (&gc.containers[0], &registry.containers[0]);
     assert_eq!(c.image, r.image, "{name}");
-    assert_eq!(c.env, r.env, "{name}");
+    // The registry's env; with a Redis cache, also the raw password for
+    // the flush, under a name the registry does not read.
+    let (env, ours) = (c.env.as_ref().unwrap(), r.env.as_ref().unwrap());
+    assert_eq!(env[..ours.len()], ours[..], "{name}");
+    let extra = &env[ours.len()..];
+    assert!(
+        extra.iter().all(|e| !e.name.starts_with("REGISTRY_")),
+        "{name}"
+    );
     assert_eq!(c.volume_mounts, r.volume_mounts, "{name}");
     assert_eq!(c.resources, r.resources, "{name}");
     assert_eq!(c.security_context, r.security_context, "{name}");
@@ -595,6 +603,40 @@ fn check_the_gc_job_runs_the_registrys_own_container(name: &str, _config: &Confi
     assert_eq!(gc.node_selector, registry.node_selector, "{name}");
     assert_eq!(gc.restart_policy.as_deref(), Some("Never"), "{name}");
     let command = c.command.as_ref().unwrap();
+    let registry_env = |var: &str| ours.iter().find(|e| e.name == var);
+    let command = match registry_env("REGISTRY_REDIS_ADDR") {
+        None => {
+            assert!(extra.is_empty(), "{name}");
+            &command[..]
+        }
+        // The flush speaks to the Redis the registry uses, in its db, with
+        // the password of its Secret.
+        Some(addr) => {
+            assert_eq!(command[..2], ["/bin/sh", "-c"], "{name}");
+            let script = &command[2];
+            let db = registry_env("REGISTRY_REDIS_DB").unwrap();
+            for line in [
+                format!("REDIS_ADDRESS='{}'", addr.value.as_ref().unwrap()),
+                format!("REDIS_DB='{}'", db.value.as_ref().unwrap()),
+            ] {
+                assert!(script.lines().any(|l| l == line), "{name}: {line}");
+            }
+            match registry_env("REGISTRY_REDIS_PASSWORD") {
+                Some(p) => {
+                    let secret = |e: &k8s_openapi::api::core::v1::EnvVar| {
+                        let r = e.value_from.as_ref().unwrap().secret_key_ref.clone();
+                        r.unwrap().name
+                    };
+                    assert_eq!(extra.len(), 1, "{name}");
+                    assert_eq!(secret(&extra[0]), secret(p), "{name}");
+                    let line = format!("PASSWORD_ENV='{}'", extra[0].name);
+                    assert!(script.lines().any(|l| l == line), "{name}");
+                }
+                None => assert!(extra.is_empty(), "{name}"),
+            }
+            &command[4..]
+        }
+    };
     assert_eq!(command[..2], ["registry", "garbage-collect"], "{name}");
     // Job labels never match the registry's selector (the Service must not
     // route to the collector).

@@ -20,6 +20,35 @@ pub(super) fn gc_job(plan: &Plan) -> batch::Job {
     let gc = &plan.gc;
     let labels = plan.helper_labels(gc.helper);
     let (volumes, mounts) = workload::volumes(&plan.workload());
+    let mut command = gc.command.clone();
+    let mut env = workload::env(&plan.workload());
+    if let Some(f) = &gc.cache_flush {
+        // The registry image's shell runs the collection, then the flush;
+        // gc.sh's flags, appended to the command, reach both.
+        command = [
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            crate::render::scripts::gc_job_script(f),
+            "gc-job".to_owned(),
+        ]
+        .into_iter()
+        .chain(command)
+        .collect();
+        if let Some(p) = &f.password {
+            env.push(core::EnvVar {
+                name: f.password_env.to_owned(),
+                value_from: Some(core::EnvVarSource {
+                    secret_key_ref: Some(core::SecretKeySelector {
+                        name: p.secret.clone(),
+                        key: p.key.to_owned(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+    }
     batch::Job {
         metadata: meta::ObjectMeta {
             name: Some(gc.job.clone()),
@@ -47,8 +76,8 @@ pub(super) fn gc_job(plan: &Plan) -> batch::Job {
                         name: gc.container.to_owned(),
                         image: Some(plan.image.to_owned()),
                         image_pull_policy: Some("IfNotPresent".to_owned()),
-                        command: Some(gc.command.clone()),
-                        env: Some(workload::env(&plan.workload())),
+                        command: Some(command),
+                        env: Some(env),
                         volume_mounts: Some(mounts),
                         resources: Some(workload::resources(plan)),
                         security_context: Some(workload::container_security(plan.security)),

@@ -90,6 +90,9 @@ delete_job() {
 quiet=false    # the registry may be read-only or stopped
 job_made=false # a Job of this run may exist
 job_state=
+# With a Redis cache: a Job of this run may have deleted blobs whose
+# descriptors Redis still holds (until its log says it flushed them).
+cache_stale=false
 
 make_writable() {
     case $QUIESCE in
@@ -107,6 +110,10 @@ finish() {
             echo "gc.sh: could not confirm that Job $JOB is gone; the registry stays read-only or stopped so that no push races a collection. Delete the Job (kubectl --namespace $NAMESPACE delete job/$JOB), then run gc.sh again." >&2
             exit 1
         fi
+    fi
+    if [ "$quiet" = true ] && [ "$cache_stale" = true ]; then
+        echo "gc.sh: the Job's log does not say that the blob descriptor cache ($CACHE) was flushed, and the collection may have deleted blobs: a stale descriptor makes the registry skip the upload of such a blob when the same image is pushed again, and that image then fails to pull. The registry stays read-only or stopped. Make sure Redis answers (its address, the password in the Secret), then run gc.sh again: it collects again (nothing more to delete) and flushes. Making it writable without the flush risks exactly that: $(restore_hint)" >&2
+        exit 1
     fi
     if [ "$quiet" = true ]; then
         if make_writable; then
@@ -153,7 +160,18 @@ case $QUIESCE in
     *) die "unknown QUIESCE $QUIESCE" ;;
 esac
 
+dry_run=false
+if [ ${#gc_flags[@]} -gt 0 ] && [[ " ${gc_flags[*]} " == *" --dry-run "* ]]; then
+    dry_run=true
+fi
 echo "running registry garbage-collect${gc_flags[*]+ ${gc_flags[*]}} in Job $JOB"
+if [ -n "$CACHE" ]; then
+    if [ "$dry_run" = true ]; then
+        echo "then counting the blob descriptors in the shared cache ($CACHE) it would flush"
+    else
+        echo "then flushing the blob descriptors from the shared cache ($CACHE)"
+    fi
+fi
 job_made=true
 if [ ${#gc_flags[@]} -gt 0 ]; then
     patch='['
@@ -166,10 +184,17 @@ if [ ${#gc_flags[@]} -gt 0 ]; then
 else
     kn create -f "$bundle/$JOB_MANIFEST" >/dev/null
 fi
+if [ -n "$CACHE" ] && [ "$dry_run" = false ]; then
+    cache_stale=true
+fi
 wait_until "Job $JOB to finish" job_done
-kn logs "job/$JOB" || true
+log=$(kn logs "job/$JOB") || log=
+[ -z "$log" ] || printf '%s\n' "$log"
+if [ "$cache_stale" = true ] && grep -q "^$FLUSHED" <<<"$log"; then
+    cache_stale=false
+fi
 [ "$job_state" = succeeded ] || die "Job $JOB failed (its log is above)"
-if [ ${#gc_flags[@]} -gt 0 ] && [[ " ${gc_flags[*]} " == *" --dry-run "* ]]; then
-    echo "dry run: nothing was deleted"
+if [ "$dry_run" = true ]; then
+    echo "dry run: nothing was deleted${CACHE:+ or flushed}"
 fi
 # finish (on EXIT) makes the registry writable again, with fresh pods.
