@@ -54,6 +54,10 @@ pub(crate) struct S3CaPlan {
     pub source: PathBuf,
 }
 
+/// The Redis Secret's key holding the password exactly as given (the
+/// registry's env and the GC Job's flush read it).
+pub(crate) const REDIS_PASSWORD_KEY: &str = "password";
+
 /// The Redis blob-descriptor cache.
 #[derive(Debug)]
 pub(crate) struct RedisPlan {
@@ -177,7 +181,7 @@ impl RedisPlan {
             db: r.db,
             password: r.password_file.as_ref().map(|_| SecretKeyRef {
                 secret: format!("{name}-redis"),
-                key: "password",
+                key: REDIS_PASSWORD_KEY,
             }),
         }
     }

@@ -3,6 +3,7 @@
 //! while it runs. Part of the plan: every name, path and value here is used
 //! by the Job manifest, gc.sh, the README and `check` alike.
 
+use super::backends::REDIS_PASSWORD_KEY;
 use super::{ClaimPlan, DataSource, Plan, RedisPlan, SecretKeyRef};
 use crate::config::AccessMode;
 
@@ -67,7 +68,11 @@ impl CacheFlushPlan {
             host,
             port,
             db: r.db,
-            password: r.password.clone(),
+            // The raw password, whatever form the registry's env takes.
+            password: r.password.as_ref().map(|p| SecretKeyRef {
+                secret: p.secret.clone(),
+                key: REDIS_PASSWORD_KEY,
+            }),
             password_env: "GC_REDIS_PASSWORD",
         }
     }

@@ -629,6 +629,15 @@ fn check_the_gc_job_runs_the_registrys_own_container(name: &str, _config: &Confi
                     };
                     assert_eq!(extra.len(), 1, "{name}");
                     assert_eq!(secret(&extra[0]), secret(p), "{name}");
+                    // The password as given, whatever form the registry's
+                    // variable takes.
+                    let key = extra[0]
+                        .value_from
+                        .as_ref()
+                        .unwrap()
+                        .secret_key_ref
+                        .as_ref();
+                    assert_eq!(key.unwrap().key, "password", "{name}");
                     let line = format!("PASSWORD_ENV='{}'", extra[0].name);
                     assert!(script.lines().any(|l| l == line), "{name}");
                 }

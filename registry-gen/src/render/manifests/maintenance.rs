@@ -57,7 +57,12 @@ pub(super) fn gc_job(plan: &Plan) -> batch::Job {
             annotations: Some(BTreeMap::from([(
                 DESCRIPTION.to_owned(),
                 format!(
-                    "registry garbage-collect; run it with {}, which first makes the registry stop writing",
+                    "registry garbage-collect{}; run it with {}, which first makes the registry stop writing",
+                    if gc.cache_flush.is_some() {
+                        ", then the flush of the registry's blob descriptors from Redis"
+                    } else {
+                        ""
+                    },
                     paths::SCRIPT_GC
                 ),
             )])),
