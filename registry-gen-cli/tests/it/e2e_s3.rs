@@ -675,8 +675,25 @@ fn gc_with_a_shared_redis_cache_then_the_same_image_pushed_again_pulls() {
     );
     assert!(!log.contains(REDIS_PASSWORD) && !dry_log.contains(REDIS_PASSWORD));
 
-    // Redis down: the collection runs, the flush cannot, the Job fails
-    // and says why (gc.sh then keeps the registry read-only: gc_script.rs).
+    // A wrong password in the Secret: Redis refuses, the Job fails and
+    // says why (gc.sh then keeps the registry read-only: gc_script.rs).
+    let mut wrong = Bundle::load(b.dir.clone());
+    let secret = wrong.secrets.get_mut("registry-redis").unwrap();
+    secret.data.as_mut().unwrap().insert(
+        "password".to_owned(),
+        k8s_openapi::ByteString(b"not-the-password".to_vec()),
+    );
+    let o = play_job(&sb, &wrong, &job, PODS[0].0, &[]);
+    let said = text(&o);
+    assert!(
+        !o.status.success(),
+        "the Job succeeded with a wrong password: {said}"
+    );
+    assert!(
+        said.contains("could not flush") && said.contains("WRONGPASS"),
+        "{said}"
+    );
+    // Redis down: the collection runs, the flush cannot, the Job fails.
     sb.stop("redis");
     let o = play_job(&sb, &b, &job, PODS[0].0, &[]);
     let said = text(&o);
