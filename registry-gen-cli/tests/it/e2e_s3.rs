@@ -388,9 +388,10 @@ fn setup(redis: bool, delete: bool) -> Setup {
     }
 }
 
-/// A three-layer image as an OCI layout under the sandbox, tag `v1`.
-fn make_image(sb: &Sandbox) -> PathBuf {
-    let image = sb.path().join("image");
+/// A three-layer image (random bytes) as an OCI layout `name` under the
+/// sandbox, tag `v1`.
+fn make_image(sb: &Sandbox, name: &str) -> PathBuf {
+    let image = sb.path().join(name);
     let o = Command::new("python3")
         .args(["-c", MAKE_IMAGE])
         .arg(&image)
@@ -409,7 +410,7 @@ fn scenario(redis: bool) {
     } = setup(redis, false);
 
     // Push a three-layer image through the Service.
-    let image = make_image(&sb);
+    let image = make_image(&sb, "image");
     let o = skopeo(
         &sb,
         &b,
@@ -565,7 +566,7 @@ fn gc_with_a_shared_redis_cache_then_the_same_image_pushed_again_pulls() {
     redis(&sb, 2, &["SET", "blobs::notes", "not a descriptor"]);
     redis(&sb, 0, &["SET", "blobs::sha256:0000", "another database"]);
 
-    let image = make_image(&sb);
+    let image = make_image(&sb, "image");
     let reference = format!("docker://{service}/{REPO}:v1");
     let layout = format!("oci:{}:v1", image.display());
     let o = skopeo(&sb, &b, &["copy", &layout, &reference]);
@@ -674,6 +675,74 @@ fn gc_with_a_shared_redis_cache_then_the_same_image_pushed_again_pulls() {
         "{dry_log}"
     );
     assert!(!log.contains(REDIS_PASSWORD) && !dry_log.contains(REDIS_PASSWORD));
+
+    // The bug itself, and its repair: the same cycle with the collection
+    // alone (the Job's command without its shell: what the Job was before,
+    // or `registry garbage-collect` by hand) breaks the re-pushed image;
+    // a collection with the flush, then one more push, repairs it.
+    // (Another image stays: 2.8's collector fails on a bucket without any
+    // blob, `error enumerating blobs: s3aws: Path not found`.)
+    let other = make_image(&sb, "other");
+    let o = skopeo(
+        &sb,
+        &b,
+        &[
+            "copy",
+            &format!("oci:{}:v1", other.display()),
+            &format!("docker://{service}/e2e/other:v1"),
+        ],
+    );
+    assert!(o.status.success(), "push another image: {}", text(&o));
+    let o = skopeo(&sb, &b, &["delete", &reference]);
+    assert!(o.status.success(), "delete: {}", text(&o));
+    let mut plain = job.clone();
+    let c = &mut plain
+        .spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .containers[0];
+    let command = c.command.take().unwrap();
+    c.command = Some(command[4..].to_vec());
+    let read_only = (gc_var(&b, "READONLY_ENV"), gc_var(&b, "READONLY_VALUE"));
+    roll(&mut sb, &b, &[read_only.clone()]);
+    let o = play_job(&sb, &b, &plain, PODS[0].0, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    roll(&mut sb, &b, &[]);
+    let o = skopeo(&sb, &b, &["copy", &layout, &reference]);
+    assert!(o.status.success(), "push again: {}", text(&o));
+    let broken = sb.path().join("pulled-broken");
+    let o = skopeo(
+        &sb,
+        &b,
+        &["copy", &reference, &format!("oci:{}:v1", broken.display())],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("manifest unknown"),
+        "without the flush the re-pushed image pulled after all: {}",
+        text(&o)
+    );
+    roll(&mut sb, &b, &[read_only]);
+    let o = play_job(&sb, &b, &job, PODS[0].0, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    roll(&mut sb, &b, &[]);
+    let o = skopeo(&sb, &b, &["copy", &layout, &reference]);
+    assert!(o.status.success(), "push after the repair: {}", text(&o));
+    let repaired = sb.path().join("pulled-repaired");
+    let o = skopeo(
+        &sb,
+        &b,
+        &[
+            "copy",
+            &reference,
+            &format!("oci:{}:v1", repaired.display()),
+        ],
+    );
+    assert!(o.status.success(), "pull after the repair: {}", text(&o));
+    assert!(files(&repaired) == files(&image), "repaired blobs differ");
 
     // A wrong password in the Secret: Redis refuses, the Job fails and
     // says why (gc.sh then keeps the registry read-only: gc_script.rs).
