@@ -708,7 +708,7 @@ fn gc_with_a_shared_redis_cache_then_the_same_image_pushed_again_pulls() {
     let command = c.command.take().unwrap();
     c.command = Some(command[4..].to_vec());
     let read_only = (gc_var(&b, "READONLY_ENV"), gc_var(&b, "READONLY_VALUE"));
-    roll(&mut sb, &b, &[read_only.clone()]);
+    roll(&mut sb, &b, std::slice::from_ref(&read_only));
     let o = play_job(&sb, &b, &plain, PODS[0].0, &[]);
     assert!(o.status.success(), "{}", text(&o));
     roll(&mut sb, &b, &[]);
