@@ -24,7 +24,7 @@
 //! 3.x spelling is checked against distribution's source only
 //! (docs/design.md).
 //!
-//! Time: about 10 to 20 s per test once built
+//! Time: about 10 to 20 s per test once built (the GC one about 30 s)
 //! (`cargo test -p registry-gen-cli --test it e2e_s3::`).
 
 use std::fs;
