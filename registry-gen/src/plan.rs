@@ -16,6 +16,8 @@ use crate::error::Result;
 
 pub(crate) use crate::layout as paths;
 
+mod env;
+pub(crate) use env::{EnvValue, Literal, SecretText};
 mod gc;
 pub(crate) use gc::{
     CacheFlushPlan, GcPlan, CACHE_FLUSHED, CACHE_KEYS, READONLY_ENV, READONLY_VALUE,
@@ -350,13 +352,6 @@ impl TlsPlan {
         ));
         v
     }
-
-    pub fn cert_path(&self) -> String {
-        format!("{}/{}", self.mount_path, self.cert_key)
-    }
-    pub fn key_path(&self) -> String {
-        format!("{}/{}", self.mount_path, self.key_key)
-    }
 }
 
 /// htpasswd authentication and the pull Secret that goes with it.
@@ -382,12 +377,6 @@ pub(crate) struct UserPlan {
     pub name: String,
     /// Where the password comes from; `None`: generated (or given on stdin).
     pub password_file: Option<PathBuf>,
-}
-
-impl AuthPlan {
-    pub fn htpasswd_path(&self) -> String {
-        format!("{}/{}", self.mount_path, self.key)
-    }
 }
 
 /// The data volume.
@@ -926,14 +915,19 @@ impl<'c> Plan<'c> {
 
     /// The container's environment: the registry is configured through
     /// REGISTRY_* variables only, which distribution v2 and v3 both read
-    /// (their config files live at different paths).
+    /// (their config files live at different paths). Each value that
+    /// carries user input is an [`EnvValue::Text`] or a
+    /// [`EnvValue::Secret`] (see the `env` module).
     pub fn env(&self) -> Vec<(&'static str, EnvValue)> {
         let mut env = self.registry_env(&self.ports, &self.data, self.cache.as_ref());
         if let Some(a) = &self.auth {
-            use EnvValue::Plain;
-            env.push(("REGISTRY_AUTH", Plain("htpasswd".to_owned())));
-            env.push(("REGISTRY_AUTH_HTPASSWD_REALM", Plain(a.realm.clone())));
-            env.push(("REGISTRY_AUTH_HTPASSWD_PATH", Plain(a.htpasswd_path())));
+            use EnvValue::{Literal as L, Text};
+            env.push(("REGISTRY_AUTH", EnvValue::literal("htpasswd")));
+            env.push(("REGISTRY_AUTH_HTPASSWD_REALM", Text(a.realm.clone())));
+            env.push((
+                "REGISTRY_AUTH_HTPASSWD_PATH",
+                L(Literal::path(a.mount_path, a.key)),
+            ));
         }
         env
     }
@@ -947,12 +941,22 @@ impl<'c> Plan<'c> {
         data: &DataPlan,
         cache: Option<&RedisPlan>,
     ) -> Vec<(&'static str, EnvValue)> {
-        use EnvValue::{Plain, Secret};
+        use EnvValue::{GeneratedSecret, Literal as L, Text};
+        let lit = EnvValue::literal;
         let mut env = vec![
-            ("REGISTRY_HTTP_ADDR", Plain(format!(":{}", ports.container))),
-            ("REGISTRY_HTTP_TLS_CERTIFICATE", Plain(self.tls.cert_path())),
-            ("REGISTRY_HTTP_TLS_KEY", Plain(self.tls.key_path())),
-            ("REGISTRY_HTTP_SECRET", Secret(self.http_secret.clone())),
+            ("REGISTRY_HTTP_ADDR", L(Literal::port(ports.container))),
+            (
+                "REGISTRY_HTTP_TLS_CERTIFICATE",
+                L(Literal::path(self.tls.mount_path, self.tls.cert_key)),
+            ),
+            (
+                "REGISTRY_HTTP_TLS_KEY",
+                L(Literal::path(self.tls.mount_path, self.tls.key_key)),
+            ),
+            (
+                "REGISTRY_HTTP_SECRET",
+                GeneratedSecret(self.http_secret.clone()),
+            ),
         ];
         match &data.source {
             DataSource::S3(s3) => {
@@ -960,15 +964,12 @@ impl<'c> Plan<'c> {
                 // REGISTRY_STORAGE=s3 dropped the image's in-memory cache
                 // setting with the rest of its storage map: set it again.
                 if cache.is_none() {
-                    env.push((
-                        "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR",
-                        Plain("inmemory".to_owned()),
-                    ));
+                    env.push(("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", lit("inmemory")));
                 }
             }
             _ => env.push((
                 "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY",
-                Plain(data.mount_path.clone()),
+                Text(data.mount_path.clone()),
             )),
         }
         if let Some(c) = cache {
@@ -977,37 +978,30 @@ impl<'c> Plan<'c> {
         env.extend([
             (
                 "REGISTRY_STORAGE_DELETE_ENABLED",
-                Plain(self.delete_enabled.to_string()),
+                L(Literal::boolean(self.delete_enabled)),
             ),
             // No TLS 1.0/1.1 (the distribution server accepts them by default).
-            ("REGISTRY_HTTP_TLS_MINIMUMTLS", Plain("tls1.2".to_owned())),
+            ("REGISTRY_HTTP_TLS_MINIMUMTLS", lit("tls1.2")),
             // The official 3.x image's config file says `debug`.
-            (
-                "REGISTRY_LOG_LEVEL",
-                Plain(self.log_level.as_str().to_owned()),
-            ),
+            ("REGISTRY_LOG_LEVEL", lit(self.log_level.as_str())),
             // The debug listener, owned here: the official 3.x image's config
             // file starts one on `:5001` (which crash-loops the registry when
             // the container port is 5001); empty switches it off.
             (
                 "REGISTRY_HTTP_DEBUG_ADDR",
-                Plain(
-                    ports
-                        .debug
-                        .map_or(String::new(), |d| format!(":{}", d.port)),
-                ),
+                ports.debug.map_or(lit(""), |d| L(Literal::port(d.port))),
             ),
         ]);
         if let Some(d) = ports.debug {
             env.push((
                 "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED",
-                Plain(d.metrics.to_string()),
+                L(Literal::boolean(d.metrics)),
             ));
         }
         // Registry 3.x exports OpenTelemetry traces to localhost:4318 unless
         // told not to, and logs an error for each batch nobody receives.
         // 2.x has no tracing and ignores it.
-        env.push(("OTEL_TRACES_EXPORTER", Plain("none".to_owned())));
+        env.push(("OTEL_TRACES_EXPORTER", lit("none")));
         env
     }
 
@@ -1101,13 +1095,6 @@ fn runtime_endpoint(endpoints: &[Endpoint]) -> &Endpoint {
     alias(true)
         .or_else(|| alias(false))
         .unwrap_or_else(|| primary_endpoint(endpoints))
-}
-
-/// The value of one environment variable.
-#[derive(Debug, Clone)]
-pub(crate) enum EnvValue {
-    Plain(String),
-    Secret(SecretKeyRef),
 }
 
 /// `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.<domain>`.

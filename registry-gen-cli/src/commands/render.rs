@@ -398,11 +398,12 @@ fn resolve_paths(c: &mut Config, base: &Path) {
 }
 
 /// The S3 keys, the S3 endpoint's CA and the Redis password, from the files
-/// the config names (a key or password is the file's first line).
+/// the config names (a key or password is the file's first line, exactly:
+/// spaces kept, only its line ending dropped).
 fn read_backend_files(config: &Config, inputs: &mut Inputs) -> Result<()> {
     let first_line = |path: &Path, what: &str| -> Result<Secret> {
         let text = read_text(path, what)?;
-        Ok(Secret::new(text.lines().next().unwrap_or("").trim_end()))
+        Ok(Secret::new(text.lines().next().unwrap_or("")))
     };
     if let Storage::S3(s3) = &config.storage {
         if let (Some(a), Some(k)) = (&s3.access_key_file, &s3.secret_key_file) {

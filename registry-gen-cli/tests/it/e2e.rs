@@ -136,6 +136,14 @@ impl Sandbox {
         self.procs.push((name.to_owned(), child));
     }
 
+    /// How the process `name` ended, if it has.
+    pub(crate) fn exited(&mut self, name: &str) -> Option<std::process::ExitStatus> {
+        self.procs
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, c)| c.try_wait().unwrap())
+    }
+
     pub(crate) fn log(&self, name: &str) -> PathBuf {
         self.path().join(format!("{name}.log"))
     }
@@ -310,6 +318,8 @@ impl Bundle {
             .clone()
     }
 
+    /// The container's variable `name`, as the registry reads it (a value
+    /// from the config is a YAML double-quoted scalar in the manifest).
     pub(crate) fn env(&self, name: &str) -> Option<String> {
         self.container()
             .env
@@ -318,6 +328,10 @@ impl Bundle {
             .iter()
             .find(|e| e.name == name)
             .and_then(|e| e.value.clone())
+            .map(|v| match serde_yaml::from_str(&v) {
+                Ok(serde_yaml::Value::String(s)) => s,
+                _ => v,
+            })
     }
 
     /// The container port a Service targetPort names.
@@ -614,9 +628,15 @@ pub(crate) fn play_container(
             _ => panic!("env {} has no value", e.name),
         };
         // A path in the container, re-rooted; an S3 root directory is a
-        // key prefix in the bucket, not a path.
-        if value.starts_with('/') && !e.name.starts_with("REGISTRY_STORAGE_S3_") {
+        // key prefix in the bucket, not a path. A path from the config
+        // comes as a YAML double-quoted scalar (the plan's `env` module),
+        // and is re-rooted inside it.
+        let key_prefix = e.name.starts_with("REGISTRY_STORAGE_S3_");
+        if !key_prefix && value.starts_with('/') {
             value = reroot(&value).display().to_string();
+        } else if !key_prefix && value.starts_with("\"/") {
+            let path: String = serde_yaml::from_str(&value).unwrap();
+            value = serde_json::to_string(&reroot(&path).display().to_string()).unwrap();
         }
         if e.name == "REGISTRY_HTTP_ADDR" {
             // `:port` binds every address of the pod: here, the pod's IP.

@@ -58,11 +58,12 @@ const SECRET_KEY: &str = "e2e-secret-key";
 /// Not ASCII: the GC Job counts its length in bytes, as Redis does.
 const REDIS_PASSWORD: &str = "e2e-rédis-pässword";
 
-/// A three-layer OCI image (1 MiB of random bytes per layer, gzip'd tars)
-/// written as an OCI layout at argv[1], tag `v1`.
-const MAKE_IMAGE: &str = r#"
+/// A three-layer OCI image (random bytes per layer, 1 MiB or argv[2]
+/// bytes, gzip'd tars) written as an OCI layout at argv[1], tag `v1`.
+pub(crate) const MAKE_IMAGE: &str = r#"
 import gzip, hashlib, io, json, os, sys, tarfile
 out = sys.argv[1]
+size = int(sys.argv[2]) if len(sys.argv) > 2 else 1 << 20
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 def blob(data):
     d = hashlib.sha256(data).hexdigest()
@@ -72,7 +73,7 @@ layers, diffs = [], []
 for i in range(3):
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as t:
-        data = os.urandom(1 << 20)
+        data = os.urandom(size)
         info = tarfile.TarInfo(f"layer{i}.bin"); info.size = len(data)
         t.addfile(info, io.BytesIO(data))
     diffs.append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
@@ -116,7 +117,7 @@ fn config(redis: bool, delete: bool) -> String {
 }
 
 /// The S3 endpoint's private CA and moto's certificate for `s3.test`.
-fn s3_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn s3_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     fs::create_dir_all(dir).unwrap();
     let (ca, _) = openssl_ca(
         dir,

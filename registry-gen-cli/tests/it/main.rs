@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod e2e;
 mod e2e_gc;
+mod e2e_hostile;
 mod e2e_mirror;
 mod e2e_rotation;
 mod e2e_s3;

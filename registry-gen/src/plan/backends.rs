@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::{EnvValue, SecretKeyRef};
+use super::{EnvValue, Literal, SecretText};
 use crate::config::{Config, RedisCache, S3Storage, Spread};
 
 /// Where the S3 endpoint's CA is mounted: a directory of its own, named by
@@ -39,8 +39,8 @@ pub(crate) struct S3Plan {
 #[derive(Debug)]
 pub(crate) struct S3SecretPlan {
     pub secret: String,
-    pub access_key: &'static str,
-    pub secret_key: &'static str,
+    pub access_key: SecretText,
+    pub secret_key: SecretText,
 }
 
 /// The ConfigMap with the endpoint's CA and where it is mounted.
@@ -63,8 +63,9 @@ pub(crate) const REDIS_PASSWORD_KEY: &str = "password";
 pub(crate) struct RedisPlan {
     pub address: String,
     pub db: u32,
-    /// The Secret with the password; `None`: no password.
-    pub password: Option<SecretKeyRef>,
+    /// The Secret with the password; `None`: no password. Its raw
+    /// `password` key is the one a Redis client outside the registry reads.
+    pub password: Option<SecretText>,
 }
 
 /// How several replicas are placed and replaced.
@@ -112,10 +113,13 @@ impl S3Plan {
             secure: s3.secure.unwrap_or(https),
             root_directory: s3.root_directory.clone(),
             redirect: s3.redirect,
-            credentials: s3.access_key_file.as_ref().map(|_| S3SecretPlan {
-                secret: format!("{name}-s3"),
-                access_key: "access-key",
-                secret_key: "secret-key",
+            credentials: s3.access_key_file.as_ref().map(|_| {
+                let secret = format!("{name}-s3");
+                S3SecretPlan {
+                    access_key: SecretText::new(secret.clone(), "access-key", "access-key.yaml"),
+                    secret_key: SecretText::new(secret.clone(), "secret-key", "secret-key.yaml"),
+                    secret,
+                }
             }),
             ca: s3.ca_file.as_ref().map(|f| S3CaPlan {
                 config_map: format!("{name}-s3-ca"),
@@ -132,43 +136,42 @@ impl S3Plan {
     /// image's own config file (the registry applies variables in name
     /// order, so this one comes first), dropping its filesystem driver.
     pub(super) fn env(&self) -> Vec<(&'static str, EnvValue)> {
-        use EnvValue::{Plain, Secret};
+        use EnvValue::{Literal as L, Secret, Text};
         let mut env = vec![
-            ("REGISTRY_STORAGE", Plain("s3".to_owned())),
-            ("REGISTRY_STORAGE_S3_BUCKET", Plain(self.bucket.clone())),
-            ("REGISTRY_STORAGE_S3_REGION", Plain(self.region.clone())),
+            ("REGISTRY_STORAGE", EnvValue::literal("s3")),
+            ("REGISTRY_STORAGE_S3_BUCKET", Text(self.bucket.clone())),
+            ("REGISTRY_STORAGE_S3_REGION", Text(self.region.clone())),
         ];
         if let Some(e) = &self.endpoint {
-            env.push(("REGISTRY_STORAGE_S3_REGIONENDPOINT", Plain(e.clone())));
+            env.push(("REGISTRY_STORAGE_S3_REGIONENDPOINT", Text(e.clone())));
         }
         env.push((
             "REGISTRY_STORAGE_S3_FORCEPATHSTYLE",
-            Plain(self.path_style.to_string()),
+            L(Literal::boolean(self.path_style)),
         ));
-        env.push(("REGISTRY_STORAGE_S3_SECURE", Plain(self.secure.to_string())));
+        env.push((
+            "REGISTRY_STORAGE_S3_SECURE",
+            L(Literal::boolean(self.secure)),
+        ));
         if let Some(root) = &self.root_directory {
-            env.push(("REGISTRY_STORAGE_S3_ROOTDIRECTORY", Plain(root.clone())));
+            env.push(("REGISTRY_STORAGE_S3_ROOTDIRECTORY", Text(root.clone())));
         }
         if let Some(c) = &self.credentials {
-            for (var, key) in [
-                ("REGISTRY_STORAGE_S3_ACCESSKEY", c.access_key),
-                ("REGISTRY_STORAGE_S3_SECRETKEY", c.secret_key),
-            ] {
-                env.push((
-                    var,
-                    Secret(SecretKeyRef {
-                        secret: c.secret.clone(),
-                        key,
-                    }),
-                ));
-            }
+            env.push((
+                "REGISTRY_STORAGE_S3_ACCESSKEY",
+                Secret(c.access_key.clone()),
+            ));
+            env.push((
+                "REGISTRY_STORAGE_S3_SECRETKEY",
+                Secret(c.secret_key.clone()),
+            ));
         }
         env.push((
             "REGISTRY_STORAGE_REDIRECT_DISABLE",
-            Plain((!self.redirect).to_string()),
+            L(Literal::boolean(!self.redirect)),
         ));
         if let Some(ca) = &self.ca {
-            env.push(("SSL_CERT_DIR", Plain(ca.mount_dir.to_owned())));
+            env.push(("SSL_CERT_DIR", EnvValue::literal(ca.mount_dir)));
         }
         env
     }
@@ -179,10 +182,10 @@ impl RedisPlan {
         RedisPlan {
             address: r.address.clone(),
             db: r.db,
-            password: r.password_file.as_ref().map(|_| SecretKeyRef {
-                secret: format!("{name}-redis"),
-                key: REDIS_PASSWORD_KEY,
-            }),
+            password: r
+                .password_file
+                .as_ref()
+                .map(|_| SecretText::new(format!("{name}-redis"), REDIS_PASSWORD_KEY, "password.yaml")),
         }
     }
 
@@ -190,21 +193,18 @@ impl RedisPlan {
     /// reads `redis.addr`, 3.x `redis.addrs` (a list); each ignores the
     /// other's variable with a warning in its log (docs/design.md).
     pub(super) fn env(&self) -> Vec<(&'static str, EnvValue)> {
-        use EnvValue::{Plain, Secret};
+        use EnvValue::{Literal as L, Text, TextList};
         let mut env = vec![
             (
                 "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR",
-                Plain("redis".to_owned()),
+                EnvValue::literal("redis"),
             ),
-            ("REGISTRY_REDIS_ADDR", Plain(self.address.clone())),
-            (
-                "REGISTRY_REDIS_ADDRS",
-                Plain(format!("[\"{}\"]", self.address)),
-            ),
-            ("REGISTRY_REDIS_DB", Plain(self.db.to_string())),
+            ("REGISTRY_REDIS_ADDR", Text(self.address.clone())),
+            ("REGISTRY_REDIS_ADDRS", TextList(vec![self.address.clone()])),
+            ("REGISTRY_REDIS_DB", L(Literal::number(self.db.into()))),
         ];
         if let Some(p) = &self.password {
-            env.push(("REGISTRY_REDIS_PASSWORD", Secret(p.clone())));
+            env.push(("REGISTRY_REDIS_PASSWORD", EnvValue::Secret(p.clone())));
         }
         env
     }

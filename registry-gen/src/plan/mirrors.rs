@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use crate::config::{Config, Mirror};
 
 use super::{
-    data_plan, Endpoint, EnvValue, Manifest, ManifestKind, Plan, PortPlan, SecretKeyRef, Via,
-    LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME,
+    data_plan, Endpoint, EnvValue, Literal, Manifest, ManifestKind, Plan, PortPlan, SecretText,
+    Via, LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME,
 };
 
 /// The host Docker Hub's images name (`docker.io/library/busybox`), and the
@@ -84,8 +84,8 @@ pub(crate) struct MirrorPlan {
 #[derive(Debug)]
 pub(crate) struct UpstreamCredentials {
     pub secret: String,
-    pub username_key: &'static str,
-    pub password_key: &'static str,
+    pub username: SecretText,
+    pub password: SecretText,
 }
 
 /// The CA the mirror trusts for its upstream: a ConfigMap mounted in the
@@ -97,12 +97,6 @@ pub(crate) struct UpstreamCa {
     pub key: &'static str,
     pub volume: &'static str,
     pub mount_path: &'static str,
-}
-
-impl UpstreamCa {
-    pub fn file(&self) -> String {
-        format!("{}/{}", self.mount_path, self.key)
-    }
 }
 
 /// Where the upstream CA is mounted in a mirror's pod.
@@ -142,10 +136,13 @@ impl MirrorPlan {
             port: ports.service,
             via: Via::Service,
         });
-        let credentials = m.username_file.as_ref().map(|_| UpstreamCredentials {
-            secret: format!("{name}-upstream"),
-            username_key: "username",
-            password_key: "password",
+        let credentials = m.username_file.as_ref().map(|_| {
+            let secret = format!("{name}-upstream");
+            UpstreamCredentials {
+                username: SecretText::new(secret.clone(), "username", "username.yaml"),
+                password: SecretText::new(secret.clone(), "password", "password.yaml"),
+                secret,
+            }
         });
         let upstream_ca = m.ca_file.as_ref().map(|_| UpstreamCa {
             config_map: format!("{name}-upstream-ca"),
@@ -243,29 +240,26 @@ impl MirrorPlan {
     pub fn proxy_env(&self) -> Vec<(&'static str, EnvValue)> {
         let mut env = vec![(
             "REGISTRY_PROXY_REMOTEURL",
-            EnvValue::Plain(self.remote_url.clone()),
+            EnvValue::Text(self.remote_url.clone()),
         )];
         if let Some(c) = &self.credentials {
             env.push((
                 "REGISTRY_PROXY_USERNAME",
-                EnvValue::Secret(SecretKeyRef {
-                    secret: c.secret.clone(),
-                    key: c.username_key,
-                }),
+                EnvValue::Secret(c.username.clone()),
             ));
             env.push((
                 "REGISTRY_PROXY_PASSWORD",
-                EnvValue::Secret(SecretKeyRef {
-                    secret: c.secret.clone(),
-                    key: c.password_key,
-                }),
+                EnvValue::Secret(c.password.clone()),
             ));
         }
         if let Some(ttl) = &self.ttl {
-            env.push(("REGISTRY_PROXY_TTL", EnvValue::Plain(ttl.clone())));
+            env.push(("REGISTRY_PROXY_TTL", EnvValue::Text(ttl.clone())));
         }
         if let Some(ca) = &self.upstream_ca {
-            env.push(("SSL_CERT_FILE", EnvValue::Plain(ca.file())));
+            env.push((
+                "SSL_CERT_FILE",
+                EnvValue::Literal(Literal::path(ca.mount_path, ca.key)),
+            ));
         }
         env
     }

@@ -12,6 +12,20 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         what: "the HTTP secret (Inputs::http_secret)".into(),
         problem: "is missing: call Inputs::fill_missing, or inject it".into(),
     })?;
+    // The registry reads it through REGISTRY_HTTP_SECRET as YAML, as is
+    // (a generated secret, `EnvValue::GeneratedSecret`): only a token that
+    // YAML reads as itself may be one.
+    let token = http_secret.expose();
+    if token.len() < 16
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(Error::Input {
+            what: format!("the HTTP secret ({})", paths::HTTP_SECRET),
+            problem: "is not one registry-gen generated (16 or more of A-Z, a-z, 0-9, `-` and `_`): delete the file and render again to generate a new one (the registry's pods then roll once)".into(),
+        });
+    }
     out.add(
         paths::HTTP_SECRET,
         format!("{}\n", http_secret.expose()),

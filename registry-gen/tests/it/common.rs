@@ -101,6 +101,19 @@ pub fn inputs(config: &Config) -> Inputs {
     i
 }
 
+/// What the registry reads from a `REGISTRY_*` value into a string field:
+/// the value YAML-decoded (yaml.v2 gives a scalar's text; serde_yaml is
+/// stricter, so a boolean or number is turned back into its text).
+pub fn registry_reads(value: &str) -> String {
+    match serde_yaml::from_str::<serde_yaml::Value>(value).unwrap() {
+        serde_yaml::Value::String(s) => s,
+        serde_yaml::Value::Null => String::new(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        other => panic!("{value:?} reads as {other:?}, not a string"),
+    }
+}
+
 /// The S3 access key pair and the Redis password injected in tests:
 /// obviously fake, and never in a snapshot.
 pub const S3_ACCESS_KEY: &str = "FIXTUREACCESSKEY";

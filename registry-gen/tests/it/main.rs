@@ -4,6 +4,7 @@ mod architecture;
 mod certs;
 mod common;
 mod docs_sync;
+mod env_yaml;
 mod gc_script;
 mod interop;
 mod mirrors;

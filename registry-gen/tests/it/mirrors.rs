@@ -194,14 +194,15 @@ fn the_upstream_login_is_in_a_secret_and_the_pod_reads_it_by_reference() {
     let b = render(&config());
     let d = deployment(&b, "docker-io");
     let e = env(&d);
+    let reads = |var: &str| common::registry_reads(e[var].value.as_deref().unwrap());
     assert_eq!(
-        e["REGISTRY_PROXY_REMOTEURL"].value.as_deref(),
-        Some("https://registry-1.docker.io")
+        reads("REGISTRY_PROXY_REMOTEURL"),
+        "https://registry-1.docker.io"
     );
-    assert_eq!(e["REGISTRY_PROXY_TTL"].value.as_deref(), Some("72h"));
+    assert_eq!(reads("REGISTRY_PROXY_TTL"), "72h");
     for (var, key) in [
-        ("REGISTRY_PROXY_USERNAME", "username"),
-        ("REGISTRY_PROXY_PASSWORD", "password"),
+        ("REGISTRY_PROXY_USERNAME", "username.yaml"),
+        ("REGISTRY_PROXY_PASSWORD", "password.yaml"),
     ] {
         assert!(e[var].value.is_none(), "{var} in the pod spec");
         let r = e[var]
@@ -220,8 +221,9 @@ fn the_upstream_login_is_in_a_secret_and_the_pod_reads_it_by_reference() {
     assert_eq!(b.get(path).unwrap().mode, registry_gen::MODE_SECRET);
     let s: core::Secret = common::yaml(&b, path);
     let data = s.data.unwrap();
-    // Quoted for the registry's YAML reading of env values.
-    assert_eq!(data["password"].0, b"\"fixture-token-of-docker.io\"");
+    // As given, and quoted for the registry's YAML reading of env values.
+    assert_eq!(data["password"].0, b"fixture-token-of-docker.io");
+    assert_eq!(data["password.yaml"].0, b"\"fixture-token-of-docker.io\"");
     assert!(
         !common::text(&b, "manifests/mirror-docker-io-deployment.yaml").contains("fixture-token")
     );

@@ -44,6 +44,7 @@ fn pod(b: &Bundle) -> core::PodSpec {
     deployment(b).spec.unwrap().template.spec.unwrap()
 }
 
+/// The value of the registry's variable `name` as the registry reads it.
 fn env(b: &Bundle, name: &str) -> Option<String> {
     pod(b).containers[0]
         .env
@@ -51,7 +52,8 @@ fn env(b: &Bundle, name: &str) -> Option<String> {
         .unwrap()
         .iter()
         .find(|e| e.name == name)
-        .and_then(|e| e.value.clone())
+        .and_then(|e| e.value.as_deref())
+        .map(common::registry_reads)
 }
 
 #[test]

@@ -207,6 +207,17 @@ fn describe_secret(config: &Config, bundle: &Bundle, path: &str, text: &str) -> 
             let v: serde_json::Value = serde_json::from_str(&json).unwrap();
             serde_json::to_string_pretty(&v).unwrap()
         } else {
+            // A `<key>.yaml` holds the YAML double-quoted form of `<key>`.
+            let yaml_of = key
+                .strip_suffix(".yaml")
+                .and_then(|raw| data.get(raw))
+                .filter(|raw| {
+                    value.0.first() == Some(&b'"')
+                        && std::str::from_utf8(&value.0)
+                            .ok()
+                            .and_then(|v| serde_yaml::from_str::<String>(v).ok())
+                            .is_some_and(|v| v.as_bytes() == &raw.0[..])
+                });
             let injected = [
                 (common::S3_ACCESS_KEY, "the S3 access key"),
                 (common::S3_SECRET_KEY, "the S3 secret key"),
@@ -214,10 +225,14 @@ fn describe_secret(config: &Config, bundle: &Bundle, path: &str, text: &str) -> 
             ]
             .into_iter()
             .find(|(v, _)| v.as_bytes() == &value.0[..]);
-            match (traced, injected) {
-                (Some(p), _) => format!("<the bytes of {p}>"),
-                (None, Some((_, what))) => format!("<{what} the test injected>"),
-                (None, None) => panic!("{path}: data {key} matches no bundle file"),
+            match (traced, injected, yaml_of) {
+                (Some(p), _, _) => format!("<the bytes of {p}>"),
+                (None, Some((_, what)), _) => format!("<{what} the test injected>"),
+                (None, None, Some(_)) => format!(
+                    "<{}, as a YAML double-quoted string>",
+                    key.trim_end_matches(".yaml")
+                ),
+                (None, None, None) => panic!("{path}: data {key} matches no bundle file"),
             }
         };
         out.push_str(&format!("  {key}: {}\n", shown.replace('\n', "\n  ")));

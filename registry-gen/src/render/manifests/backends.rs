@@ -75,21 +75,14 @@ pub(super) fn s3_secret(plan: &Plan, inputs: &Inputs) -> Result<core::Secret> {
             });
         }
     }
-    Ok(secrets::secret(
-        plan,
-        &keys.secret,
-        "Opaque",
-        BTreeMap::from([
-            (
-                keys.access_key.to_owned(),
-                ByteString(c.access_key.expose().as_bytes().to_vec()),
-            ),
-            (
-                keys.secret_key.to_owned(),
-                ByteString(c.secret_key.expose().as_bytes().to_vec()),
-            ),
-        ]),
-    ))
+    let data = keys
+        .access_key
+        .entries(c.access_key.expose())
+        .into_iter()
+        .chain(keys.secret_key.entries(c.secret_key.expose()))
+        .map(|(k, v)| (k, ByteString(v)))
+        .collect();
+    Ok(secrets::secret(plan, &keys.secret, "Opaque", data))
 }
 
 /// The ConfigMap with the S3 endpoint's CA certificate(s).
@@ -132,13 +125,10 @@ pub(super) fn redis_secret(plan: &Plan, inputs: &Inputs) -> Result<core::Secret>
         .redis_password
         .as_ref()
         .ok_or_else(|| missing("the Redis password", "cache.redis.password_file"))?;
-    Ok(secrets::secret(
-        plan,
-        &key.secret,
-        "Opaque",
-        BTreeMap::from([(
-            key.key.to_owned(),
-            ByteString(pw.expose().as_bytes().to_vec()),
-        )]),
-    ))
+    let data = key
+        .entries(pw.expose())
+        .into_iter()
+        .map(|(k, v)| (k, ByteString(v)))
+        .collect();
+    Ok(secrets::secret(plan, &key.secret, "Opaque", data))
 }

@@ -50,22 +50,16 @@ pub(super) fn upstream_secret(plan: &Plan, i: usize, inputs: &Inputs) -> Result<
     Ok(core::Secret {
         metadata: labeled(plan, &c.secret, true, m.labels(plan)),
         type_: Some("Opaque".to_owned()),
-        data: Some(BTreeMap::from([
-            (c.username_key.to_owned(), yaml_string(user.expose())),
-            (c.password_key.to_owned(), yaml_string(password.expose())),
-        ])),
+        data: Some(
+            c.username
+                .entries(user.expose())
+                .into_iter()
+                .chain(c.password.entries(password.expose()))
+                .map(|(k, v)| (k, ByteString(v)))
+                .collect(),
+        ),
         ..Default::default()
     })
-}
-
-/// `value` as a YAML double-quoted scalar (a JSON string literal): the
-/// registry reads a `REGISTRY_*` variable's value as YAML, so a token
-/// holding `: ` or starting with `{` would otherwise become a map or a
-/// list and stop the registry (seen with distribution 2.8.2; 3.x parses
-/// the same way, checked in its source). Quoted, any value reads back as
-/// exactly itself.
-fn yaml_string(value: &str) -> ByteString {
-    ByteString(serde_json::Value::from(value).to_string().into_bytes())
 }
 
 /// The CA `mirrors[i]` trusts for its upstream: a ConfigMap.

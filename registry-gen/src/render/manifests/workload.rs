@@ -14,8 +14,8 @@ use crate::bundle::Bundle;
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::plan::{
-    Checksum, EnvValue, MountSource, Plan, Quantities, SecurityPlan, Workload, WorkloadMount,
-    PROBE_PATH, REGISTRY_CONTAINER,
+    Checksum, MountSource, Plan, Quantities, SecurityPlan, Workload, WorkloadMount, PROBE_PATH,
+    REGISTRY_CONTAINER,
 };
 
 fn volume(m: &WorkloadMount) -> core::Volume {
@@ -42,29 +42,24 @@ fn volume(m: &WorkloadMount) -> core::Volume {
 }
 
 /// A registry's environment (the main one's is also the
-/// garbage-collection Job's).
+/// garbage-collection Job's): each value as [`EnvValue::value`] renders it,
+/// or a `secretKeyRef` (see the plan's `env` module for the rule).
 pub(super) fn env(w: &Workload) -> Vec<core::EnvVar> {
     w.env
         .iter()
-        .cloned()
-        .map(|(name, value)| match value {
-            EnvValue::Plain(v) => core::EnvVar {
-                name: name.to_owned(),
-                value: Some(v),
-                ..Default::default()
-            },
-            EnvValue::Secret(r) => core::EnvVar {
-                name: name.to_owned(),
-                value_from: Some(core::EnvVarSource {
+        .map(|(name, value)| core::EnvVar {
+            name: (*name).to_owned(),
+            value: value.value(),
+            value_from: value
+                .secret_key_ref()
+                .map(|(secret, key)| core::EnvVarSource {
                     secret_key_ref: Some(core::SecretKeySelector {
-                        name: r.secret,
-                        key: r.key.to_owned(),
+                        name: secret.to_owned(),
+                        key: key.to_owned(),
                         ..Default::default()
                     }),
                     ..Default::default()
                 }),
-                ..Default::default()
-            },
         })
         .collect()
 }
