@@ -18,6 +18,8 @@ pub(crate) use crate::layout as paths;
 
 mod gc;
 pub(crate) use gc::{GcPlan, READONLY_ENV, READONLY_VALUE};
+mod owner;
+pub(crate) use owner::OWNER_KEY;
 pub(crate) mod mirrors;
 mod workload;
 
@@ -120,6 +122,9 @@ pub(crate) struct Plan<'c> {
     pub trust_installer: Option<TrustInstallerPlan>,
     /// KEP-1755's ConfigMap that tells tools where the registry is.
     pub local_registry_hosting: ObjectName,
+    /// Who wrote a name the bundle shares with others on the cluster or a
+    /// node: `<namespace>/<name>` (see `plan/owner.rs`).
+    pub owner: String,
     /// The Pod that makes the kubelet pull from the registry.
     pub pull_test: PullTestPlan,
     /// Garbage collection: the maintenance Job and gc.sh.
@@ -893,6 +898,7 @@ impl<'c> Plan<'c> {
                 name: "local-registry-hosting",
                 namespace: "kube-public",
             },
+            owner: format!("{namespace}/{name}"),
             pull_test: PullTestPlan {
                 pod: format!("{name}-pull-test"),
                 container: "pull-test",

@@ -52,7 +52,8 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         .collect();
     if !aliases.is_empty() {
         let mut conf = format!(
-            "# {GENERATED}\n# Install in {}/ (CRI-O, podman).\n",
+            "# {GENERATED}\n{}\n# Install in {}/ (CRI-O, podman).\n",
+            plan.owner_line(),
             plan.node_paths.containers_conf
         );
         for e in &aliases {
@@ -124,8 +125,15 @@ fn hosts_toml(plan: &Plan, e: &Endpoint) -> String {
     // The top-level `ca` is for `server` itself, which containerd tries
     // after the `[host]` entries (a 404 there must not turn into an
     // unknown-authority error).
+    // A port-less alias's directory is shared with any other bundle that
+    // names the same host: it says whose it is (see `plan/owner.rs`).
+    let owner = if e.via == Via::PortlessAlias {
+        format!("{}\n", plan.owner_line())
+    } else {
+        String::new()
+    };
     format!(
-        "# {GENERATED}\n# {what}\n# Install as {}/{}/{hosts}, with {ca} beside it.\nserver = \"{target}\"\nca = \"{ca}\"\n\n{host}",
+        "# {GENERATED}\n{owner}# {what}\n# Install as {}/{}/{hosts}, with {ca} beside it.\nserver = \"{target}\"\nca = \"{ca}\"\n\n{host}",
         plan.node_paths.containerd,
         e.authority(),
         hosts = paths::CONTAINERD_HOSTS,
@@ -273,8 +281,10 @@ fn k3s_registries(plan: &Plan, inputs: &Inputs) -> Result<(String, bool)> {
         )
     };
     let text = format!(
-        "# {GENERATED}\n# Install as {} (mode 0600) with trust/ca.crt as {}, then restart k3s.\n{fallback_note}{body}",
-        plan.node_paths.k3s_registries, plan.node_paths.k3s_ca
+        "# {GENERATED}\n{}\n# Install as {} (mode 0600) with trust/ca.crt as {}, then restart k3s.\n{fallback_note}{body}",
+        plan.owner_line(),
+        plan.node_paths.k3s_registries,
+        plan.node_paths.k3s_ca
     );
     Ok((text, auth.is_some()))
 }

@@ -334,7 +334,13 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             .map(|r| format!("--context=c apply -f {}/manifests/{r}", b.display()))
             .collect();
         let start = script("start.sh", &["--context", "c"]);
-        let mut expected = applied.join("\n");
+        // First, whose KEP-1755 ConfigMap is on the cluster (owners.rs).
+        let mut expected = if config.registry.enabled {
+            "--context=c get configmap local-registry-hosting --namespace kube-public --ignore-not-found -o jsonpath={.metadata.name}{\"|\"}{.metadata.annotations.registry-gen/owner}{\"|\"}{.data.localRegistryHosting\\.v1}\n".to_owned()
+        } else {
+            String::new()
+        };
+        expected.push_str(&applied.join("\n"));
         expected.push('\n');
         // The private registry first, unless a mirror-only bundle.
         if config.registry.enabled {
@@ -371,7 +377,15 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             "start.sh is repeatable"
         );
 
-        let delete = script("delete.sh", &[]);
+        // Not the look at the ConfigMap's owner (owners.rs).
+        let deletes = |args: &[&str]| -> String {
+            script("delete.sh", args)
+                .lines()
+                .filter(|l| !l.starts_with("get configmap local-registry-hosting "))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        let delete = deletes(&[]);
         let deleted: Vec<&str> = delete.lines().collect();
         assert!(
             deleted
@@ -393,7 +407,7 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             delete.find("service.yaml") < delete.find("deployment.yaml"),
             "reverse order: {delete}"
         );
-        let purge = script("delete.sh", &["--purge-data"]);
+        let purge = deletes(&["--purge-data"]);
         // The objects made from the bundle outside start.sh go too, with
         // or without --purge-data: the pull-test Pod and, where there is
         // one, the garbage-collection Job.

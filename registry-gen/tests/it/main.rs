@@ -7,6 +7,7 @@ mod docs_sync;
 mod gc_script;
 mod interop;
 mod mirrors;
+mod owners;
 mod plan_xrefs;
 mod rollout;
 mod snapshots;

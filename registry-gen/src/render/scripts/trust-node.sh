@@ -1,6 +1,6 @@
 usage() {
     cat <<USAGE
-Usage: trust-node.sh [--docker] [--containerd] [--crio] [--k3s] [--restart] [--root DIR]
+Usage: trust-node.sh [--docker] [--containerd] [--crio] [--k3s] [--restart] [--take-over] [--root DIR]
 
 Run as root on a node or client. Installs this bundle's trust files for the
 runtimes named (default: each one found on this machine):
@@ -16,16 +16,24 @@ k3s or k3s-agent) and reloads Docker after a daemon.json change (systemctl);
 without it, the command to run is printed. containerd, Docker and podman read them on each pull.
 --root DIR installs under DIR (for a test or an image build). Safe to run
 again.
+Files other bundles may write too (a port-less alias's or an upstream's
+$CONTAINERD_DIR/<host>/, the CRI-O drop-ins, $K3S_REGISTRIES) name their
+owner ($OWNER_KEY): another owner's copy, or an unmarked one that is not
+this bundle's, is left as it is (the rest is installed, the exit status
+is 1) unless --take-over.
 USAGE
 }
 
 root=""
 restart=false
+take_over=false
+refused=""
 wanted=()
 while [ $# -gt 0 ]; do
     case $1 in
         --docker | --containerd | --crio | --k3s) wanted+=("${1#--}"); shift ;;
         --restart) restart=true; shift ;;
+        --take-over) take_over=true; shift ;;
         --root) [ $# -ge 2 ] || die "$1 needs a value"; root=${2%/}; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
@@ -126,6 +134,10 @@ for runtime in "${wanted[@]}"; do
             ;;
         k3s)
             target="$root$K3S_REGISTRIES"
+            if ! why=$(claim "$bundle/trust/k3s/registries.yaml" "$target"); then
+                refused+="$target: $why"$'\n'
+                continue
+            fi
             if [ -e "$target" ] && ! cmp -s "$bundle/trust/k3s/registries.yaml" "$target"; then
                 # Another registry's settings may be in it: keep them aside.
                 backup="$target.$(date -u +%Y%m%dT%H%M%SZ).bak"
@@ -162,3 +174,9 @@ for service in ${services[@]+"${services[@]}"}; do
         echo "to apply: systemctl restart $service"
     fi
 done
+if [ -n "$refused" ]; then
+    printf '%s' "$refused" | while IFS= read -r line; do
+        echo "$(basename "$0"): left as it is: $line; --take-over replaces it" >&2
+    done
+    exit 1
+fi

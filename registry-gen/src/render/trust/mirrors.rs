@@ -57,7 +57,8 @@ fn fallback_words(m: &MirrorPlan) -> &'static str {
 fn hosts_toml(plan: &Plan, m: &MirrorPlan) -> String {
     let ca = paths::CONTAINERD_CA;
     let mut s = format!(
-        "# {GENERATED}\n# {up}/<image> through the mirror {name}, {fallback}.\n# Install as {dir}/{up}/{hosts}, with {ca} beside it.\nserver = \"{server}\"\n",
+        "# {GENERATED}\n{owner}\n# {up}/<image> through the mirror {name}, {fallback}.\n# Install as {dir}/{up}/{hosts}, with {ca} beside it.\nserver = \"{server}\"\n",
+        owner = plan.owner_line(),
         up = m.upstream,
         name = m.name,
         fallback = fallback_words(m),
@@ -102,7 +103,8 @@ fn daemon_json(hub: &MirrorPlan) -> Result<String> {
 /// CRI-O's and podman's drop-in: one `[[registry]]` per upstream.
 fn registries_conf(plan: &Plan) -> String {
     let mut s = format!(
-        "# {GENERATED}\n# Install in {}/ (CRI-O, podman): each upstream through its mirror.\n",
+        "# {GENERATED}\n{}\n# Install in {}/ (CRI-O, podman): each upstream through its mirror.\n",
+        plan.owner_line(),
         plan.node_paths.containers_conf
     );
     for m in &plan.mirrors {
