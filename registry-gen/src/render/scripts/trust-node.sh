@@ -28,6 +28,7 @@ root=""
 restart=false
 take_over=false
 refused=""
+failed=""
 wanted=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -61,18 +62,35 @@ merge_daemon_json() {
         return
     fi
     merged="$target.registry-gen-new"
+    # A daemon.json that is not a JSON object is left as it is, with one
+    # line naming it and the error: the other runtimes are still installed.
     if command -v python3 >/dev/null; then
-        python3 - "$ours" "$target" >"$merged" <<'PY'
+        if ! why=$(python3 - "$ours" "$target" 2>&1 >"$merged" <<'PY'
 import json, sys
 ours = json.load(open(sys.argv[1]))["registry-mirrors"]
-conf = json.load(open(sys.argv[2]))
+try:
+    with open(sys.argv[2]) as f:
+        conf = json.load(f)
+except (OSError, ValueError) as e:
+    sys.exit(str(e))
+if not isinstance(conf, dict) or not isinstance(conf.get("registry-mirrors", []), list):
+    sys.exit("not a JSON object with a registry-mirrors list")
 conf["registry-mirrors"] = ours + [m for m in conf.get("registry-mirrors", []) if m not in ours]
 print(json.dumps(conf, indent=2))
 PY
+        ); then
+            rm -f "$merged"
+            failed+="docker: $target is left as it is, registry-mirrors not merged: ${why//$'\n'/ }"$'\n'
+            return
+        fi
     elif command -v jq >/dev/null; then
-        jq --slurpfile ours "$ours" \
+        if ! why=$(jq --slurpfile ours "$ours" \
             '.["registry-mirrors"] = ($ours[0]["registry-mirrors"] + ((.["registry-mirrors"] // []) - $ours[0]["registry-mirrors"]))' \
-            "$target" >"$merged"
+            "$target" 2>&1 >"$merged"); then
+            rm -f "$merged"
+            failed+="docker: $target is left as it is, registry-mirrors not merged: ${why//$'\n'/ }"$'\n'
+            return
+        fi
     else
         rm -f "$merged"
         echo "docker: neither python3 nor jq is here to merge $target; add to it by hand:"
@@ -174,9 +192,17 @@ for service in ${services[@]+"${services[@]}"}; do
         echo "to apply: systemctl restart $service"
     fi
 done
+status=0
 if [ -n "$refused" ]; then
     printf '%s' "$refused" | while IFS= read -r line; do
         echo "$(basename "$0"): left as it is: $line; --take-over replaces it" >&2
     done
-    exit 1
+    status=1
 fi
+if [ -n "$failed" ]; then
+    printf '%s' "$failed" | while IFS= read -r line; do
+        echo "$(basename "$0"): $line" >&2
+    done
+    status=1
+fi
+[ "$status" -eq 0 ] || exit "$status"
