@@ -33,17 +33,26 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             out.add(paths::docker_ca(&a), ca.clone(), MODE_FILE);
             out.add(paths::containers_ca(&a), ca.clone(), MODE_FILE);
         }
-        out.add(paths::containerd_hosts(&a), hosts_toml(plan, e), MODE_FILE);
+        out.add(
+            paths::containerd_hosts(&a),
+            hosts_toml(plan, e, Pushes::Yes),
+            MODE_FILE,
+        );
         out.add(paths::containerd_ca(&a), ca.clone(), MODE_FILE);
     }
     for e in plan.mirrors.iter().flat_map(|m| &m.endpoints) {
         let a = e.authority();
         out.add(paths::docker_ca(&a), ca.clone(), MODE_FILE);
         out.add(paths::containers_ca(&a), ca.clone(), MODE_FILE);
-        out.add(paths::containerd_hosts(&a), hosts_toml(plan, e), MODE_FILE);
+        // A proxy-mode registry refuses every push.
+        out.add(
+            paths::containerd_hosts(&a),
+            hosts_toml(plan, e, Pushes::No),
+            MODE_FILE,
+        );
         out.add(paths::containerd_ca(&a), ca.clone(), MODE_FILE);
     }
-    mirrors::render(plan, &ca, out)?;
+    mirrors::render(plan, &ca, inputs, out)?;
     out.add(paths::CONTAINERD_README, containerd_readme(plan), MODE_FILE);
     let aliases: Vec<&Endpoint> = plan
         .endpoints
@@ -102,17 +111,29 @@ fn trusted_cas(out: &Bundle) -> Result<Vec<u8>> {
     Ok(ca)
 }
 
+/// Whether a registry takes pushes: the private one does, a mirror (a
+/// proxy-mode registry) refuses them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pushes {
+    Yes,
+    No,
+}
+
 /// containerd's hosts.toml for one endpoint. `ca` is relative: containerd
 /// resolves it against the directory holding hosts.toml, so the tree works
 /// wherever it is installed. containerd 1.7 needs the `[host."..."]` table.
-fn hosts_toml(plan: &Plan, e: &Endpoint) -> String {
+fn hosts_toml(plan: &Plan, e: &Endpoint, pushes: Pushes) -> String {
     let target = e.url();
     let what = if e.via == Via::PortlessAlias {
         format!("Port-less names ({}/<image>) go to the NodePort: without `server`, containerd would use port 443.", e.host)
     } else {
         format!("{}/<image>", e.authority())
     };
-    let capabilities = r#"["pull", "resolve", "push"]"#;
+    let capabilities = if pushes == Pushes::Yes {
+        r#"["pull", "resolve", "push"]"#
+    } else {
+        r#"["pull", "resolve"]"#
+    };
     let ca = paths::CONTAINERD_CA;
     // containerd 1.6's TOML parser (go-toml v1) rejects `]` inside a quoted
     // key of a table header, which an IPv6 URL has: there, the same table
