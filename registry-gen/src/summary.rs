@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 use crate::config::Config;
 use crate::describe;
 use crate::error::Result;
-use crate::plan::{paths, Plan, Via, OWNER_KEY};
+use crate::plan::{paths, Plan, Via};
 
 /// What a render of a config would set up, in words: endpoints, ports,
 /// storage, TLS, auth, and what each kind of client needs. Its
@@ -229,15 +229,10 @@ fn rest(plan: &Plan, mut s: String) -> String {
         let _ = writeln!(s, "  {:18} {what}", format!("{who}:"));
     }
 
-    let shared = plan.shared_names();
-    let _ = writeln!(
-        s,
-        "\nshared with other bundles (marked {OWNER_KEY}: {}; another owner's copy is left alone unless --take-over):",
-        plan.owner
-    );
-    let width = shared.iter().map(|n| n.name.len()).max().unwrap_or(0);
-    for n in &shared {
-        let _ = writeln!(s, "  {:width$}  {}", n.name, n.why, width = width);
+    let (heading, shared) = describe::shared(plan);
+    let _ = writeln!(s, "\n{heading}");
+    for line in shared {
+        let _ = writeln!(s, "  {line}");
     }
 
     if !plan.warnings.is_empty() {
