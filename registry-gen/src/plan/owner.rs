@@ -1,7 +1,7 @@
 //! Names a bundle shares with other bundles on the same cluster or node:
 //! KEP-1755's ConfigMap (one per cluster), containerd's `certs.d/<host>/`
 //! of a port-less alias and of a mirrored upstream (one per node and
-//! name), CRI-O's drop-ins (named after the bundle's `name` alone) and
+//! name), CRI-O's `certs.d/<upstream>/ca.crt` (a fallback's upstream CA), CRI-O's drop-ins (named after the bundle's `name` alone) and
 //! k3s's `registries.yaml` (one per node). Each copy the bundle writes
 //! carries its owner, `<namespace>/<name>`: the annotation [`OWNER_KEY`] on
 //! the ConfigMap, the comment line `# registry-gen/owner: ...` in a file
@@ -57,6 +57,12 @@ impl Plan<'_> {
             v.push(SharedName {
                 name: format!("{}/{}/", np.containerd, m.upstream),
                 why: "the upstream's routing: one per node and upstream (trust-node.sh, the trust DaemonSet)",
+            });
+        }
+        for m in self.mirrors.iter().filter(|m| m.nodes_trust_upstream_ca()) {
+            v.push(SharedName {
+                name: format!("{}/{}/ca.crt", np.containers, m.upstream),
+                why: "the upstream's CA for a node falling back: one per node and upstream (trust-node.sh)",
             });
         }
         for conf in self.containers_confs() {

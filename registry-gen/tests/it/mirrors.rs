@@ -128,11 +128,22 @@ fn containerd_hosts_toml_server_follows_fallback() {
     let cm: core::ConfigMap = common::yaml(&b, "manifests/mirror-ghcr-io-upstream-ca.yaml");
     assert_eq!(upstream_ca, cm.data.unwrap()["ca.crt"]);
     assert!(upstream_ca.contains("BEGIN CERTIFICATE"));
-    // ... and CRI-O's and podman's (location = the upstream).
+    // ... and CRI-O's and podman's (location = the upstream), after its
+    // owner line (shared with any bundle mirroring ghcr.io), which
+    // openssl, as Go's PEM reader, skips.
+    let containers = common::text(&b, "trust/containers/certs.d/ghcr.io/ca.crt");
     assert_eq!(
-        common::text(&b, "trust/containers/certs.d/ghcr.io/ca.crt"),
-        upstream_ca
+        containers,
+        format!("# registry-gen/owner: registry/reg\n{upstream_ca}")
     );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.crt"), containers).unwrap();
+    let o = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-in"])
+        .arg(dir.path().join("ca.crt"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Not without fallback: the nodes never reach the upstream.
     assert!(b
         .get("trust/containerd/certs.d/docker.io/upstream-ca.crt")

@@ -52,7 +52,13 @@ pub(super) fn render(plan: &Plan, ca: &[u8], inputs: &Inputs, out: &mut Bundle) 
                 pem.clone(),
                 MODE_FILE,
             );
-            out.add(paths::containers_ca(&m.upstream), pem.clone(), MODE_FILE);
+            // Shared with any bundle that mirrors the same upstream: the
+            // owner line before the PEM block (Go's PEM reader skips it).
+            out.add(
+                paths::containers_ca(&m.upstream),
+                format!("{}\n{pem}", plan.owner_line()),
+                MODE_FILE,
+            );
         }
     }
     if let Some(hub) = plan.mirrors.iter().find(|m| m.upstream == DOCKER_HUB) {
