@@ -38,7 +38,7 @@ pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
 
 /// Label keys (the Kubernetes recommended labels).
 const LABEL_NAME: &str = "app.kubernetes.io/name";
-const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
+pub(crate) const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
 const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 
 /// Where the TLS Secret is mounted in the pod.

@@ -36,6 +36,16 @@ impl Plan<'_> {
     pub fn shared_names(&self) -> Vec<SharedName> {
         let np = &self.node_paths;
         let mut v = Vec::new();
+        if self
+            .manifests
+            .iter()
+            .any(|m| m.kind == super::ManifestKind::Namespace)
+        {
+            v.push(SharedName {
+                name: format!("Namespace {}", self.namespace),
+                why: "with every other bundle or app in it (delete.sh --purge-data keeps it while they are there)",
+            });
+        }
         if self.private {
             let o = &self.local_registry_hosting;
             v.push(SharedName {

@@ -14,8 +14,8 @@ use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::layout::GENERATED;
 use crate::plan::{
-    paths, ManifestKind, Plan, TrustInstallerPlan, Via, OWNER_KEY, READONLY_ENV, READONLY_VALUE,
-    REGISTRY_CONTAINER, VERIFY_IMAGE,
+    paths, ManifestKind, Plan, TrustInstallerPlan, Via, LABEL_INSTANCE, OWNER_KEY, READONLY_ENV,
+    READONLY_VALUE, REGISTRY_CONTAINER, VERIFY_IMAGE,
 };
 
 const COMMON: &str = include_str!("scripts/common.sh");
@@ -176,6 +176,19 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
         ("ON_DELETE", one(plan.data_on_delete())),
     ];
     delete_vars.extend(hosting());
+    // The namespace a bundle created may hold other bundles (or anything
+    // else): delete.sh --purge-data deletes it only when it holds nothing
+    // but this bundle's objects.
+    let namespace_manifest = plan
+        .manifests
+        .iter()
+        .find(|m| m.kind == ManifestKind::Namespace)
+        .map_or("", |m| m.path.as_str());
+    delete_vars.extend([
+        ("NAMESPACE", one(plan.namespace)),
+        ("NAMESPACE_MANIFEST", one(namespace_manifest)),
+        ("OURS", one(&format!("{LABEL_INSTANCE}!={}", plan.name))),
+    ]);
     let start = if plan.private {
         format!("{START}{START_REGISTRY}")
     } else {

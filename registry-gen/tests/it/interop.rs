@@ -377,11 +377,12 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             "start.sh is repeatable"
         );
 
-        // Not the look at the ConfigMap's owner (owners.rs).
+        // Not the looks at the ConfigMap's owner and at what else is in
+        // the namespace (owners.rs).
         let deletes = |args: &[&str]| -> String {
             script("delete.sh", args)
                 .lines()
-                .filter(|l| !l.starts_with("get configmap local-registry-hosting "))
+                .filter(|l| !l.starts_with("get "))
                 .map(|l| format!("{l}\n"))
                 .collect()
         };

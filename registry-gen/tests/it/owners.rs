@@ -1,6 +1,7 @@
 //! Two bundles on one cluster and one node: what they share (KEP-1755's
 //! ConfigMap, a port-less alias's containerd directory, k3s's
-//! registries.yaml, an upstream's routing) names its owner, and neither
+//! registries.yaml, an upstream's routing, a namespace) names its owner or
+//! is looked at, and neither
 //! bundle's scripts replace or delete the other's copy without
 //! `--take-over`. start.sh and delete.sh run against a fake `kubectl` that
 //! keeps the ConfigMap as a file and lets the real kubectl evaluate the
@@ -31,8 +32,15 @@ case $1 in
         [ "$(basename "$3")" != local-registry-hosting.yaml ] || cp "$3" "$d/hosting.yaml"
         echo "applied $(basename "$3")" ;;
     delete)
-        [ "$(basename "$4")" != local-registry-hosting.yaml ] || rm -f "$d/hosting.yaml" ;;
+        [ "$(basename "$4")" != local-registry-hosting.yaml ] || rm -f "$d/hosting.yaml"
+        [ "$(basename "$4")" != namespace.yaml ] || touch "$d/namespace-deleted" ;;
     get)
+        if [ "$2" = deployments,statefulsets,daemonsets,jobs,pods,persistentvolumeclaims ]; then
+            # What else is in the namespace: $d/others, as `-o name` prints it.
+            [ "$5 $6" = "-l app.kubernetes.io/instance!=docker-registry" ] || { echo "fake kubectl: unexpected: $*" >&2; exit 1; }
+            cat "$d/others" 2>/dev/null || true
+            exit 0
+        fi
         [ "$2 $3" = "configmap local-registry-hosting" ] || { echo "fake kubectl: unexpected: $*" >&2; exit 1; }
         [ -f "$d/hosting.yaml" ] || exit 0
         while [ "$1" != -o ]; do shift; done
@@ -224,6 +232,44 @@ fn an_unmarked_registry_hosting_configmap_is_adopted_only_when_it_names_this_bun
         .hosting()
         .unwrap()
         .contains("registry-gen/owner: default/docker-registry"));
+}
+
+/// Two bundles in one namespace: A's `delete.sh --purge-data` deletes A's
+/// objects but keeps the namespace (it would take B's registry and data
+/// with it) and says what is still there; alone, or with `--take-over`,
+/// it deletes it.
+#[test]
+fn purge_keeps_a_namespace_that_holds_another_bundle() {
+    let c = Cluster::new();
+    let mut config = bundle_a();
+    config.namespace = "registries".into();
+    let a = c.bundle("a", &config);
+    assert!(a.join("manifests/namespace.yaml").exists());
+    std::fs::write(
+        c.state.join("others"),
+        "deployment.apps/registry-b\npersistentvolumeclaim/registry-b-data\n",
+    )
+    .unwrap();
+    let o = c.script(&a, "delete.sh", &["--purge-data"]);
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(said.contains("kept namespace registries: it holds what is not this bundle's: deployment.apps/registry-b persistentvolumeclaim/registry-b-data (--take-over deletes it anyway, with them)"), "{said}");
+    assert!(!c.state.join("namespace-deleted").exists(), "{}", c.calls());
+    assert!(
+        c.calls().contains("/manifests/deployment.yaml"),
+        "{}",
+        c.calls()
+    );
+
+    let o = c.script(&a, "delete.sh", &["--purge-data", "--take-over"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(c.state.join("namespace-deleted").exists(), "{}", c.calls());
+    std::fs::remove_file(c.state.join("namespace-deleted")).unwrap();
+
+    std::fs::remove_file(c.state.join("others")).unwrap();
+    let o = c.script(&a, "delete.sh", &["--purge-data"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(c.state.join("namespace-deleted").exists(), "{}", c.calls());
 }
 
 fn trust_node(bundle: &Path, root: &Path, args: &[&str]) -> Output {

@@ -11,6 +11,11 @@ The ConfigMap $HOSTING_NAMESPACE/$HOSTING_NAME (KEP-1755: one per
 cluster) is kept when another bundle owns it (or it is unmarked and names
 another registry), unless --take-over.
 HOSTING
+    [ -z "$NAMESPACE_MANIFEST" ] || cat <<NAMESPACE
+With --purge-data, the namespace $NAMESPACE is kept while it holds
+workloads, pods or claims that are not this bundle's (another bundle's
+registry and data), unless --take-over.
+NAMESPACE
     echo "$ON_DELETE" | fold -s -w 76 | sed 's/ *$//'
     echo "KUBECTL names the kubectl binary (default: kubectl)."
 }
@@ -41,6 +46,15 @@ for ((i = ${#MANIFESTS[@]} - 1; i >= 0; i--)); do
     if [ "$keep" = true ] && [ "$purge" = false ]; then
         kept+=("$manifest")
         continue
+    fi
+    if [ "$manifest" = "$NAMESPACE_MANIFEST" ] && [ "$take_over" = false ]; then
+        # Shared with whatever else lives there (another bundle, an app).
+        others=$(k get deployments,statefulsets,daemonsets,jobs,pods,persistentvolumeclaims \
+            --namespace "$NAMESPACE" -l "$OURS" -o name)
+        if [ -n "$others" ]; then
+            echo "kept namespace $NAMESPACE: it holds what is not this bundle's: $(echo "$others" | tr '\n' ' ')(--take-over deletes it anyway, with them)"
+            continue
+        fi
     fi
     if [ "$manifest" = "$HOSTING_MANIFEST" ] && [ "$take_over" = false ]; then
         owner=$(hosting_owner)
