@@ -82,7 +82,7 @@ impl Plan<'_> {
                     np.containers_conf,
                     conf.rsplit('/').next().unwrap_or(&conf)
                 ),
-                why: "named after the bundle's name alone (trust-node.sh)",
+                why: "named after the bundle's name alone; each prefix it routes is one per node (trust-node.sh)",
             });
         }
         v.push(SharedName {

@@ -567,7 +567,7 @@ fn the_trust_daemonset_script_installs_the_bundle_trees() {
     // A PATH holding busybox alone, under the names the script calls.
     let busybox = tmp.path().join("busybox");
     std::fs::create_dir(&busybox).unwrap();
-    let applets = "sh cat cmp cp chmod dirname find mkdir mktemp mv rm sleep stat";
+    let applets = "sh cat cmp cp chmod dirname find grep head mkdir mktemp mv rm sed sleep stat";
     for applet in applets.split(' ') {
         std::os::unix::fs::symlink(which("busybox"), busybox.join(applet)).unwrap();
     }

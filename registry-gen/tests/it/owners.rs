@@ -325,11 +325,24 @@ fn trust_node_leaves_another_bundles_alias_unless_take_over() {
     }
     assert_eq!(read(&alias), a_alias);
     assert_eq!(read(&k3s), a_k3s);
+    // CRI-O's drop-ins have their own names, but B's routes the port-less
+    // names A's routes, and the file read last (B's) would win silently.
+    assert!(
+        said.contains(&format!(
+            "trust-node.sh: left as it is: {}: not installed, its prefix = \"10.131.82.54\" is routed by {} too (owned by default/docker-registry), and the file read last wins; --take-over replaces it",
+            root.join("etc/containers/registries.conf.d/registry-b.conf").display(),
+            root.join("etc/containers/registries.conf.d/docker-registry.conf").display()
+        )),
+        "{said}"
+    );
+    assert!(!root
+        .join("etc/containers/registries.conf.d/registry-b.conf")
+        .exists());
     // B's own names are installed all the same.
     for own in [
         "etc/containerd/certs.d/10.131.82.54:30444/hosts.toml",
         "etc/docker/certs.d/10.131.82.54:30444/ca.crt",
-        "etc/containers/registries.conf.d/registry-b.conf",
+        "etc/containers/certs.d/10.131.82.54:30444/ca.crt",
     ] {
         assert_eq!(
             read(&root.join(own)),
@@ -347,6 +360,9 @@ fn trust_node_leaves_another_bundles_alias_unless_take_over() {
         read(&b.join("trust/containerd/certs.d/10.131.82.54/hosts.toml"))
     );
     assert!(read(&k3s).contains("# registry-gen/owner: team-b/registry-b\n"));
+    assert!(root
+        .join("etc/containers/registries.conf.d/registry-b.conf")
+        .exists());
     // A's run now leaves B's.
     let o = trust_node(&a, &root, &[]);
     let said = text(&o);
@@ -401,8 +417,9 @@ fn trust_node_adopts_an_unmarked_alias_only_when_it_is_this_bundles() {
     assert_eq!(read(&dir.join("hosts.toml")), ours);
 }
 
-/// The trust DaemonSet's installer follows the same rule: B's leaves A's
-/// alias, installs the rest, and fails (its pod shows it).
+/// The trust DaemonSet's installer follows the same rule, with busybox's
+/// commands alone: B's leaves A's alias, installs the rest, and fails (its
+/// pod shows it).
 #[test]
 fn the_trust_daemonset_leaves_another_bundles_alias() {
     let c = Cluster::new();
@@ -416,9 +433,22 @@ fn the_trust_daemonset_leaves_another_bundles_alias() {
         serde_yaml::from_str(&read(&b.join("manifests/trust-configmap.yaml"))).unwrap();
     let script = c.tmp.path().join("install.sh");
     std::fs::write(&script, &cm.data.unwrap()["install.sh"]).unwrap();
-    let o = Command::new("sh")
+    // As the registry's Alpine image runs it: busybox alone on PATH.
+    let busybox = c.tmp.path().join("busybox");
+    std::fs::create_dir(&busybox).unwrap();
+    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("busybox"))
+        .find(|p| p.is_file())
+        .expect("busybox (the README's test command installs it)");
+    let applets = "sh cat cmp cp chmod dirname find grep head mkdir mktemp mv rm sed sleep stat";
+    for applet in applets.split(' ') {
+        std::os::unix::fs::symlink(&real, busybox.join(applet)).unwrap();
+    }
+    let o = Command::new(busybox.join("sh"))
         .arg(&script)
         .arg("--once")
+        .env_clear()
+        .env("PATH", &busybox)
         .env("TRUST_ROOT", &root)
         .output()
         .unwrap();

@@ -108,6 +108,25 @@ PY
     fi
 }
 
+# The first [[registry]] prefix of this bundle's drop-in $1 that another
+# owner's drop-in in the directory $2 routes too, in words; false if none.
+prefix_taken() {
+    local line theirs owner
+    while IFS= read -r line; do
+        for theirs in "$2"/*.conf; do
+            if [ ! -f "$theirs" ] || [ "${theirs##*/}" = "${1##*/}" ]; then continue; fi
+            owner=$(owner_of "$theirs")
+            if [ "$owner" = "$(owner_of "$1")" ]; then continue; fi
+            if grep -qxF "$line" "$theirs"; then
+                if [ -n "$owner" ]; then owner="owned by $owner"; else owner="not marked $OWNER_KEY"; fi
+                echo "its $line is routed by $theirs too ($owner), and the file read last wins"
+                return 0
+            fi
+        done
+    done < <(grep '^prefix = ' "$1")
+    return 1
+}
+
 services=()
 for runtime in "${wanted[@]}"; do
     changed=false
@@ -145,7 +164,26 @@ for runtime in "${wanted[@]}"; do
             ;;
         crio)
             install_tree "$bundle/trust/containers/certs.d" "$root$CONTAINERS_DIR"
-            install_tree "$bundle/trust/containers/registries.conf.d" "$root$CONTAINERS_CONF_DIR"
+            # A drop-in that routes a prefix another bundle's drop-in routes
+            # too is not installed: containers/image lets the file it reads
+            # last win, silently.
+            conf_stage=$(mktemp -d)
+            if [ -d "$bundle/trust/containers/registries.conf.d" ]; then
+                cp -Rp "$bundle/trust/containers/registries.conf.d/." "$conf_stage/"
+            fi
+            for ours in "$conf_stage"/*.conf; do
+                [ -e "$ours" ] || continue
+                if taken=$(prefix_taken "$ours" "$root$CONTAINERS_CONF_DIR"); then
+                    if [ "$take_over" = true ]; then
+                        echo "crio/podman: taking over ${ours##*/}: $taken (--take-over)" >&2
+                    else
+                        refused+="$root$CONTAINERS_CONF_DIR/${ours##*/}: not installed, $taken"$'\n'
+                        rm -f "$ours"
+                    fi
+                fi
+            done
+            install_tree "$conf_stage" "$root$CONTAINERS_CONF_DIR"
+            rm -rf "$conf_stage"
             echo "crio/podman: installed the CA in $root$CONTAINERS_DIR"
             # podman reads these on every run; CRI-O at start.
             if command -v crio >/dev/null && [ "$changed" = true ]; then services+=(crio); fi
