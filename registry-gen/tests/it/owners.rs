@@ -463,3 +463,38 @@ fn the_trust_daemonset_leaves_another_bundles_alias() {
         .join("etc/containerd/certs.d/10.131.82.54:30444/hosts.toml")
         .exists());
 }
+
+/// An upstream's directory an earlier render wrote (no owner line, and no
+/// `ca` for a fallback's upstream CA yet) is this bundle's: trust-node.sh
+/// replaces it without `--take-over`.
+#[test]
+fn trust_node_adopts_an_upstream_directory_of_an_earlier_render() {
+    let c = Cluster::new();
+    let mut config = bundle_a();
+    config.mirrors = Config::from_yaml(
+        "mirrors: [{upstream: ghcr.io, fallback: true, ports: {node: 30521}, ca_file: ghcr-ca.crt}]",
+    )
+    .unwrap()
+    .mirrors;
+    let a = c.bundle("a", &config);
+    let ours = read(&a.join("trust/containerd/certs.d/ghcr.io/hosts.toml"));
+    assert!(ours.contains("\nca = \"upstream-ca.crt\"\n"), "{ours}");
+    let older: String = ours
+        .lines()
+        .filter(|l| !l.starts_with("# registry-gen/owner:") && !l.starts_with("ca = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let root = c.tmp.path().join("node");
+    let dir = root.join("etc/containerd/certs.d/ghcr.io");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hosts.toml"), &older).unwrap();
+    let o = Command::new("bash")
+        .arg(a.join("scripts/trust-node.sh"))
+        .args(["--containerd", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(read(&dir.join("hosts.toml")), ours);
+    assert!(dir.join("upstream-ca.crt").exists());
+}

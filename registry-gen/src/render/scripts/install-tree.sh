@@ -51,7 +51,8 @@ owner_of() {
 
 # Whether this bundle's file $1 may replace the file $2: yes when $1 names
 # no owner (not shared), $2 is missing or names the same owner, or $2 is
-# unmarked but $1 without its owner line (an earlier render's copy); else
+# unmarked but otherwise $1 (an earlier render's copy; a hosts.toml's
+# top-level `ca`, added since for a fallback's upstream CA, aside); else
 # only with take_over=true (said on stderr). When not, prints why.
 claim() {
     claim_ours=$(owner_of "$1")
@@ -60,7 +61,7 @@ claim() {
     if [ "$claim_theirs" = "$claim_ours" ]; then return 0; fi
     if [ -n "$claim_theirs" ]; then
         claim_why="owned by $claim_theirs ($OWNER_KEY)"
-    elif [ "$(grep -v "^# $OWNER_KEY: " "$1")" = "$(cat "$2")" ]; then
+    elif [ "$(grep -v -e "^# $OWNER_KEY: " -e '^ca = ' "$1")" = "$(grep -v -e '^ca = ' "$2")" ]; then
         return 0
     else
         claim_why="not marked $OWNER_KEY and not this bundle's (written by hand, by another tool or by an older registry-gen)"
