@@ -187,7 +187,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
     delete_vars.extend([
         ("NAMESPACE", one(plan.namespace)),
         ("NAMESPACE_MANIFEST", one(namespace_manifest)),
-        ("OURS", one(&format!("{LABEL_INSTANCE}!={}", plan.name))),
+        ("NOT_OURS", one(&format!("{LABEL_INSTANCE}!={}", plan.name))),
     ]);
     let start = if plan.private {
         format!("{START}{START_REGISTRY}")

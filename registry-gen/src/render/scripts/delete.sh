@@ -50,7 +50,7 @@ for ((i = ${#MANIFESTS[@]} - 1; i >= 0; i--)); do
     if [ "$manifest" = "$NAMESPACE_MANIFEST" ] && [ "$take_over" = false ]; then
         # Shared with whatever else lives there (another bundle, an app).
         others=$(k get deployments,statefulsets,daemonsets,jobs,pods,persistentvolumeclaims \
-            --namespace "$NAMESPACE" -l "$OURS" -o name)
+            --namespace "$NAMESPACE" -l "$NOT_OURS" -o name)
         if [ -n "$others" ]; then
             echo "kept namespace $NAMESPACE: it holds what is not this bundle's: $(echo "$others" | tr '\n' ' ')(--take-over deletes it anyway, with them)"
             continue
