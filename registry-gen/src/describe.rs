@@ -204,3 +204,21 @@ pub(crate) fn mirror(m: &MirrorPlan) -> Vec<String> {
     }
     v
 }
+
+/// What the bundle shares with other bundles on the cluster or a node
+/// (`plan/owner.rs`): a heading, then one line per name, aligned.
+pub(crate) fn shared(plan: &Plan) -> (String, Vec<String>) {
+    let names = plan.shared_names();
+    let width = names.iter().map(|n| n.name.len()).max().unwrap_or(0);
+    (
+        format!(
+            "shared with other bundles (marked {}: {}; another owner's copy is left alone unless --take-over):",
+            crate::plan::OWNER_KEY,
+            plan.owner
+        ),
+        names
+            .iter()
+            .map(|n| format!("{:width$}  {}", n.name, n.why, width = width))
+            .collect(),
+    )
+}

@@ -96,6 +96,15 @@ pub const CONTAINERD_HOSTS: &str = "hosts.toml";
 /// The name of the CA file beside it (hosts.toml names it relative to itself).
 pub const CONTAINERD_CA: &str = "ca.crt";
 
+/// The name of a mirrored upstream's own CA beside its hosts.toml: the
+/// `ca` of `server` when nodes may fall back to the upstream.
+pub const CONTAINERD_UPSTREAM_CA: &str = "upstream-ca.crt";
+
+/// [`CONTAINERD_UPSTREAM_CA`] of `upstream`.
+pub fn containerd_upstream_ca(upstream: &str) -> String {
+    format!("{}/{CONTAINERD_UPSTREAM_CA}", containerd_dir(upstream))
+}
+
 /// containerd's hosts.toml of `endpoint`.
 pub fn containerd_hosts(endpoint: &str) -> String {
     format!("{}/{CONTAINERD_HOSTS}", containerd_dir(endpoint))

@@ -22,6 +22,8 @@ mod gc;
 pub(crate) use gc::{
     CacheFlushPlan, GcPlan, CACHE_FLUSHED, CACHE_KEYS, READONLY_ENV, READONLY_VALUE,
 };
+mod owner;
+pub(crate) use owner::OWNER_KEY;
 pub(crate) mod mirrors;
 mod workload;
 
@@ -40,7 +42,7 @@ pub(crate) const BUILTIN_NAMESPACES: [&str; 4] =
 
 /// Label keys (the Kubernetes recommended labels).
 const LABEL_NAME: &str = "app.kubernetes.io/name";
-const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
+pub(crate) const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
 const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 
 /// Where the TLS Secret is mounted in the pod.
@@ -124,6 +126,9 @@ pub(crate) struct Plan<'c> {
     pub trust_installer: Option<TrustInstallerPlan>,
     /// KEP-1755's ConfigMap that tells tools where the registry is.
     pub local_registry_hosting: ObjectName,
+    /// Who wrote a name the bundle shares with others on the cluster or a
+    /// node: `<namespace>/<name>` (see `plan/owner.rs`).
+    pub owner: String,
     /// The Pod that makes the kubelet pull from the registry.
     pub pull_test: PullTestPlan,
     /// Garbage collection: the maintenance Job and gc.sh.
@@ -885,6 +890,7 @@ impl<'c> Plan<'c> {
                 name: "local-registry-hosting",
                 namespace: "kube-public",
             },
+            owner: format!("{namespace}/{name}"),
             pull_test: PullTestPlan {
                 pod: format!("{name}-pull-test"),
                 container: "pull-test",

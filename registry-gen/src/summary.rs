@@ -229,6 +229,12 @@ fn rest(plan: &Plan, mut s: String) -> String {
         let _ = writeln!(s, "  {:18} {what}", format!("{who}:"));
     }
 
+    let (heading, shared) = describe::shared(plan);
+    let _ = writeln!(s, "\n{heading}");
+    for line in shared {
+        let _ = writeln!(s, "  {line}");
+    }
+
     if !plan.warnings.is_empty() {
         let _ = writeln!(s, "\nwarnings:");
         for w in &plan.warnings {

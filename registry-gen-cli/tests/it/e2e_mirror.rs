@@ -163,13 +163,14 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.
 /// `ctr images pull` through `hosts_dir` into a fresh content store state:
 /// the image and its blobs are removed first, so every blob is fetched
 /// again. `upstream_ca`: the node trusts the stand-in upstream's CA as a
-/// system CA (so a fallback to it could succeed).
+/// system CA (so a fallback to it could succeed); `None`: only what
+/// `hosts_dir` says (and the system's public CAs).
 fn pull(
     sb: &Sandbox,
     sock: &Path,
     hosts_dir: &Path,
     reference: &str,
-    upstream_ca: &Path,
+    upstream_ca: Option<&Path>,
 ) -> Output {
     let ctr = |args: &[&str]| {
         let mut c = sb.cmd("ctr");
@@ -185,7 +186,10 @@ fn pull(
         let _ = sb.run(&mut ctr(&["content", "rm", digest]));
     }
     let mut c = ctr(&["images", "pull", "--snapshotter", "native", "--hosts-dir"]);
-    c.arg(hosts_dir).env("SSL_CERT_FILE", upstream_ca);
+    c.arg(hosts_dir);
+    if let Some(ca) = upstream_ca {
+        c.env("SSL_CERT_FILE", ca);
+    }
     c.arg(reference);
     sb.run(&mut c)
 }
@@ -237,7 +241,7 @@ fn start_mirror(sb: &mut Sandbox, dir: &Path, slug: &str, name: &str, pod_ip: &s
 /// request, and the upstream's shows none from containerd.
 fn pull_through_hub_mirror(sb: &Sandbox, sock: &Path, hosts_dir: &Path, ca: &Path, digest: &str) {
     let hub_ref = format!("docker.io/{HUB_REPO}");
-    let o = pull(sb, sock, hosts_dir, &hub_ref, ca);
+    let o = pull(sb, sock, hosts_dir, &hub_ref, Some(ca));
     assert!(o.status.success(), "ctr pull {hub_ref}: {}", text(&o));
     assert_eq!(listed_digest(sb, sock, &hub_ref), digest);
     assert!(
@@ -324,7 +328,7 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
 
     // 2. With the upstream stopped, the mirror serves from its cache.
     sb.stop("upstream");
-    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
+    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, Some(&ca));
     assert!(
         o.status.success(),
         "ctr pull {hub_ref} from the cache: {}",
@@ -337,7 +341,7 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
     // containerd.
     start_upstream(&mut sb, &ca);
     sb.stop("mirror-hub");
-    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, &ca);
+    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, Some(&ca));
     assert!(
         !o.status.success(),
         "pulled with the mirror down and fallback: false: {}",
@@ -360,13 +364,20 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
             && other_hosts.contains(&format!("server = \"https://{OTHER}\"")),
         "{other_hosts}"
     );
-    let o = pull(&sb, &sock, &hosts_dir, &other_ref, &ca);
+    let o = pull(&sb, &sock, &hosts_dir, &other_ref, Some(&ca));
     assert!(o.status.success(), "ctr pull {other_ref}: {}", text(&o));
     assert_eq!(listed_digest(&sb, &sock, &other_ref), other_digest);
     assert!(log(&sb, "mirror-other").contains("/v2/team/e2e-mirror/manifests/1"));
     assert_eq!(containerd_requests(&sb), 0, "{}", log(&sb, "upstream"));
     sb.stop("mirror-other");
-    let o = pull(&sb, &sock, &hosts_dir, &other_ref, &ca);
+    // The node knows the upstream's private CA only from the rendered
+    // hosts.toml (`ca = "upstream-ca.crt"`, from ca_file), not as a
+    // system CA: without it the fallback failed with x509.
+    assert!(
+        other_hosts.contains("ca = \"upstream-ca.crt\""),
+        "{other_hosts}"
+    );
+    let o = pull(&sb, &sock, &hosts_dir, &other_ref, None);
     assert!(
         o.status.success(),
         "ctr pull {other_ref} falling back to the upstream: {}",

@@ -89,8 +89,9 @@ pub(crate) struct UpstreamCredentials {
 }
 
 /// The CA the mirror trusts for its upstream: a ConfigMap mounted in the
-/// pod, named by `SSL_CERT_FILE` (Go's TLS then trusts that file instead
-/// of the system's CAs).
+/// pod, named by `SSL_CERT_FILE`. Go reads it instead of its default
+/// bundle file but still reads its default directories (`/etc/ssl/certs`,
+/// the bundle file among them): the CA is added to the public roots.
 #[derive(Debug)]
 pub(crate) struct UpstreamCa {
     pub config_map: String,
@@ -234,6 +235,12 @@ impl MirrorPlan {
         } else {
             self.primary_endpoint().url()
         }
+    }
+
+    /// Whether the nodes trust the upstream's CA (`ca_file`) themselves:
+    /// when they may fall back to the upstream.
+    pub fn nodes_trust_upstream_ca(&self) -> bool {
+        self.fallback && self.upstream_ca.is_some()
     }
 
     /// The proxy settings on top of the registry's own environment.

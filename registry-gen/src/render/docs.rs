@@ -97,7 +97,18 @@ fn mirrors_and_start(plan: &Plan, s: &mut String) {
     } else {
         s.push_str("./scripts/verify.sh --mirror UPSTREAM IMAGE  # from a client: pull through a mirror\n```\n\n");
     }
-    s.push_str("Every object, Secrets included, is in `manifests/` (`kubectl apply -k manifests/` applies the same). Each script takes `--help`, and `--context`/`--kubeconfig` where it calls kubectl.\n\n");
+    let unchecked = if plan.private {
+        ", without start.sh's look at who owns the shared ConfigMap"
+    } else {
+        ""
+    };
+    let _ = writeln!(s, "Every object, Secrets included, is in `manifests/` (`kubectl apply -k manifests/` applies the same{unchecked}). Each script takes `--help`, and `--context`/`--kubeconfig` where it calls kubectl.\n");
+    let (heading, shared) = describe::shared(plan);
+    let _ = writeln!(s, "Names {heading}\n\n```");
+    for line in shared {
+        let _ = writeln!(s, "{line}");
+    }
+    s.push_str("```\n\n");
 }
 
 fn trust_and_rest(plan: &Plan, inputs: &Inputs, mut s: String) -> String {

@@ -15,7 +15,7 @@ use crate::inputs::Inputs;
 use crate::layout::GENERATED;
 use crate::plan::{
     paths, CacheFlushPlan, ManifestKind, Plan, TrustInstallerPlan, Via, CACHE_FLUSHED, CACHE_KEYS,
-    READONLY_ENV, READONLY_VALUE, REGISTRY_CONTAINER, VERIFY_IMAGE,
+    LABEL_INSTANCE, OWNER_KEY, READONLY_ENV, READONLY_VALUE, REGISTRY_CONTAINER, VERIFY_IMAGE,
 };
 
 const COMMON: &str = include_str!("scripts/common.sh");
@@ -27,6 +27,8 @@ const START_MIRRORS: &str = include_str!("scripts/start-mirrors.sh");
 /// verify.sh's guard in a mirror-only bundle: only `--mirror` applies.
 const VERIFY_MIRRORS_ONLY: &str = include_str!("scripts/verify-mirrors-only.sh");
 const DELETE: &str = include_str!("scripts/delete.sh");
+/// start.sh's and delete.sh's look at the owner of KEP-1755's ConfigMap.
+const HOSTING: &str = include_str!("scripts/hosting.sh");
 const GC: &str = include_str!("scripts/gc.sh");
 const VERIFY: &str = include_str!("scripts/verify.sh");
 const TRUST_NODE: &str = include_str!("scripts/trust-node.sh");
@@ -117,6 +119,31 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 .collect(),
         )
     };
+    // KEP-1755's ConfigMap, shared by every bundle on the cluster, and who
+    // this bundle is (see `plan/owner.rs`).
+    let hosting_manifest = plan
+        .manifests
+        .iter()
+        .find(|m| m.kind == ManifestKind::LocalRegistryHosting)
+        .map_or("", |m| m.path.as_str());
+    let hosting = || {
+        let h = &plan.local_registry_hosting;
+        vec![
+            ("HOSTING_MANIFEST", one(hosting_manifest)),
+            ("HOSTING_NAMESPACE", one(h.namespace)),
+            ("HOSTING_NAME", one(h.name)),
+            ("OWNER_KEY", one(OWNER_KEY)),
+            ("OWNER", one(&plan.owner)),
+            (
+                "SERVICE",
+                one(&if plan.private {
+                    plan.service_endpoint().authority()
+                } else {
+                    String::new()
+                }),
+            ),
+        ]
+    };
     let mut start_vars = vec![("NAMESPACE", one(plan.namespace))];
     if plan.private {
         start_vars.push(("DEPLOYMENT", one(plan.name)));
@@ -136,6 +163,32 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 mirror_endpoints()
             },
         ),
+    ]);
+    start_vars.extend(hosting());
+    let mut delete_vars = vec![
+        (
+            "MANIFESTS",
+            Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect()),
+        ),
+        ("DATA_MANIFESTS", data),
+        // Objects the user or gc.sh creates from the bundle, outside
+        // start.sh: never data, always deleted (first).
+        ("HELPER_MANIFESTS", helpers),
+        ("ON_DELETE", one(plan.data_on_delete())),
+    ];
+    delete_vars.extend(hosting());
+    // The namespace a bundle created may hold other bundles (or anything
+    // else): delete.sh --purge-data deletes it only when it holds nothing
+    // but this bundle's objects.
+    let namespace_manifest = plan
+        .manifests
+        .iter()
+        .find(|m| m.kind == ManifestKind::Namespace)
+        .map_or("", |m| m.path.as_str());
+    delete_vars.extend([
+        ("NAMESPACE", one(plan.namespace)),
+        ("NAMESPACE_MANIFEST", one(namespace_manifest)),
+        ("NOT_OURS", one(&format!("{LABEL_INSTANCE}!={}", plan.name))),
     ]);
     let start = if plan.private {
         format!("{START}{START_REGISTRY}")
@@ -157,23 +210,13 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 "Deploy the mirrors and wait until they are ready (--help)."
             },
             start_vars,
-            vec![COMMON, start.as_str()],
+            vec![COMMON, HOSTING, start.as_str()],
         ),
         (
             paths::SCRIPT_DELETE,
             "Remove the registry, keeping its data unless --purge-data (--help).",
-            vec![
-                (
-                    "MANIFESTS",
-                    Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect()),
-                ),
-                ("DATA_MANIFESTS", data),
-                // Objects the user or gc.sh creates from the bundle, outside
-                // start.sh: never data, always deleted (first).
-                ("HELPER_MANIFESTS", helpers),
-                ("ON_DELETE", one(plan.data_on_delete())),
-            ],
-            vec![COMMON, DELETE],
+            delete_vars,
+            vec![COMMON, HOSTING, DELETE],
         ),
         (
             paths::SCRIPT_GC,
@@ -246,6 +289,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
                 ("CONTAINERS_CONF_DIR", one(np.containers_conf)),
                 ("K3S_REGISTRIES", one(np.k3s_registries)),
                 ("K3S_CA", one(&np.k3s_ca)),
+                ("OWNER_KEY", one(OWNER_KEY)),
             ],
             vec![COMMON, INSTALL_TREE, TRUST_NODE],
         ),
@@ -279,6 +323,7 @@ pub(crate) fn trust_installer(plan: &Plan, t: &TrustInstallerPlan, out: &Bundle)
             ("CONTAINERD_DIR", one(np.containerd)),
             ("DOCKER_TREE", one(paths::DOCKER_TREE)),
             ("DOCKER_DIR", one(np.docker)),
+            ("OWNER_KEY", one(OWNER_KEY)),
         ],
     );
     let mut unpack = String::from(

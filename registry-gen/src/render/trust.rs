@@ -33,17 +33,26 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             out.add(paths::docker_ca(&a), ca.clone(), MODE_FILE);
             out.add(paths::containers_ca(&a), ca.clone(), MODE_FILE);
         }
-        out.add(paths::containerd_hosts(&a), hosts_toml(plan, e), MODE_FILE);
+        out.add(
+            paths::containerd_hosts(&a),
+            hosts_toml(plan, e, Pushes::Yes),
+            MODE_FILE,
+        );
         out.add(paths::containerd_ca(&a), ca.clone(), MODE_FILE);
     }
     for e in plan.mirrors.iter().flat_map(|m| &m.endpoints) {
         let a = e.authority();
         out.add(paths::docker_ca(&a), ca.clone(), MODE_FILE);
         out.add(paths::containers_ca(&a), ca.clone(), MODE_FILE);
-        out.add(paths::containerd_hosts(&a), hosts_toml(plan, e), MODE_FILE);
+        // A proxy-mode registry refuses every push.
+        out.add(
+            paths::containerd_hosts(&a),
+            hosts_toml(plan, e, Pushes::No),
+            MODE_FILE,
+        );
         out.add(paths::containerd_ca(&a), ca.clone(), MODE_FILE);
     }
-    mirrors::render(plan, &ca, out)?;
+    mirrors::render(plan, &ca, inputs, out)?;
     out.add(paths::CONTAINERD_README, containerd_readme(plan), MODE_FILE);
     let aliases: Vec<&Endpoint> = plan
         .endpoints
@@ -52,7 +61,8 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         .collect();
     if !aliases.is_empty() {
         let mut conf = format!(
-            "# {GENERATED}\n# Install in {}/ (CRI-O, podman).\n",
+            "# {GENERATED}\n{}\n# Install in {}/ (CRI-O, podman).\n",
+            plan.owner_line(),
             plan.node_paths.containers_conf
         );
         for e in &aliases {
@@ -101,17 +111,29 @@ fn trusted_cas(out: &Bundle) -> Result<Vec<u8>> {
     Ok(ca)
 }
 
+/// Whether a registry takes pushes: the private one does, a mirror (a
+/// proxy-mode registry) refuses them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pushes {
+    Yes,
+    No,
+}
+
 /// containerd's hosts.toml for one endpoint. `ca` is relative: containerd
 /// resolves it against the directory holding hosts.toml, so the tree works
 /// wherever it is installed. containerd 1.7 needs the `[host."..."]` table.
-fn hosts_toml(plan: &Plan, e: &Endpoint) -> String {
+fn hosts_toml(plan: &Plan, e: &Endpoint, pushes: Pushes) -> String {
     let target = e.url();
     let what = if e.via == Via::PortlessAlias {
         format!("Port-less names ({}/<image>) go to the NodePort: without `server`, containerd would use port 443.", e.host)
     } else {
         format!("{}/<image>", e.authority())
     };
-    let capabilities = r#"["pull", "resolve", "push"]"#;
+    let capabilities = if pushes == Pushes::Yes {
+        r#"["pull", "resolve", "push"]"#
+    } else {
+        r#"["pull", "resolve"]"#
+    };
     let ca = paths::CONTAINERD_CA;
     // containerd 1.6's TOML parser (go-toml v1) rejects `]` inside a quoted
     // key of a table header, which an IPv6 URL has: there, the same table
@@ -124,8 +146,15 @@ fn hosts_toml(plan: &Plan, e: &Endpoint) -> String {
     // The top-level `ca` is for `server` itself, which containerd tries
     // after the `[host]` entries (a 404 there must not turn into an
     // unknown-authority error).
+    // A port-less alias's directory is shared with any other bundle that
+    // names the same host: it says whose it is (see `plan/owner.rs`).
+    let owner = if e.via == Via::PortlessAlias {
+        format!("{}\n", plan.owner_line())
+    } else {
+        String::new()
+    };
     format!(
-        "# {GENERATED}\n# {what}\n# Install as {}/{}/{hosts}, with {ca} beside it.\nserver = \"{target}\"\nca = \"{ca}\"\n\n{host}",
+        "# {GENERATED}\n{owner}# {what}\n# Install as {}/{}/{hosts}, with {ca} beside it.\nserver = \"{target}\"\nca = \"{ca}\"\n\n{host}",
         plan.node_paths.containerd,
         e.authority(),
         hosts = paths::CONTAINERD_HOSTS,
@@ -273,8 +302,10 @@ fn k3s_registries(plan: &Plan, inputs: &Inputs) -> Result<(String, bool)> {
         )
     };
     let text = format!(
-        "# {GENERATED}\n# Install as {} (mode 0600) with trust/ca.crt as {}, then restart k3s.\n{fallback_note}{body}",
-        plan.node_paths.k3s_registries, plan.node_paths.k3s_ca
+        "# {GENERATED}\n{}\n# Install as {} (mode 0600) with trust/ca.crt as {}, then restart k3s.\n{fallback_note}{body}",
+        plan.owner_line(),
+        plan.node_paths.k3s_registries,
+        plan.node_paths.k3s_ca
     );
     Ok((text, auth.is_some()))
 }

@@ -353,7 +353,13 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             .map(|r| format!("--context=c apply -f {}/manifests/{r}", b.display()))
             .collect();
         let start = script("start.sh", &["--context", "c"]);
-        let mut expected = applied.join("\n");
+        // First, whose KEP-1755 ConfigMap is on the cluster (owners.rs).
+        let mut expected = if config.registry.enabled {
+            "--context=c get configmap local-registry-hosting --namespace kube-public --ignore-not-found -o jsonpath={.metadata.name}{\"|\"}{.metadata.annotations.registry-gen/owner}{\"|\"}{.data.localRegistryHosting\\.v1}\n".to_owned()
+        } else {
+            String::new()
+        };
+        expected.push_str(&applied.join("\n"));
         expected.push('\n');
         // The private registry first, unless a mirror-only bundle.
         if config.registry.enabled {
@@ -390,7 +396,16 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             "start.sh is repeatable"
         );
 
-        let delete = script("delete.sh", &[]);
+        // Not the looks at the ConfigMap's owner and at what else is in
+        // the namespace (owners.rs).
+        let deletes = |args: &[&str]| -> String {
+            script("delete.sh", args)
+                .lines()
+                .filter(|l| !l.starts_with("get "))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        let delete = deletes(&[]);
         let deleted: Vec<&str> = delete.lines().collect();
         assert!(
             deleted
@@ -412,7 +427,7 @@ fn the_scripts_call_kubectl_in_order_and_keep_the_data() {
             delete.find("service.yaml") < delete.find("deployment.yaml"),
             "reverse order: {delete}"
         );
-        let purge = script("delete.sh", &["--purge-data"]);
+        let purge = deletes(&["--purge-data"]);
         // The objects made from the bundle outside start.sh go too, with
         // or without --purge-data: the pull-test Pod and, where there is
         // one, the garbage-collection Job.
@@ -501,6 +516,55 @@ fn trust_node_installs_the_trust_files_and_explains_config_path() {
         .arg(&root));
 }
 
+/// An invalid /etc/docker/daemon.json: trust-node.sh says in one line which
+/// file and what JSON error, leaves the file and nothing beside it, still
+/// installs every other runtime's files, and exits 1 at the end.
+#[test]
+fn trust_node_reports_an_invalid_daemon_json_and_installs_the_other_runtimes() {
+    let config = common::load(&common::workspace().join("examples/mirrors.yaml"));
+    let (tmp, b) = written(&config);
+    assert!(b.join("trust/docker/daemon.json").exists());
+    let root = tmp.path().join("node");
+    std::fs::create_dir_all(root.join("etc/docker")).unwrap();
+    let broken = "{\n  \"log-driver\": \"json-file\"\n  \"debug\": true\n}\n";
+    std::fs::write(root.join("etc/docker/daemon.json"), broken).unwrap();
+    let out = Command::new("bash")
+        .arg(b.join("scripts/trust-node.sh"))
+        .args(["--docker", "--containerd", "--crio", "--k3s", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(!said.contains("Traceback"), "{said}");
+    let line = format!(
+        "trust-node.sh: docker: {} is left as it is, registry-mirrors not merged: Expecting ',' delimiter: line 3 column 3 (char 32)\n",
+        root.join("etc/docker/daemon.json").display()
+    );
+    assert!(said.contains(&line), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/docker/daemon.json")).unwrap(),
+        broken
+    );
+    let beside: Vec<_> = std::fs::read_dir(root.join("etc/docker"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(beside.len(), 2, "{beside:?}"); // daemon.json, certs.d
+                                               // Every runtime after Docker still got its files.
+    for f in [
+        "etc/containerd/certs.d/docker.io/hosts.toml",
+        "etc/containers/registries.conf.d/kube-registry-mirrors.conf",
+        "etc/rancher/k3s/registries.yaml",
+    ] {
+        assert!(root.join(f).exists(), "{f}: {said}");
+    }
+}
+
 /// The opt-in trust DaemonSet's script passes shellcheck as POSIX sh and,
 /// run under a temp root by dash and by busybox alone (as in the registry's
 /// Alpine image: every command a busybox applet), writes exactly the
@@ -522,7 +586,7 @@ fn the_trust_daemonset_script_installs_the_bundle_trees() {
     // A PATH holding busybox alone, under the names the script calls.
     let busybox = tmp.path().join("busybox");
     std::fs::create_dir(&busybox).unwrap();
-    let applets = "sh cat cmp cp chmod dirname find mkdir mktemp mv rm sleep stat";
+    let applets = "sh cat cmp cp chmod dirname find grep head mkdir mktemp mv rm sed sleep stat";
     for applet in applets.split(' ') {
         std::os::unix::fs::symlink(which("busybox"), busybox.join(applet)).unwrap();
     }

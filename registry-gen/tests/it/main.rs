@@ -8,6 +8,7 @@ mod env_yaml;
 mod gc_script;
 mod interop;
 mod mirrors;
+mod owners;
 mod plan_xrefs;
 mod rollout;
 mod snapshots;

@@ -120,10 +120,34 @@ fn containerd_hosts_toml_server_follows_fallback() {
     assert_eq!(hub["ca"].as_str(), Some("ca.crt"));
     let ghcr = hosts("ghcr.io");
     assert_eq!(ghcr["server"].as_str(), Some("https://ghcr.io"));
-    assert!(
-        ghcr.get("ca").is_none(),
-        "the upstream is verified with the system CAs"
+    // The upstream, when the node falls back to it, is verified with its
+    // own CA (`ca_file`) beside hosts.toml, which containerd adds to the
+    // system's CAs.
+    assert_eq!(ghcr["ca"].as_str(), Some("upstream-ca.crt"));
+    let upstream_ca = common::text(&b, "trust/containerd/certs.d/ghcr.io/upstream-ca.crt");
+    let cm: core::ConfigMap = common::yaml(&b, "manifests/mirror-ghcr-io-upstream-ca.yaml");
+    assert_eq!(upstream_ca, cm.data.unwrap()["ca.crt"]);
+    assert!(upstream_ca.contains("BEGIN CERTIFICATE"));
+    // ... and CRI-O's and podman's (location = the upstream), after its
+    // owner line (shared with any bundle mirroring ghcr.io), which
+    // openssl, as Go's PEM reader, skips.
+    let containers = common::text(&b, "trust/containers/certs.d/ghcr.io/ca.crt");
+    assert_eq!(
+        containers,
+        format!("# registry-gen/owner: registry/reg\n{upstream_ca}")
     );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.crt"), containers).unwrap();
+    let o = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-in"])
+        .arg(dir.path().join("ca.crt"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Not without fallback: the nodes never reach the upstream.
+    assert!(b
+        .get("trust/containerd/certs.d/docker.io/upstream-ca.crt")
+        .is_none());
     for (t, port) in [(&hub, 30521), (&ghcr, 5002)] {
         let h = t["host"].as_table().unwrap();
         let urls: Vec<&String> = h.keys().collect();
@@ -134,6 +158,40 @@ fn containerd_hosts_toml_server_follows_fallback() {
             assert_eq!(h[url]["ca"].as_str(), Some("ca.crt"));
         }
     }
+}
+
+/// A mirror's own address (`certs.d/<node>:<mirror port>/`) offers pull and
+/// resolve only: a proxy-mode registry refuses every push. The private
+/// registry's takes pushes.
+#[test]
+fn a_mirror_endpoint_is_never_a_push_target() {
+    let b = render(&config());
+    let capabilities = |endpoint: &str| -> Vec<String> {
+        let t: toml::Table = common::text(
+            &b,
+            &format!("trust/containerd/certs.d/{endpoint}/hosts.toml"),
+        )
+        .parse()
+        .unwrap();
+        let hosts = t["host"].as_table().unwrap();
+        assert_eq!(hosts.len(), 1, "{endpoint}");
+        let (_, host) = hosts.iter().next().unwrap();
+        host["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for mirror in [
+        "10.0.0.10:30521",
+        "node.test:30521",
+        "10.0.0.10:5002",
+        "node.test:5002",
+    ] {
+        assert_eq!(capabilities(mirror), ["pull", "resolve"], "{mirror}");
+    }
+    assert_eq!(capabilities("10.0.0.10:30500"), ["pull", "resolve", "push"]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! KEP-1755's `local-registry-hosting` ConfigMap: where tools (Tilt,
-//! Skaffold, ...) find the registry, as kind publishes it.
+//! Skaffold, ...) find the registry, as kind publishes it. One per
+//! cluster, so it names its owner (`registry-gen/owner`).
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::plan::Plan;
+use crate::plan::{Plan, OWNER_KEY};
 
 pub(super) fn local_registry_hosting(plan: &Plan) -> Result<core::ConfigMap> {
     #[derive(Serialize)]
@@ -29,6 +30,9 @@ pub(super) fn local_registry_hosting(plan: &Plan) -> Result<core::ConfigMap> {
             name: Some(o.name.to_owned()),
             namespace: Some(o.namespace.to_owned()),
             labels: Some(plan.labels()),
+            // One per cluster: start.sh and delete.sh leave another
+            // bundle's copy alone (see `plan/owner.rs`).
+            annotations: Some(BTreeMap::from([(OWNER_KEY.to_owned(), plan.owner.clone())])),
             ..Default::default()
         },
         data: Some(BTreeMap::from([(

@@ -1,6 +1,6 @@
 usage() {
     cat <<USAGE
-Usage: trust-node.sh [--docker] [--containerd] [--crio] [--k3s] [--restart] [--root DIR]
+Usage: trust-node.sh [--docker] [--containerd] [--crio] [--k3s] [--restart] [--take-over] [--root DIR]
 
 Run as root on a node or client. Installs this bundle's trust files for the
 runtimes named (default: each one found on this machine):
@@ -16,16 +16,25 @@ k3s or k3s-agent) and reloads Docker after a daemon.json change (systemctl);
 without it, the command to run is printed. containerd, Docker and podman read them on each pull.
 --root DIR installs under DIR (for a test or an image build). Safe to run
 again.
+Files other bundles may write too (a port-less alias's or an upstream's
+$CONTAINERD_DIR/<host>/, the CRI-O drop-ins, $K3S_REGISTRIES) name their
+owner ($OWNER_KEY): another owner's copy, or an unmarked one that is not
+this bundle's, is left as it is (the rest is installed, the exit status
+is 1) unless --take-over.
 USAGE
 }
 
 root=""
 restart=false
+take_over=false
+refused=""
+failed=""
 wanted=()
 while [ $# -gt 0 ]; do
     case $1 in
         --docker | --containerd | --crio | --k3s) wanted+=("${1#--}"); shift ;;
         --restart) restart=true; shift ;;
+        --take-over) take_over=true; shift ;;
         --root) [ $# -ge 2 ] || die "$1 needs a value"; root=${2%/}; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
@@ -53,18 +62,35 @@ merge_daemon_json() {
         return
     fi
     merged="$target.registry-gen-new"
+    # A daemon.json that is not a JSON object is left as it is, with one
+    # line naming it and the error: the other runtimes are still installed.
     if command -v python3 >/dev/null; then
-        python3 - "$ours" "$target" >"$merged" <<'PY'
+        if ! why=$(python3 - "$ours" "$target" 2>&1 >"$merged" <<'PY'
 import json, sys
 ours = json.load(open(sys.argv[1]))["registry-mirrors"]
-conf = json.load(open(sys.argv[2]))
+try:
+    with open(sys.argv[2]) as f:
+        conf = json.load(f)
+except (OSError, ValueError) as e:
+    sys.exit(str(e))
+if not isinstance(conf, dict) or not isinstance(conf.get("registry-mirrors", []), list):
+    sys.exit("not a JSON object with a registry-mirrors list")
 conf["registry-mirrors"] = ours + [m for m in conf.get("registry-mirrors", []) if m not in ours]
 print(json.dumps(conf, indent=2))
 PY
+        ); then
+            rm -f "$merged"
+            failed+="docker: $target is left as it is, registry-mirrors not merged: ${why//$'\n'/ }"$'\n'
+            return
+        fi
     elif command -v jq >/dev/null; then
-        jq --slurpfile ours "$ours" \
+        if ! why=$(jq --slurpfile ours "$ours" \
             '.["registry-mirrors"] = ($ours[0]["registry-mirrors"] + ((.["registry-mirrors"] // []) - $ours[0]["registry-mirrors"]))' \
-            "$target" >"$merged"
+            "$target" 2>&1 >"$merged"); then
+            rm -f "$merged"
+            failed+="docker: $target is left as it is, registry-mirrors not merged: ${why//$'\n'/ }"$'\n'
+            return
+        fi
     else
         rm -f "$merged"
         echo "docker: neither python3 nor jq is here to merge $target; add to it by hand:"
@@ -80,6 +106,25 @@ PY
         echo "docker: merged registry-mirrors into $target (other settings kept)"
         docker_reload=true
     fi
+}
+
+# The first [[registry]] prefix of this bundle's drop-in $1 that another
+# owner's drop-in in the directory $2 routes too, in words; false if none.
+prefix_taken() {
+    local line theirs owner
+    while IFS= read -r line; do
+        for theirs in "$2"/*.conf; do
+            if [ ! -f "$theirs" ] || [ "${theirs##*/}" = "${1##*/}" ]; then continue; fi
+            owner=$(owner_of "$theirs")
+            if [ "$owner" = "$(owner_of "$1")" ]; then continue; fi
+            if grep -qxF "$line" "$theirs"; then
+                if [ -n "$owner" ]; then owner="owned by $owner"; else owner="not marked $OWNER_KEY"; fi
+                echo "its $line is routed by $theirs too ($owner), and the file read last wins"
+                return 0
+            fi
+        done
+    done < <(grep '^prefix = ' "$1")
+    return 1
 }
 
 services=()
@@ -119,13 +164,36 @@ for runtime in "${wanted[@]}"; do
             ;;
         crio)
             install_tree "$bundle/trust/containers/certs.d" "$root$CONTAINERS_DIR"
-            install_tree "$bundle/trust/containers/registries.conf.d" "$root$CONTAINERS_CONF_DIR"
+            # A drop-in that routes a prefix another bundle's drop-in routes
+            # too is not installed: containers/image lets the file it reads
+            # last win, silently.
+            conf_stage=$(mktemp -d)
+            if [ -d "$bundle/trust/containers/registries.conf.d" ]; then
+                cp -Rp "$bundle/trust/containers/registries.conf.d/." "$conf_stage/"
+            fi
+            for ours in "$conf_stage"/*.conf; do
+                [ -e "$ours" ] || continue
+                if taken=$(prefix_taken "$ours" "$root$CONTAINERS_CONF_DIR"); then
+                    if [ "$take_over" = true ]; then
+                        echo "crio/podman: taking over ${ours##*/}: $taken (--take-over)" >&2
+                    else
+                        refused+="$root$CONTAINERS_CONF_DIR/${ours##*/}: not installed, $taken"$'\n'
+                        rm -f "$ours"
+                    fi
+                fi
+            done
+            install_tree "$conf_stage" "$root$CONTAINERS_CONF_DIR"
+            rm -rf "$conf_stage"
             echo "crio/podman: installed the CA in $root$CONTAINERS_DIR"
             # podman reads these on every run; CRI-O at start.
             if command -v crio >/dev/null && [ "$changed" = true ]; then services+=(crio); fi
             ;;
         k3s)
             target="$root$K3S_REGISTRIES"
+            if ! why=$(claim "$bundle/trust/k3s/registries.yaml" "$target"); then
+                refused+="$target: $why"$'\n'
+                continue
+            fi
             if [ -e "$target" ] && ! cmp -s "$bundle/trust/k3s/registries.yaml" "$target"; then
                 # Another registry's settings may be in it: keep them aside.
                 backup="$target.$(date -u +%Y%m%dT%H%M%SZ).bak"
@@ -162,3 +230,17 @@ for service in ${services[@]+"${services[@]}"}; do
         echo "to apply: systemctl restart $service"
     fi
 done
+status=0
+if [ -n "$refused" ]; then
+    printf '%s' "$refused" | while IFS= read -r line; do
+        echo "$(basename "$0"): left as it is: $line; --take-over replaces it" >&2
+    done
+    status=1
+fi
+if [ -n "$failed" ]; then
+    printf '%s' "$failed" | while IFS= read -r line; do
+        echo "$(basename "$0"): $line" >&2
+    done
+    status=1
+fi
+[ "$status" -eq 0 ] || exit "$status"

@@ -5,7 +5,8 @@
 //!   endpoints as `[host]` entries (`pull`, `resolve`, with the CA). containerd
 //!   tries them in order and then `server`: the upstream with `fallback:
 //!   true`, the mirror itself with `fallback: false`, so it never reaches the
-//!   upstream.
+//!   upstream. With `fallback: true` and `ca_file`, `server`'s `ca` is the
+//!   upstream's CA (`upstream-ca.crt`), also CRI-O's `certs.d/<upstream>/ca.crt`.
 //! - Docker: `daemon.json`'s `registry-mirrors`, for Docker Hub only (the only
 //!   registry Docker mirrors); Docker always falls back to Docker Hub.
 //! - CRI-O and podman: a `registries.conf.d` drop-in whose `[[registry]]`
@@ -18,11 +19,12 @@ use std::fmt::Write as _;
 
 use crate::bundle::{Bundle, MODE_FILE};
 use crate::error::{Error, Result};
+use crate::inputs::Inputs;
 use crate::layout::GENERATED;
 use crate::plan::mirrors::DOCKER_HUB;
 use crate::plan::{paths, MirrorPlan, Plan};
 
-pub(super) fn render(plan: &Plan, ca: &[u8], out: &mut Bundle) -> Result<()> {
+pub(super) fn render(plan: &Plan, ca: &[u8], inputs: &Inputs, out: &mut Bundle) -> Result<()> {
     if plan.mirrors.is_empty() {
         return Ok(());
     }
@@ -33,6 +35,31 @@ pub(super) fn render(plan: &Plan, ca: &[u8], out: &mut Bundle) -> Result<()> {
             MODE_FILE,
         );
         out.add(paths::containerd_ca(&m.upstream), ca.to_vec(), MODE_FILE);
+        // A node that falls back to the upstream verifies it with the
+        // upstream's own CA, as the mirror does.
+        if m.nodes_trust_upstream_ca() {
+            let pem = inputs
+                .upstream(&m.upstream)
+                .and_then(|u| u.ca_pem.as_ref())
+                .ok_or_else(|| Error::Input {
+                    what: format!("the ca_file of the mirror of {}", m.upstream),
+                    problem:
+                        "was not read: the caller must put the file's contents in Inputs::upstreams"
+                            .into(),
+                })?;
+            out.add(
+                paths::containerd_upstream_ca(&m.upstream),
+                pem.clone(),
+                MODE_FILE,
+            );
+            // Shared with any bundle that mirrors the same upstream: the
+            // owner line before the PEM block (Go's PEM reader skips it).
+            out.add(
+                paths::containers_ca(&m.upstream),
+                format!("{}\n{pem}", plan.owner_line()),
+                MODE_FILE,
+            );
+        }
     }
     if let Some(hub) = plan.mirrors.iter().find(|m| m.upstream == DOCKER_HUB) {
         out.add(paths::DOCKER_DAEMON_JSON, daemon_json(hub)?, MODE_FILE);
@@ -57,7 +84,8 @@ fn fallback_words(m: &MirrorPlan) -> &'static str {
 fn hosts_toml(plan: &Plan, m: &MirrorPlan) -> String {
     let ca = paths::CONTAINERD_CA;
     let mut s = format!(
-        "# {GENERATED}\n# {up}/<image> through the mirror {name}, {fallback}.\n# Install as {dir}/{up}/{hosts}, with {ca} beside it.\nserver = \"{server}\"\n",
+        "# {GENERATED}\n{owner}\n# {up}/<image> through the mirror {name}, {fallback}.\n# Install as {dir}/{up}/{hosts}, with {ca} beside it.\nserver = \"{server}\"\n",
+        owner = plan.owner_line(),
         up = m.upstream,
         name = m.name,
         fallback = fallback_words(m),
@@ -66,9 +94,12 @@ fn hosts_toml(plan: &Plan, m: &MirrorPlan) -> String {
         server = m.containerd_server(),
     );
     if !m.fallback {
-        // `server` is the mirror: it needs the bundle's CA. (With fallback,
-        // `server` is the upstream, verified with the system's CAs.)
+        // `server` is the mirror: it needs the bundle's CA.
         let _ = writeln!(s, "ca = \"{ca}\"");
+    } else if m.nodes_trust_upstream_ca() {
+        // `server` is the upstream: its own CA (`ca_file`), which
+        // containerd adds to the system's CAs.
+        let _ = writeln!(s, "ca = \"{}\"", paths::CONTAINERD_UPSTREAM_CA);
     }
     for e in m.node_endpoints() {
         let url = e.url();
@@ -102,7 +133,8 @@ fn daemon_json(hub: &MirrorPlan) -> Result<String> {
 /// CRI-O's and podman's drop-in: one `[[registry]]` per upstream.
 fn registries_conf(plan: &Plan) -> String {
     let mut s = format!(
-        "# {GENERATED}\n# Install in {}/ (CRI-O, podman): each upstream through its mirror.\n",
+        "# {GENERATED}\n{}\n# Install in {}/ (CRI-O, podman): each upstream through its mirror.\n",
+        plan.owner_line(),
         plan.node_paths.containers_conf
     );
     for m in &plan.mirrors {
