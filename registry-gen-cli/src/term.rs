@@ -17,3 +17,14 @@ pub fn error(message: &str) {
 pub fn warning(message: &str) {
     anstream::eprintln!("registry-gen: {WARNING}warning:{WARNING:#} {message}");
 }
+
+/// `word` as one shell word: as it is when it needs no quoting, else in
+/// single quotes, so a printed `next:` command works when pasted.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}

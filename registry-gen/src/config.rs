@@ -251,6 +251,25 @@ pub enum Storage {
     S3(S3Storage),
 }
 
+impl Storage {
+    /// The kind's key in the config (`nfs`, `host_path`, `pvc`,
+    /// `empty_dir`, `s3`).
+    ///
+    /// ```
+    /// let c = registry_gen::Config::embedded_default();
+    /// assert_eq!(c.storage.kind(), "empty_dir");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Storage::Nfs(_) => "nfs",
+            Storage::HostPath(_) => "host_path",
+            Storage::Pvc(_) => "pvc",
+            Storage::EmptyDir {} => "empty_dir",
+            Storage::S3(_) => "s3",
+        }
+    }
+}
+
 /// The YAML shape of [`Storage`]: one optional key per kind, exactly one set.
 #[derive(Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -122,6 +122,11 @@ pub struct Inputs {
     /// is not past two thirds of its lifetime at [`Inputs::now`]
     /// ([`Inputs::renew_at`]); else a new one is issued.
     pub server_cert: Option<String>,
+    /// The certificate signing request (PEM) of an earlier render: kept
+    /// byte for byte when it asks for exactly what a new one would (an
+    /// ECDSA signature is randomised, so signing again would change the
+    /// file on every re-render).
+    pub server_csr: Option<String>,
     /// `REGISTRY_HTTP_SECRET`, shared by every replica.
     pub http_secret: Option<Secret>,
     /// Passwords by user name.
@@ -235,6 +240,7 @@ impl Inputs {
             ca: None,
             server_key: None,
             server_cert: None,
+            server_csr: None,
             http_secret: None,
             passwords: BTreeMap::new(),
             serials: Serials::default(),
@@ -311,6 +317,7 @@ impl Inputs {
                 {
                     self.server_key = Some(Secret(key));
                     self.server_cert = Some(cert);
+                    self.server_csr = text(paths::SERVER_CSR)?;
                 }
             }
         }
@@ -329,7 +336,25 @@ impl Inputs {
                 }
                 let file = paths::password(&user.name);
                 let Some(pw) = text(&file)? else {
-                    if previous.contains_key(user.name.as_str()) {
+                    if let Some(line) = previous.get(user.name.as_str()) {
+                        // A password given last time is not stored on its
+                        // own, but the pull user's is in the k3s
+                        // registries.yaml: taken back only if it still
+                        // reproduces the user's htpasswd line.
+                        let k3s = text(paths::K3S_REGISTRIES)?.unwrap_or_default();
+                        if let Some((pw, salt)) = given_login(&k3s, &user.name).and_then(|pw| {
+                            kept_salt(line, &pw, auth.bcrypt_cost).map(|salt| (pw, salt))
+                        }) {
+                            self.passwords.insert(
+                                user.name.clone(),
+                                Password {
+                                    secret: Secret(pw),
+                                    salt: Some(salt),
+                                    generated: false,
+                                },
+                            );
+                            continue;
+                        }
                         return Err(Error::Input {
                             what: format!("the password of user {:?}", user.name),
                             problem: format!("was given last time and is not stored in the bundle, so it can't be reused: give it again (--password-stdin or auth.users[].password_file), or remove the user's line from {} to generate a new one", paths::HTPASSWD),
@@ -414,6 +439,31 @@ impl Inputs {
         }
         Ok(())
     }
+}
+
+/// The password of `user` in an earlier bundle's k3s `registries.yaml`
+/// (`configs.<host>.auth`), where the pull user's login is kept.
+fn given_login(registries_yaml: &str, user: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Registries {
+        #[serde(default)]
+        configs: BTreeMap<String, HostConfig>,
+    }
+    #[derive(serde::Deserialize)]
+    struct HostConfig {
+        auth: Option<Login>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Login {
+        username: String,
+        password: String,
+    }
+    let r: Registries = crate::yaml::from_str(registries_yaml).ok()?;
+    r.configs
+        .into_values()
+        .filter_map(|c| c.auth)
+        .find(|a| a.username == user)
+        .map(|a| a.password)
 }
 
 /// The salt of an earlier htpasswd hash, if hashing `password` with it at

@@ -107,8 +107,8 @@ impl RotationStep {
     /// What the operator does before the next step.
     pub fn before_next(self) -> &'static str {
         match self {
-            RotationStep::BothTrusted => "install the new trust files on every node and client (scripts/trust-node.sh, or kubectl apply the trust DaemonSet), then",
-            RotationStep::Switched => "kubectl apply the manifests (scripts/start.sh) so the registry serves the new certificate, re-trust the nodes once more if you like, then",
+            RotationStep::BothTrusted => "install the new trust files on every node and client (scripts/trust-node.sh, or kubectl apply the trust DaemonSet)",
+            RotationStep::Switched => "kubectl apply the manifests (scripts/start.sh) so the registry serves the new certificate, re-trust the nodes once more if you like",
         }
     }
 }
@@ -117,7 +117,7 @@ impl RotationStep {
 pub(crate) fn record(step: RotationStep) -> String {
     let next = step.next();
     format!(
-        "# {GENERATED}\n# A CA rotation is in progress; every re-render reads this file. Do not edit it.\n# {}: {}.\n# Next: {} `registry-gen render --config registry-gen.yaml --out <this directory> --rotate-ca {}`.\nstep: {}\n",
+        "# {GENERATED}\n# A CA rotation is in progress; every re-render reads this file. Do not edit it.\n# {}: {}.\n# Next: {}, then `registry-gen render --out <this directory> --rotate-ca {}`.\nstep: {}\n",
         step.taken(),
         step.describe(),
         step.before_next(),

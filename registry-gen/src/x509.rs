@@ -213,3 +213,26 @@ pub(crate) fn key_description(cert: &X509Certificate<'_>) -> String {
         Ok(_) | Err(_) => cert.public_key().algorithm.algorithm.to_id_string(),
     }
 }
+
+/// Whether the PEM certificate signing request `old` asks for exactly what
+/// the DER request `new` asks for (subject, key, extensions): their signed
+/// parts are equal, whatever their (randomised) signatures.
+pub(crate) fn same_request(old: &str, new: &[u8]) -> bool {
+    use x509_parser::certification_request::X509CertificationRequest;
+    use x509_parser::prelude::FromDer;
+    let Ok((_, old_pem)) = x509_parser::pem::parse_x509_pem(old.as_bytes()) else {
+        return false;
+    };
+    if old_pem.label != "CERTIFICATE REQUEST" {
+        return false;
+    }
+    match (
+        X509CertificationRequest::from_der(&old_pem.contents),
+        X509CertificationRequest::from_der(new),
+    ) {
+        (Ok((_, a)), Ok((_, b))) => {
+            a.certification_request_info.raw == b.certification_request_info.raw
+        }
+        _ => false,
+    }
+}

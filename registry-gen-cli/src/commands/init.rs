@@ -54,8 +54,8 @@ pub fn run(args: InitArgs, quiet: bool) -> Result<()> {
         }
         writeln!(
             err,
-            "next: edit it, then registry-gen check --config {}",
-            args.path.display()
+            "first: edit it (your node IPs, DNS names, storage, users)\nnext: registry-gen check --config {}",
+            crate::term::shell_word(&args.path.display().to_string())
         )?;
     }
     Ok(())

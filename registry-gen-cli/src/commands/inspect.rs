@@ -100,11 +100,11 @@ pub(crate) fn rotation_status(dir: &Path) -> Result<Option<String>> {
     };
     let step = RotationStep::from_record(&text)?;
     Ok(Some(format!(
-        "CA rotation in progress, {}: {}.\nnext: {} registry-gen render --out {} --rotate-ca {}",
+        "CA rotation in progress, {}: {}.\nfirst: {}\nnext: registry-gen render --out {} --rotate-ca {}",
         step.taken(),
         step.describe(),
         step.before_next(),
-        dir.display(),
+        crate::term::shell_word(&dir.display().to_string()),
         step.next().as_str()
     )))
 }

@@ -18,8 +18,13 @@ use crate::cli::{Format, RenderArgs};
 use crate::term;
 
 pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
-    let config = effective_config(&args)?;
+    let (config, source) = effective_config(&args)?;
     registry_gen::validate(&config)?;
+    if !quiet {
+        if let Some(line) = source.describe(&config) {
+            eprintln!("{line}");
+        }
+    }
 
     let mut inputs = Inputs::new(now()?);
     if let Some(ca) = &config.tls.ca {
@@ -137,11 +142,11 @@ fn render_to_dir(
     match (rotation, finishing) {
         (Some(step), _) => writeln!(
             err,
-            "CA rotation, {}: {}\nnext: {} registry-gen render --out {} --rotate-ca {}",
+            "CA rotation, {}: {}\nfirst: {}\nnext: registry-gen render --out {} --rotate-ca {}",
             step.taken(),
             step.describe(),
             step.before_next(),
-            dir.display(),
+            term::shell_word(&dir.display().to_string()),
             step.next().as_str()
         )?,
         (None, true) => writeln!(
@@ -177,7 +182,11 @@ fn render_to_dir(
         }
         writeln!(err, "{kind}: {} (mode 0600)", dir.join(path).display())?;
     }
-    writeln!(err, "next: {}", dir.join(SCRIPT_START).display())?;
+    writeln!(
+        err,
+        "next: {}",
+        term::shell_word(&dir.join(SCRIPT_START).display().to_string())
+    )?;
     Ok(())
 }
 
@@ -253,22 +262,129 @@ fn render_tar(config: &Config, mut inputs: Inputs, quiet: bool) -> Result<()> {
             bundle.files().count(),
             tar.len()
         );
-        eprintln!("next: mkdir out && tar -xpf bundle.tar -C out && out/{SCRIPT_START}");
+        match stdout_file() {
+            Some(file) => eprintln!(
+                "next: mkdir out && tar -xpf {} -C out && out/{SCRIPT_START}",
+                term::shell_word(&file.display().to_string())
+            ),
+            None => eprintln!(
+                "to deploy it: extract it with tar -xp into a new directory, then run that directory's {SCRIPT_START}"
+            ),
+        }
     }
     Ok(())
 }
 
-/// The --config file (fields it leaves out take their documented defaults)
-/// or, without one, the embedded default; then the flags on top.
-fn effective_config(args: &RenderArgs) -> Result<Config> {
-    let mut c = match &args.config {
-        Some(path) => {
+/// Where the settings of a render came from, for the line `render` prints
+/// before it writes.
+enum ConfigSource {
+    /// --config FILE; with --out, the config the bundle there recorded
+    /// (to name what the new file changes).
+    File { recorded: Option<(PathBuf, Config)> },
+    /// The effective config an existing bundle in --out recorded.
+    Bundle(PathBuf),
+    /// Neither: the embedded default.
+    Default,
+}
+
+impl ConfigSource {
+    /// What `render` says before writing: which file it read, and what a
+    /// newly given config changes of the bundle's identity (name,
+    /// namespace, storage kind): objects under the old names, or the data
+    /// in the old storage, stay where they are.
+    fn describe(&self, new: &Config) -> Option<String> {
+        match self {
+            ConfigSource::Bundle(path) => Some(format!(
+                "read the bundle's own config {} (give --config FILE to render from another)",
+                path.display()
+            )),
+            ConfigSource::File {
+                recorded: Some((path, old)),
+            } => {
+                let changes = identity_changes(old, new);
+                (!changes.is_empty()).then(|| {
+                    format!(
+                        "note: this config changes {} of the bundle recorded in {}. scripts/start.sh will create new objects; the old ones ({} in namespace {}) stay on the cluster and the images stay in the old storage: nothing is moved or deleted. Delete the old objects with kubectl once you no longer need them.",
+                        changes.join(", "),
+                        path.display(),
+                        old.name,
+                        old.namespace
+                    )
+                })
+            }
+            ConfigSource::File { recorded: None } | ConfigSource::Default => None,
+        }
+    }
+}
+
+/// The settings that decide which objects and which data a bundle is,
+/// each as "what: old -> new" when they differ.
+fn identity_changes(old: &Config, new: &Config) -> Vec<String> {
+    let mut changes = Vec::new();
+    if old.name != new.name {
+        changes.push(format!("the name {:?} -> {:?}", old.name, new.name));
+    }
+    if old.namespace != new.namespace {
+        changes.push(format!(
+            "the namespace {:?} -> {:?}",
+            old.namespace, new.namespace
+        ));
+    }
+    if old.storage.kind() != new.storage.kind() {
+        changes.push(format!(
+            "the storage {} -> {}",
+            old.storage.kind(),
+            new.storage.kind()
+        ));
+    }
+    changes
+}
+
+/// The config an existing bundle in `dir` recorded (its effective
+/// `registry-gen.yaml`), if there is one.
+fn recorded_config(dir: &Path) -> Result<Option<(PathBuf, Config)>> {
+    let path = dir.join(registry_gen::layout::CONFIG);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("reading the bundle's config {}", path.display()))
+        }
+    };
+    let c = Config::from_yaml(&text).with_context(|| {
+        format!(
+            "{}: the config this bundle recorded does not read back; give the config to render from with --config FILE",
+            path.display()
+        )
+    })?;
+    Ok(Some((path, c)))
+}
+
+/// The regular file stdout was redirected to, if it was (Linux's
+/// /proc/self/fd/1), so the printed `next:` names the file the tar is in.
+fn stdout_file() -> Option<PathBuf> {
+    let path = std::fs::read_link("/proc/self/fd/1").ok()?;
+    std::fs::metadata(&path).ok()?.is_file().then_some(path)
+}
+
+/// The --config file (fields it leaves out take their documented
+/// defaults); without one, the config the bundle in --out recorded when
+/// there is one, else the embedded default; then the flags on top.
+fn effective_config(args: &RenderArgs) -> Result<(Config, ConfigSource)> {
+    let recorded = match &args.out {
+        Some(dir) if dir.is_dir() => recorded_config(dir)?,
+        _ => None,
+    };
+    let (mut c, source) = match (&args.config, recorded) {
+        (Some(path), recorded) => {
             let text = read_text(path, "--config")?;
             let mut c = Config::from_yaml(&text).with_context(|| format!("{}", path.display()))?;
             resolve_paths(&mut c, path.parent().unwrap_or(Path::new(".")));
-            c
+            (c, ConfigSource::File { recorded })
         }
-        None => Config::embedded_default(),
+        (None, Some((path, c))) => (c, ConfigSource::Bundle(path)),
+        (None, None) => (Config::embedded_default(), ConfigSource::Default),
     };
     if let Some(v) = &args.name {
         c.name = v.clone();
@@ -343,7 +459,7 @@ fn effective_config(args: &RenderArgs) -> Result<Config> {
     if let Some(alg) = args.key_algorithm {
         c.tls.key_algorithm = alg;
     }
-    Ok(c)
+    Ok((c, source))
 }
 
 /// Paths in a config file are relative to the file's directory; they are

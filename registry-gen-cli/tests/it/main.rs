@@ -11,6 +11,7 @@ mod e2e_mirror;
 mod e2e_rotation;
 mod e2e_s3;
 mod faults;
+mod rerender;
 mod rotation;
 /// Helpers shared with the library's tests.
 #[path = "../../../registry-gen/tests/support/mod.rs"]

@@ -74,7 +74,7 @@ pub(crate) fn choose_ca(
     };
     let next_step = |r: RotationStep| {
         format!(
-            "the bundle has taken {}: {}; next: {} --rotate-ca {}",
+            "the bundle has taken {}: {}; next: {}, then --rotate-ca {}",
             r.taken(),
             r.describe(),
             r.before_next(),

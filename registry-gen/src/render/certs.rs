@@ -145,6 +145,10 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     let csr = csr_params
         .serialize_request(&server_key)
         .map_err(Error::cert("server CSR"))?;
+    let csr_pem = match &inputs.server_csr {
+        Some(old) if x509::same_request(old, csr.der()) => old.clone(),
+        _ => csr.pem().map_err(Error::cert("server CSR"))?,
+    };
 
     out.add(paths::CA_CERT, ca_pem.clone(), MODE_FILE);
     if let Some(key) = ca_key_pem {
@@ -165,11 +169,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
     }
     out.add(paths::SERVER_CERT, cert_pem, MODE_FILE);
     out.add(paths::SERVER_KEY, server_key_pem.expose(), MODE_SECRET);
-    out.add(
-        paths::SERVER_CSR,
-        csr.pem().map_err(Error::cert("server CSR"))?,
-        MODE_FILE,
-    );
+    out.add(paths::SERVER_CSR, csr_pem, MODE_FILE);
     out.add(
         paths::OPENSSL_CNF,
         openssl_cnf(plan, ca_key_pem.is_some()),

@@ -13,8 +13,7 @@ use crate::plan::{paths, Plan, Via, PULL_TEST_IMAGE};
 
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
     let config = format!(
-        "# The effective registry-gen config of this bundle. Re-render with:\n#   registry-gen render --config {} --out <this directory>\n{}",
-        paths::CONFIG,
+        "# The effective registry-gen config of this bundle. A re-render into this\n# directory reads it (flags override it; --config FILE renders from another):\n#   registry-gen render --out <this directory>\n{}",
         plan.effective_config
     );
     out.add(paths::CONFIG, config, MODE_FILE);
@@ -40,11 +39,10 @@ fn readme(plan: &Plan, inputs: &Inputs) -> String {
     if let Some(r) = &inputs.rotation {
         let _ = writeln!(
             s,
-            "## CA rotation in progress\n\n{}: {}. Every trust file below holds both CAs.\n\nNext: {} `registry-gen render --config {} --out . --rotate-ca {}` ({} records the step).\n",
+            "## CA rotation in progress\n\n{}: {}. Every trust file below holds both CAs.\n\nNext: {}, then `registry-gen render --out . --rotate-ca {}` in this directory ({} records the step).\n",
             r.step.taken(),
             r.step.describe(),
             r.step.before_next(),
-            paths::CONFIG,
             r.step.next().as_str(),
             paths::CA_ROTATION
         );
