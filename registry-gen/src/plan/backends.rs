@@ -182,10 +182,9 @@ impl RedisPlan {
         RedisPlan {
             address: r.address.clone(),
             db: r.db,
-            password: r
-                .password_file
-                .as_ref()
-                .map(|_| SecretText::new(format!("{name}-redis"), REDIS_PASSWORD_KEY, "password.yaml")),
+            password: r.password_file.as_ref().map(|_| {
+                SecretText::new(format!("{name}-redis"), REDIS_PASSWORD_KEY, "password.yaml")
+            }),
         }
     }
 
