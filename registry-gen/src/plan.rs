@@ -992,10 +992,15 @@ impl<'c> Plan<'c> {
             ("REGISTRY_LOG_LEVEL", lit(self.log_level.as_str())),
             // The debug listener, owned here: the official 3.x image's config
             // file starts one on `:5001` (which crash-loops the registry when
-            // the container port is 5001); empty switches it off.
+            // the container port is 5001); an empty address switches it
+            // off. Written as YAML's `""` (the registry reads the value as
+            // YAML): an empty env value is dropped by the API server, so
+            // every apply would report the Deployment `configured`.
             (
                 "REGISTRY_HTTP_DEBUG_ADDR",
-                ports.debug.map_or(lit(""), |d| L(Literal::port(d.port))),
+                ports
+                    .debug
+                    .map_or(lit("\"\""), |d| L(Literal::port(d.port))),
             ),
         ]);
         if let Some(d) = ports.debug {

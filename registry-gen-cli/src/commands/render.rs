@@ -280,7 +280,9 @@ fn render_tar(config: &Config, mut inputs: Inputs, quiet: bool) -> Result<()> {
 enum ConfigSource {
     /// --config FILE; with --out, the config the bundle there recorded
     /// (to name what the new file changes).
-    File { recorded: Option<(PathBuf, Config)> },
+    File {
+        recorded: Option<(PathBuf, Box<Config>)>,
+    },
     /// The effective config an existing bundle in --out recorded.
     Bundle(PathBuf),
     /// Neither: the embedded default.
@@ -342,7 +344,7 @@ fn identity_changes(old: &Config, new: &Config) -> Vec<String> {
 
 /// The config an existing bundle in `dir` recorded (its effective
 /// `registry-gen.yaml`), if there is one.
-fn recorded_config(dir: &Path) -> Result<Option<(PathBuf, Config)>> {
+fn recorded_config(dir: &Path) -> Result<Option<(PathBuf, Box<Config>)>> {
     let path = dir.join(registry_gen::layout::CONFIG);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -358,7 +360,7 @@ fn recorded_config(dir: &Path) -> Result<Option<(PathBuf, Config)>> {
             path.display()
         )
     })?;
-    Ok(Some((path, c)))
+    Ok(Some((path, Box::new(c))))
 }
 
 /// The regular file stdout was redirected to, if it was (Linux's
@@ -383,7 +385,7 @@ fn effective_config(args: &RenderArgs) -> Result<(Config, ConfigSource)> {
             resolve_paths(&mut c, path.parent().unwrap_or(Path::new(".")));
             (c, ConfigSource::File { recorded })
         }
-        (None, Some((path, c))) => (c, ConfigSource::Bundle(path)),
+        (None, Some((path, c))) => (*c, ConfigSource::Bundle(path)),
         (None, None) => (Config::embedded_default(), ConfigSource::Default),
     };
     if let Some(v) = &args.name {

@@ -1,5 +1,6 @@
 //! The library's one integration-test binary.
 
+mod applied;
 mod architecture;
 mod certs;
 mod common;

@@ -618,8 +618,14 @@ fn check_the_gc_job_runs_the_registrys_own_container(name: &str, _config: &Confi
             let script = &command[2];
             let db = registry_env("REGISTRY_REDIS_DB").unwrap();
             for line in [
-                format!("REDIS_ADDRESS='{}'", addr.value.as_ref().unwrap()),
-                format!("REDIS_DB='{}'", db.value.as_ref().unwrap()),
+                format!(
+                    "REDIS_ADDRESS='{}'",
+                    common::registry_reads(addr.value.as_ref().unwrap())
+                ),
+                format!(
+                    "REDIS_DB='{}'",
+                    common::registry_reads(db.value.as_ref().unwrap())
+                ),
             ] {
                 assert!(script.lines().any(|l| l == line), "{name}: {line}");
             }
