@@ -993,14 +993,14 @@ impl<'c> Plan<'c> {
             // The debug listener, owned here: the official 3.x image's config
             // file starts one on `:5001` (which crash-loops the registry when
             // the container port is 5001); an empty address switches it
-            // off. Written as YAML's `""` (the registry reads the value as
-            // YAML): an empty env value is dropped by the API server, so
-            // every apply would report the Deployment `configured`.
+            // off. As Text the one rule writes it as YAML's `""`: an empty
+            // env value would be dropped by the API server, and every apply
+            // would report the Deployment `configured`.
             (
                 "REGISTRY_HTTP_DEBUG_ADDR",
                 ports
                     .debug
-                    .map_or(lit("\"\""), |d| L(Literal::port(d.port))),
+                    .map_or(Text(String::new()), |d| L(Literal::port(d.port))),
             ),
         ]);
         if let Some(d) = ports.debug {
