@@ -54,10 +54,6 @@ pub(crate) struct S3CaPlan {
     pub source: PathBuf,
 }
 
-/// The Redis Secret's key holding the password exactly as given (the
-/// registry's env and the GC Job's flush read it).
-pub(crate) const REDIS_PASSWORD_KEY: &str = "password";
-
 /// The Redis blob-descriptor cache.
 #[derive(Debug)]
 pub(crate) struct RedisPlan {
@@ -116,8 +112,8 @@ impl S3Plan {
             credentials: s3.access_key_file.as_ref().map(|_| {
                 let secret = format!("{name}-s3");
                 S3SecretPlan {
-                    access_key: SecretText::new(secret.clone(), "access-key", "access-key.yaml"),
-                    secret_key: SecretText::new(secret.clone(), "secret-key", "secret-key.yaml"),
+                    access_key: SecretText::new(secret.clone(), "access-key"),
+                    secret_key: SecretText::new(secret.clone(), "secret-key"),
                     secret,
                 }
             }),
@@ -182,9 +178,10 @@ impl RedisPlan {
         RedisPlan {
             address: r.address.clone(),
             db: r.db,
-            password: r.password_file.as_ref().map(|_| {
-                SecretText::new(format!("{name}-redis"), REDIS_PASSWORD_KEY, "password.yaml")
-            }),
+            password: r
+                .password_file
+                .as_ref()
+                .map(|_| SecretText::new(format!("{name}-redis"), "password")),
         }
     }
 

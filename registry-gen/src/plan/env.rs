@@ -88,9 +88,9 @@ impl EnvValue {
     }
 
     /// The Secret and key the variable is read from, if it is.
-    pub fn secret_key_ref(&self) -> Option<(&str, &'static str)> {
+    pub fn secret_key_ref(&self) -> Option<(&str, &str)> {
         match self {
-            EnvValue::Secret(s) => Some((&s.secret, s.yaml_key)),
+            EnvValue::Secret(s) => Some((&s.secret, &s.yaml_key)),
             EnvValue::GeneratedSecret(r) => Some((&r.secret, r.key)),
             _ => None,
         }
@@ -105,16 +105,16 @@ impl EnvValue {
 pub(crate) struct SecretText {
     pub secret: String,
     pub key: &'static str,
-    pub yaml_key: &'static str,
+    pub yaml_key: String,
 }
 
 impl SecretText {
     /// `<secret>`'s `key` and `key.yaml`.
-    pub fn new(secret: String, key: &'static str, yaml_key: &'static str) -> SecretText {
+    pub fn new(secret: String, key: &'static str) -> SecretText {
         SecretText {
             secret,
             key,
-            yaml_key,
+            yaml_key: format!("{key}.yaml"),
         }
     }
 
@@ -122,7 +122,7 @@ impl SecretText {
     pub fn entries(&self, value: &str) -> [(String, Vec<u8>); 2] {
         [
             (self.key.to_owned(), value.as_bytes().to_vec()),
-            (self.yaml_key.to_owned(), yaml_scalar(value).into_bytes()),
+            (self.yaml_key.clone(), yaml_scalar(value).into_bytes()),
         ]
     }
 }

@@ -3,7 +3,6 @@
 //! while it runs. Part of the plan: every name, path and value here is used
 //! by the Job manifest, gc.sh, the README and `check` alike.
 
-use super::backends::REDIS_PASSWORD_KEY;
 use super::{ClaimPlan, DataSource, Plan, RedisPlan, SecretKeyRef};
 use crate::config::AccessMode;
 
@@ -71,7 +70,7 @@ impl CacheFlushPlan {
             // The raw password, whatever form the registry's env takes.
             password: r.password.as_ref().map(|p| SecretKeyRef {
                 secret: p.secret.clone(),
-                key: REDIS_PASSWORD_KEY,
+                key: p.key,
             }),
             password_env: "GC_REDIS_PASSWORD",
         }

@@ -140,8 +140,8 @@ impl MirrorPlan {
         let credentials = m.username_file.as_ref().map(|_| {
             let secret = format!("{name}-upstream");
             UpstreamCredentials {
-                username: SecretText::new(secret.clone(), "username", "username.yaml"),
-                password: SecretText::new(secret.clone(), "password", "password.yaml"),
+                username: SecretText::new(secret.clone(), "username"),
+                password: SecretText::new(secret.clone(), "password"),
                 secret,
             }
         });

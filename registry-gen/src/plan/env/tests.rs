@@ -64,7 +64,7 @@ fn a_list_is_a_flow_sequence_of_scalars() {
 
 #[test]
 fn a_secret_keeps_its_raw_key_and_adds_the_yaml_one() {
-    let s = SecretText::new("r-redis".into(), "password", "password.yaml");
+    let s = SecretText::new("r-redis".into(), "password");
     let [raw, yaml] = s.entries("@x: y #z");
     assert_eq!(raw, ("password".to_owned(), b"@x: y #z".to_vec()));
     assert_eq!(yaml.0, "password.yaml");

@@ -37,14 +37,7 @@ pub(super) fn gc_job(plan: &Plan) -> batch::Job {
         if let Some(p) = &f.password {
             env.push(core::EnvVar {
                 name: f.password_env.to_owned(),
-                value_from: Some(core::EnvVarSource {
-                    secret_key_ref: Some(core::SecretKeySelector {
-                        name: p.secret.clone(),
-                        key: p.key.to_owned(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
+                value_from: Some(workload::secret_key_ref(&p.secret, p.key)),
                 ..Default::default()
             });
         }

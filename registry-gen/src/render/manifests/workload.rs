@@ -52,16 +52,21 @@ pub(super) fn env(w: &Workload) -> Vec<core::EnvVar> {
             value: value.value(),
             value_from: value
                 .secret_key_ref()
-                .map(|(secret, key)| core::EnvVarSource {
-                    secret_key_ref: Some(core::SecretKeySelector {
-                        name: secret.to_owned(),
-                        key: key.to_owned(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
+                .map(|(secret, key)| secret_key_ref(secret, key)),
         })
         .collect()
+}
+
+/// An env var's source: `key` of the Secret `secret`.
+pub(super) fn secret_key_ref(secret: &str, key: &str) -> core::EnvVarSource {
+    core::EnvVarSource {
+        secret_key_ref: Some(core::SecretKeySelector {
+            name: secret.to_owned(),
+            key: key.to_owned(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 fn probe(w: &Workload, initial: i32, period: i32, failures: i32) -> core::Probe {
