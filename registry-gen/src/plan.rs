@@ -565,6 +565,17 @@ pub(crate) struct Manifest {
     pub kind: ManifestKind,
 }
 
+impl Plan<'_> {
+    /// The bundle path of the manifest of `kind`, `""` when the bundle has
+    /// none (for the scripts' variables).
+    pub fn manifest_path(&self, kind: ManifestKind) -> &str {
+        self.manifests
+            .iter()
+            .find(|m| m.kind == kind)
+            .map_or("", |m| m.path.as_str())
+    }
+}
+
 impl<'c> Plan<'c> {
     /// Derive the plan. The config must have passed `validate`; `ca_kept`:
     /// the inputs carry the CA of an earlier render of this bundle.

@@ -79,11 +79,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
     };
     let pull_user = plan.auth.as_ref().map_or("", |a| a.pull_user.as_str());
     // start.sh says when a changed password takes effect (no pod restarts).
-    let htpasswd_manifest = plan
-        .manifests
-        .iter()
-        .find(|m| m.kind == ManifestKind::HtpasswdSecret)
-        .map_or("", |m| m.path.as_str());
+    let htpasswd_manifest = plan.manifest_path(ManifestKind::HtpasswdSecret);
     let np = &plan.node_paths;
     let mut helpers = Vec::new();
     if plan.private {
@@ -121,11 +117,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
     };
     // KEP-1755's ConfigMap, shared by every bundle on the cluster, and who
     // this bundle is (see `plan/owner.rs`).
-    let hosting_manifest = plan
-        .manifests
-        .iter()
-        .find(|m| m.kind == ManifestKind::LocalRegistryHosting)
-        .map_or("", |m| m.path.as_str());
+    let hosting_manifest = plan.manifest_path(ManifestKind::LocalRegistryHosting);
     let hosting = || {
         let h = &plan.local_registry_hosting;
         vec![
@@ -180,11 +172,7 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
     // The namespace a bundle created may hold other bundles (or anything
     // else): delete.sh --purge-data deletes it only when it holds nothing
     // but this bundle's objects.
-    let namespace_manifest = plan
-        .manifests
-        .iter()
-        .find(|m| m.kind == ManifestKind::Namespace)
-        .map_or("", |m| m.path.as_str());
+    let namespace_manifest = plan.manifest_path(ManifestKind::Namespace);
     delete_vars.extend([
         ("NAMESPACE", one(plan.namespace)),
         ("NAMESPACE_MANIFEST", one(namespace_manifest)),
