@@ -2,7 +2,8 @@
 //! given CA, deciding whether an earlier server certificate can stay) and
 //! `inspect.rs` (describing certificates and checking them against a
 //! config): PEM and DER parsing, is-CA, validity, the subjectAltNames and
-//! whether they name an IP address or a DNS name.
+//! whether they name an IP address or a DNS name; and whether an earlier
+//! certificate signing request asks for the same as a new one.
 //!
 //! Callers word their own messages; this module only answers questions.
 
