@@ -1,5 +1,6 @@
-//! The registry's environment as the plan writes it, and the one rule by
-//! which a user's string reaches the registry.
+//! The registry's environment: the one module that builds the `REGISTRY_*`
+//! variables of every registry in the bundle, and the one rule by which a
+//! user's string reaches the registry.
 //!
 //! Distribution (2.x and 3.x alike) YAML-decodes every `REGISTRY_*`
 //! variable into its config field (`configuration/parser.go`, with
@@ -23,6 +24,8 @@
 //! parsed as YAML and take only literals.
 
 use std::fmt::Write as _;
+
+use super::{DataPlan, DataSource, Plan, PortPlan, RedisPlan};
 
 /// Text the plan itself wrote, handed to the container as is. Built only
 /// from static text, numbers and booleans (the field is private).
@@ -154,6 +157,121 @@ pub(crate) fn yaml_scalar(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+impl Plan<'_> {
+    /// The container's environment: the registry is configured through
+    /// REGISTRY_* variables only, which distribution v2 and v3 both read
+    /// (their config files live at different paths). Each value that
+    /// carries user input is an [`EnvValue::Text`] or a
+    /// [`EnvValue::Secret`] (see above).
+    pub fn env(&self) -> Vec<(&'static str, EnvValue)> {
+        let mut env = self.registry_env(&self.ports, &self.data, self.cache.as_ref());
+        if let Some(a) = &self.auth {
+            use EnvValue::{Literal as L, Text};
+            env.push(("REGISTRY_AUTH", EnvValue::literal("htpasswd")));
+            env.push(("REGISTRY_AUTH_HTPASSWD_REALM", Text(a.realm.clone())));
+            env.push((
+                "REGISTRY_AUTH_HTPASSWD_PATH",
+                L(Literal::path(a.mount_path, a.key)),
+            ));
+        }
+        env
+    }
+
+    /// What every registry of the bundle (the main one and each mirror)
+    /// is configured with: its listener, TLS, HTTP secret, data (and its
+    /// blob-descriptor cache), logging.
+    pub(super) fn registry_env(
+        &self,
+        ports: &PortPlan,
+        data: &DataPlan,
+        cache: Option<&RedisPlan>,
+    ) -> Vec<(&'static str, EnvValue)> {
+        use EnvValue::{GeneratedSecret, Literal as L};
+        let mut env = vec![
+            ("REGISTRY_HTTP_ADDR", L(Literal::port(ports.container))),
+            (
+                "REGISTRY_HTTP_TLS_CERTIFICATE",
+                L(Literal::path(self.tls.mount_path, self.tls.cert_key)),
+            ),
+            (
+                "REGISTRY_HTTP_TLS_KEY",
+                L(Literal::path(self.tls.mount_path, self.tls.key_key)),
+            ),
+            (
+                "REGISTRY_HTTP_SECRET",
+                GeneratedSecret(self.http_secret.clone()),
+            ),
+        ];
+        env.extend(storage_env(data, cache));
+        env.extend([
+            (
+                "REGISTRY_STORAGE_DELETE_ENABLED",
+                L(Literal::boolean(self.delete_enabled)),
+            ),
+            // No TLS 1.0/1.1 (the distribution server accepts them by default).
+            ("REGISTRY_HTTP_TLS_MINIMUMTLS", EnvValue::literal("tls1.2")),
+            // The official 3.x image's config file says `debug`.
+            (
+                "REGISTRY_LOG_LEVEL",
+                EnvValue::literal(self.log_level.as_str()),
+            ),
+        ]);
+        env.extend(debug_env(ports));
+        // Registry 3.x exports OpenTelemetry traces to localhost:4318 unless
+        // told not to, and logs an error for each batch nobody receives.
+        // 2.x has no tracing and ignores it.
+        env.push(("OTEL_TRACES_EXPORTER", EnvValue::literal("none")));
+        env
+    }
+}
+
+/// Where a registry keeps its data, and its blob-descriptor cache.
+fn storage_env(data: &DataPlan, cache: Option<&RedisPlan>) -> Vec<(&'static str, EnvValue)> {
+    let mut env = Vec::new();
+    match &data.source {
+        DataSource::S3(s3) => {
+            env.extend(s3.env());
+            // REGISTRY_STORAGE=s3 dropped the image's in-memory cache
+            // setting with the rest of its storage map: set it again.
+            if cache.is_none() {
+                env.push((
+                    "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR",
+                    EnvValue::literal("inmemory"),
+                ));
+            }
+        }
+        _ => env.push((
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY",
+            EnvValue::Text(data.mount_path.clone()),
+        )),
+    }
+    if let Some(c) = cache {
+        env.extend(c.env());
+    }
+    env
+}
+
+/// The debug listener, owned here: the official 3.x image's config file
+/// starts one on `:5001` (which crash-loops the registry when the container
+/// port is 5001); an empty address switches it off. As Text the one rule
+/// writes it as YAML's `""`: an empty env value would be dropped by the API
+/// server, and every apply would report the Deployment `configured`.
+fn debug_env(ports: &PortPlan) -> Vec<(&'static str, EnvValue)> {
+    let Some(d) = ports.debug else {
+        return vec![("REGISTRY_HTTP_DEBUG_ADDR", EnvValue::Text(String::new()))];
+    };
+    vec![
+        (
+            "REGISTRY_HTTP_DEBUG_ADDR",
+            EnvValue::Literal(Literal::port(d.port)),
+        ),
+        (
+            "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED",
+            EnvValue::Literal(Literal::boolean(d.metrics)),
+        ),
+    ]
 }
 
 #[cfg(test)]

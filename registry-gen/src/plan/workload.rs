@@ -1,5 +1,6 @@
-//! A registry workload as the Deployment and Service renderers see it: the
-//! main registry and every mirror are rendered by the same code from one of
+//! What runs: a registry workload as the Deployment and Service renderers
+//! see it, its resources, its roll strategy and its hardening. The main
+//! registry and every mirror are rendered by the same code from one of
 //! these, so they share the hardening, probes, TLS mount and checksum
 //! rollout. Each is a view over the plan, built by [`Plan::workload`] or
 //! [`Plan::mirror_workload`].
@@ -8,9 +9,10 @@ use std::collections::BTreeMap;
 
 use super::mirrors::{CHECKSUM_UPSTREAM, CHECKSUM_UPSTREAM_CA};
 use super::{
-    DataPlan, DataSource, EnvValue, Plan, PortPlan, SecurityPlan, CHECKSUM_HTTP_SECRET,
+    ClaimPlan, DataPlan, DataSource, EnvValue, Plan, PortPlan, CHECKSUM_HTTP_SECRET,
     CHECKSUM_REDIS, CHECKSUM_S3, CHECKSUM_S3_CA, CHECKSUM_TLS,
 };
+use crate::config::{AccessMode, CpuMemory, Limits};
 
 /// One registry Deployment (and its Service).
 #[derive(Debug)]
@@ -157,4 +159,82 @@ impl<'c> Plan<'c> {
             scaled: false,
         })
     }
+}
+
+/// CPU and memory requests and limits, as Kubernetes quantities.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourcePlan {
+    pub requests: Quantities,
+    pub limits: Quantities,
+}
+
+/// A memory quantity and a CPU one (a limit may have none).
+#[derive(Debug, Clone)]
+pub(crate) struct Quantities {
+    pub cpu: Option<String>,
+    pub memory: String,
+}
+
+impl From<&CpuMemory> for Quantities {
+    fn from(c: &CpuMemory) -> Quantities {
+        Quantities {
+            cpu: Some(c.cpu.clone()),
+            memory: c.memory.clone(),
+        }
+    }
+}
+
+impl From<&Limits> for Quantities {
+    fn from(l: &Limits) -> Quantities {
+        Quantities {
+            cpu: l.cpu.clone(),
+            memory: l.memory.clone(),
+        }
+    }
+}
+
+/// The registry's hardening. It runs without privileges, with no
+/// capabilities (but `NET_BIND_SERVICE` for a port below 1024), on a
+/// read-only root filesystem with the RuntimeDefault seccomp profile. It
+/// runs as a non-root user where the storage lets that user write: a
+/// dynamically provisioned claim (the kubelet gives the volume to
+/// `fsGroup`) or an emptyDir. On NFS and hostPath volumes the kubelet
+/// changes no ownership, and a fresh export or a directory the kubelet
+/// creates belongs to root, so there the registry stays root (capabilities
+/// still dropped): docs/config.md says what ownership a non-root run needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SecurityPlan {
+    /// uid = gid = fsGroup when non-root.
+    pub run_as: Option<i64>,
+    pub net_bind_service: bool,
+}
+
+/// The user a non-root registry runs as.
+const REGISTRY_UID: i64 = 1000;
+
+/// A registry Deployment's strategy and hardening, from its ports and data.
+pub(super) fn workload_policy(ports: &PortPlan, data: &DataPlan) -> (&'static str, SecurityPlan) {
+    // A hostPort or a volume that only one node can mount can't be held by
+    // the old and the new pod at once: replace pods instead of rolling.
+    let shared_volume = match &data.source {
+        DataSource::Claim(c) => c.access_modes.contains(&AccessMode::ReadWriteMany),
+        DataSource::S3(_) => true,
+        DataSource::HostPath { .. } | DataSource::EmptyDir => false,
+    };
+    let strategy = if ports.host.is_none() && shared_volume {
+        "RollingUpdate"
+    } else {
+        "Recreate"
+    };
+
+    let low_port = ports.container < 1024;
+    let writable_by_fs_group = matches!(
+        &data.source,
+        DataSource::Claim(ClaimPlan { pv: None, .. }) | DataSource::EmptyDir | DataSource::S3(_)
+    );
+    let security = SecurityPlan {
+        run_as: (writable_by_fs_group && !low_port).then_some(REGISTRY_UID),
+        net_bind_service: low_port,
+    };
+    (strategy, security)
 }
