@@ -1,6 +1,6 @@
 //! docs/config.md is the config reference: every field of the JSON Schema
 //! (`Config::json_schema`, derived from the config types) must be named
-//! there, so a field added to `config.rs` without a line of docs fails here.
+//! there, so a field added to `config/` without a line of docs fails here.
 
 use std::path::Path;
 
