@@ -45,42 +45,144 @@ enum Var {
     Many(Vec<String>),
 }
 
+/// One bundle script: its path, its one-line summary, the variables its
+/// header sets and the static parts that follow.
+struct Script {
+    path: &'static str,
+    summary: &'static str,
+    vars: Vec<(&'static str, Var)>,
+    parts: Vec<String>,
+}
+
 pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<()> {
-    let one = |v: &str| Var::One(v.to_owned());
-    let manifests = Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect());
-    // What holds the data (and the namespace around it) is kept by delete.sh.
-    let data = Var::Many(
-        plan.manifests
-            .iter()
-            .filter(|m| {
-                matches!(
-                    m.kind,
-                    ManifestKind::Namespace
-                        | ManifestKind::PersistentVolume
-                        | ManifestKind::PersistentVolumeClaim
-                        | ManifestKind::MirrorPersistentVolume(_)
-                        | ManifestKind::MirrorPersistentVolumeClaim(_)
-                )
-            })
-            .map(|m| m.path.clone())
-            .collect(),
-    );
-    let node_endpoints: Vec<String> = plan
-        .node_endpoints()
+    let mut scripts = vec![start(plan), delete(plan)];
+    // A mirror-only bundle has no registry to collect garbage in.
+    if plan.private {
+        scripts.push(gc(plan));
+    }
+    scripts.extend([verify(plan), trust_node(plan)]);
+    for s in scripts {
+        let text = header("#!/usr/bin/env bash", s.summary, &s.vars) + &s.parts.join("\n");
+        out.add(s.path, text, MODE_EXEC);
+    }
+    Ok(())
+}
+
+fn one(v: &str) -> Var {
+    Var::One(v.to_owned())
+}
+
+fn parts(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|t| (*t).to_owned()).collect()
+}
+
+/// The addresses clients use: the private registry's node addresses (the
+/// Service when it has none; none in a mirror-only bundle).
+fn client_endpoints(plan: &Plan) -> Var {
+    let node: Vec<String> = (plan.node_endpoints())
         .filter(|e| e.via != Via::PortlessAlias)
         .map(|e| e.authority())
         .collect();
-    let endpoints = || {
-        Var::Many(if node_endpoints.is_empty() && plan.private {
-            vec![plan.service_endpoint().authority()]
-        } else {
-            node_endpoints.clone()
-        })
+    Var::Many(if node.is_empty() && plan.private {
+        vec![plan.service_endpoint().authority()]
+    } else {
+        node
+    })
+}
+
+/// The mirrors' node addresses (a mirror-only bundle's endpoints).
+fn mirror_endpoints(plan: &Plan) -> Var {
+    Var::Many(
+        (plan.mirrors.iter())
+            .flat_map(|m| m.node_endpoints())
+            .map(|e| e.authority())
+            .collect(),
+    )
+}
+
+/// KEP-1755's ConfigMap, shared by every bundle on the cluster, and who
+/// this bundle is (see `plan/owner.rs`).
+fn hosting_vars(plan: &Plan) -> Vec<(&'static str, Var)> {
+    let h = &plan.local_registry_hosting;
+    let service = match plan.private {
+        true => plan.service_endpoint().authority(),
+        false => String::new(),
     };
-    let pull_user = plan.auth.as_ref().map_or("", |a| a.pull_user.as_str());
-    // start.sh says when a changed password takes effect (no pod restarts).
-    let htpasswd_manifest = plan.manifest_path(ManifestKind::HtpasswdSecret);
-    let np = &plan.node_paths;
+    vec![
+        (
+            "HOSTING_MANIFEST",
+            one(plan.manifest_path(ManifestKind::LocalRegistryHosting)),
+        ),
+        ("HOSTING_NAMESPACE", one(h.namespace)),
+        ("HOSTING_NAME", one(h.name)),
+        ("OWNER_KEY", one(OWNER_KEY)),
+        ("OWNER", one(&plan.owner)),
+        ("SERVICE", one(&service)),
+    ]
+}
+
+fn manifest_paths(plan: &Plan) -> Var {
+    Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect())
+}
+
+fn start(plan: &Plan) -> Script {
+    let mut vars = vec![("NAMESPACE", one(plan.namespace))];
+    if plan.private {
+        vars.push(("DEPLOYMENT", one(plan.name)));
+    }
+    let endpoints = match plan.private {
+        true => Var::Many(plan.endpoints.iter().map(|e| e.authority()).collect()),
+        false => mirror_endpoints(plan),
+    };
+    vars.extend([
+        (
+            "MIRROR_DEPLOYMENTS",
+            Var::Many(plan.mirrors.iter().map(|m| m.name.clone()).collect()),
+        ),
+        ("MANIFESTS", manifest_paths(plan)),
+        // start.sh says when a changed password takes effect (no pod restarts).
+        (
+            "HTPASSWD_MANIFEST",
+            one(plan.manifest_path(ManifestKind::HtpasswdSecret)),
+        ),
+        ("ENDPOINTS", endpoints),
+    ]);
+    vars.extend(hosting_vars(plan));
+    let (summary, end) = match plan.private {
+        true => (
+            "Deploy the registry and wait until it is ready (--help).",
+            START_REGISTRY,
+        ),
+        false => (
+            "Deploy the mirrors and wait until they are ready (--help).",
+            START_MIRRORS,
+        ),
+    };
+    Script {
+        path: paths::SCRIPT_START,
+        summary,
+        vars,
+        parts: vec![COMMON.into(), HOSTING.into(), format!("{START}{end}")],
+    }
+}
+
+fn delete(plan: &Plan) -> Script {
+    // What holds the data (and the namespace around it) is kept by delete.sh.
+    let data = (plan.manifests.iter())
+        .filter(|m| {
+            matches!(
+                m.kind,
+                ManifestKind::Namespace
+                    | ManifestKind::PersistentVolume
+                    | ManifestKind::PersistentVolumeClaim
+                    | ManifestKind::MirrorPersistentVolume(_)
+                    | ManifestKind::MirrorPersistentVolumeClaim(_)
+            )
+        })
+        .map(|m| m.path.clone())
+        .collect();
+    // Objects the user or gc.sh creates from the bundle, outside start.sh:
+    // never data, always deleted (first).
     let mut helpers = Vec::new();
     if plan.private {
         helpers.push(paths::PULL_TEST_POD.to_owned());
@@ -88,209 +190,125 @@ pub(crate) fn render(plan: &Plan, _inputs: &Inputs, out: &mut Bundle) -> Result<
     if plan.gc.quiesce.is_some() {
         helpers.push(paths::GC_JOB.to_owned());
     }
-    let helpers = Var::Many(helpers);
-    let selector = plan
-        .selector()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    // `upstream=endpoint` of each mirror: verify.sh --mirror pulls through it.
-    let mirrors = || {
-        Var::Many(
-            plan.mirrors
-                .iter()
-                .map(|m| format!("{}={}", m.upstream, m.primary_endpoint().authority()))
-                .collect(),
-        )
-    };
-
-    // The mirrors' node addresses (a mirror-only bundle's endpoints).
-    let mirror_endpoints = || {
-        Var::Many(
-            plan.mirrors
-                .iter()
-                .flat_map(|m| m.node_endpoints())
-                .map(|e| e.authority())
-                .collect(),
-        )
-    };
-    // KEP-1755's ConfigMap, shared by every bundle on the cluster, and who
-    // this bundle is (see `plan/owner.rs`).
-    let hosting_manifest = plan.manifest_path(ManifestKind::LocalRegistryHosting);
-    let hosting = || {
-        let h = &plan.local_registry_hosting;
-        vec![
-            ("HOSTING_MANIFEST", one(hosting_manifest)),
-            ("HOSTING_NAMESPACE", one(h.namespace)),
-            ("HOSTING_NAME", one(h.name)),
-            ("OWNER_KEY", one(OWNER_KEY)),
-            ("OWNER", one(&plan.owner)),
-            (
-                "SERVICE",
-                one(&if plan.private {
-                    plan.service_endpoint().authority()
-                } else {
-                    String::new()
-                }),
-            ),
-        ]
-    };
-    let mut start_vars = vec![("NAMESPACE", one(plan.namespace))];
-    if plan.private {
-        start_vars.push(("DEPLOYMENT", one(plan.name)));
-    }
-    start_vars.extend([
-        (
-            "MIRROR_DEPLOYMENTS",
-            Var::Many(plan.mirrors.iter().map(|m| m.name.clone()).collect()),
-        ),
-        ("MANIFESTS", manifests),
-        ("HTPASSWD_MANIFEST", one(htpasswd_manifest)),
-        (
-            "ENDPOINTS",
-            if plan.private {
-                Var::Many(plan.endpoints.iter().map(|e| e.authority()).collect())
-            } else {
-                mirror_endpoints()
-            },
-        ),
-    ]);
-    start_vars.extend(hosting());
-    let mut delete_vars = vec![
-        (
-            "MANIFESTS",
-            Var::Many(plan.manifests.iter().map(|m| m.path.clone()).collect()),
-        ),
-        ("DATA_MANIFESTS", data),
-        // Objects the user or gc.sh creates from the bundle, outside
-        // start.sh: never data, always deleted (first).
-        ("HELPER_MANIFESTS", helpers),
+    let mut vars = vec![
+        ("MANIFESTS", manifest_paths(plan)),
+        ("DATA_MANIFESTS", Var::Many(data)),
+        ("HELPER_MANIFESTS", Var::Many(helpers)),
         ("ON_DELETE", one(plan.data_on_delete())),
     ];
-    delete_vars.extend(hosting());
+    vars.extend(hosting_vars(plan));
     // The namespace a bundle created may hold other bundles (or anything
     // else): delete.sh --purge-data deletes it only when it holds nothing
     // but this bundle's objects.
-    let namespace_manifest = plan.manifest_path(ManifestKind::Namespace);
-    delete_vars.extend([
+    vars.extend([
         ("NAMESPACE", one(plan.namespace)),
-        ("NAMESPACE_MANIFEST", one(namespace_manifest)),
+        (
+            "NAMESPACE_MANIFEST",
+            one(plan.manifest_path(ManifestKind::Namespace)),
+        ),
         ("NOT_OURS", one(&format!("{LABEL_INSTANCE}!={}", plan.name))),
     ]);
-    let start = if plan.private {
-        format!("{START}{START_REGISTRY}")
-    } else {
-        format!("{START}{START_MIRRORS}")
-    };
-    let verify_parts = if plan.private {
-        vec![COMMON, VERIFY]
-    } else {
-        vec![COMMON, VERIFY_MIRRORS_ONLY, VERIFY]
-    };
-
-    let scripts = [
-        (
-            paths::SCRIPT_START,
-            if plan.private {
-                "Deploy the registry and wait until it is ready (--help)."
-            } else {
-                "Deploy the mirrors and wait until they are ready (--help)."
-            },
-            start_vars,
-            vec![COMMON, HOSTING, start.as_str()],
-        ),
-        (
-            paths::SCRIPT_DELETE,
-            "Remove the registry, keeping its data unless --purge-data (--help).",
-            delete_vars,
-            vec![COMMON, HOSTING, DELETE],
-        ),
-        (
-            paths::SCRIPT_GC,
-            "Free the space of deleted images: registry garbage-collect while the registry cannot write (--help).",
-            vec![
-                ("NAMESPACE", one(plan.namespace)),
-                ("DEPLOYMENT", one(plan.name)),
-                ("CONTAINER", one(REGISTRY_CONTAINER)),
-                ("REPLICAS", one(&plan.replicas.to_string())),
-                ("SELECTOR", one(&selector)),
-                ("JOB", one(&plan.gc.job)),
-                ("JOB_MANIFEST", one(paths::GC_JOB)),
-                (
-                    "QUIESCE",
-                    one(plan.gc.quiesce.map_or("none", |q| q.as_str())),
-                ),
-                ("READONLY_ENV", one(READONLY_ENV)),
-                ("READONLY_VALUE", one(READONLY_VALUE)),
-                ("REFUSAL", one(plan.gc.refusal.as_deref().unwrap_or(""))),
-                (
-                    "CACHE",
-                    one(&plan.gc.cache_flush.as_ref().map_or(String::new(), |f| {
-                        format!("Redis {} db {}", f.address, f.db)
-                    })),
-                ),
-                ("FLUSHED", one(CACHE_FLUSHED)),
-                ("STEPS", one(&plan.gc_steps())),
-            ],
-            vec![COMMON, GC],
-        ),
-        (
-            paths::SCRIPT_VERIFY,
-            if plan.private {
-                "Check TLS, login and push/pull of a running registry from a client (--help)."
-            } else {
-                "Pull an image through one of the mirrors from a client (--help)."
-            },
-            vec![
-                ("ENDPOINTS", endpoints()),
-                (
-                    "AUTH",
-                    one(if plan.auth.is_some() {
-                        "htpasswd"
-                    } else {
-                        "none"
-                    }),
-                ),
-                ("USER_NAME", one(pull_user)),
-                ("TEST_IMAGE", one(VERIFY_IMAGE)),
-                ("MIRRORS", mirrors()),
-            ],
-            verify_parts,
-        ),
-        (
-            paths::SCRIPT_TRUST_NODE,
-            "Install the trust files on this node or client, as root (--help).",
-            vec![
-                (
-                    "ENDPOINTS",
-                    if plan.private {
-                        endpoints()
-                    } else {
-                        mirror_endpoints()
-                    },
-                ),
-                ("DOCKER_DIR", one(np.docker)),
-                ("DOCKER_DAEMON_JSON", one(np.docker_daemon_json)),
-                ("CONTAINERD_DIR", one(np.containerd)),
-                ("CONTAINERS_DIR", one(np.containers)),
-                ("CONTAINERS_CONF_DIR", one(np.containers_conf)),
-                ("K3S_REGISTRIES", one(np.k3s_registries)),
-                ("K3S_CA", one(&np.k3s_ca)),
-                ("OWNER_KEY", one(OWNER_KEY)),
-            ],
-            vec![COMMON, INSTALL_TREE, TRUST_NODE],
-        ),
-    ];
-    for (path, summary, vars, parts) in scripts {
-        // A mirror-only bundle has no registry to collect garbage in.
-        if path == paths::SCRIPT_GC && !plan.private {
-            continue;
-        }
-        let text = header("#!/usr/bin/env bash", summary, &vars) + &parts.join("\n");
-        out.add(path, text, MODE_EXEC);
+    Script {
+        path: paths::SCRIPT_DELETE,
+        summary: "Remove the registry, keeping its data unless --purge-data (--help).",
+        vars,
+        parts: parts(&[COMMON, HOSTING, DELETE]),
     }
-    Ok(())
+}
+
+fn gc(plan: &Plan) -> Script {
+    let selector = (plan.selector().iter())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let cache = (plan.gc.cache_flush.as_ref()).map_or(String::new(), |f| {
+        format!("Redis {} db {}", f.address, f.db)
+    });
+    Script {
+        path: paths::SCRIPT_GC,
+        summary: "Free the space of deleted images: registry garbage-collect while the registry cannot write (--help).",
+        vars: vec![
+            ("NAMESPACE", one(plan.namespace)),
+            ("DEPLOYMENT", one(plan.name)),
+            ("CONTAINER", one(REGISTRY_CONTAINER)),
+            ("REPLICAS", one(&plan.replicas.to_string())),
+            ("SELECTOR", one(&selector)),
+            ("JOB", one(&plan.gc.job)),
+            ("JOB_MANIFEST", one(paths::GC_JOB)),
+            (
+                "QUIESCE",
+                one(plan.gc.quiesce.map_or("none", |q| q.as_str())),
+            ),
+            ("READONLY_ENV", one(READONLY_ENV)),
+            ("READONLY_VALUE", one(READONLY_VALUE)),
+            ("REFUSAL", one(plan.gc.refusal.as_deref().unwrap_or(""))),
+            ("CACHE", one(&cache)),
+            ("FLUSHED", one(CACHE_FLUSHED)),
+            ("STEPS", one(&plan.gc_steps())),
+        ],
+        parts: parts(&[COMMON, GC]),
+    }
+}
+
+fn verify(plan: &Plan) -> Script {
+    // `upstream=endpoint` of each mirror: verify.sh --mirror pulls through it.
+    let mirrors = (plan.mirrors.iter())
+        .map(|m| format!("{}={}", m.upstream, m.primary_endpoint().authority()))
+        .collect();
+    let (summary, texts): (_, &[&str]) = match plan.private {
+        true => (
+            "Check TLS, login and push/pull of a running registry from a client (--help).",
+            &[COMMON, VERIFY],
+        ),
+        false => (
+            "Pull an image through one of the mirrors from a client (--help).",
+            &[COMMON, VERIFY_MIRRORS_ONLY, VERIFY],
+        ),
+    };
+    let auth = if plan.auth.is_some() {
+        "htpasswd"
+    } else {
+        "none"
+    };
+    Script {
+        path: paths::SCRIPT_VERIFY,
+        summary,
+        vars: vec![
+            ("ENDPOINTS", client_endpoints(plan)),
+            ("AUTH", one(auth)),
+            (
+                "USER_NAME",
+                one(plan.auth.as_ref().map_or("", |a| a.pull_user.as_str())),
+            ),
+            ("TEST_IMAGE", one(VERIFY_IMAGE)),
+            ("MIRRORS", Var::Many(mirrors)),
+        ],
+        parts: parts(texts),
+    }
+}
+
+fn trust_node(plan: &Plan) -> Script {
+    let np = &plan.node_paths;
+    let endpoints = match plan.private {
+        true => client_endpoints(plan),
+        false => mirror_endpoints(plan),
+    };
+    Script {
+        path: paths::SCRIPT_TRUST_NODE,
+        summary: "Install the trust files on this node or client, as root (--help).",
+        vars: vec![
+            ("ENDPOINTS", endpoints),
+            ("DOCKER_DIR", one(np.docker)),
+            ("DOCKER_DAEMON_JSON", one(np.docker_daemon_json)),
+            ("CONTAINERD_DIR", one(np.containerd)),
+            ("CONTAINERS_DIR", one(np.containers)),
+            ("CONTAINERS_CONF_DIR", one(np.containers_conf)),
+            ("K3S_REGISTRIES", one(np.k3s_registries)),
+            ("K3S_CA", one(&np.k3s_ca)),
+            ("OWNER_KEY", one(OWNER_KEY)),
+        ],
+        parts: parts(&[COMMON, INSTALL_TREE, TRUST_NODE]),
+    }
 }
 
 /// The trust DaemonSet's installer: a POSIX sh script carrying the bundle's

@@ -158,3 +158,119 @@ fn the_cli_main_stays_thin() {
         "registry-gen-cli/src/main.rs has {lines} lines"
     );
 }
+
+/// Largest non-test source file, in lines (a file's `#[cfg(test)]` tail is
+/// a test and not counted).
+const MAX_FILE_LINES: usize = 600;
+/// Longest function, in lines from its `fn` line to its closing brace.
+const MAX_FN_LINES: usize = 120;
+/// Functions that may be longer: data tables, each with why.
+const LONG_FN_TABLES: &[(&str, &str)] = &[];
+
+/// Every non-test `.rs` file of both crates' `src/`, as (path from the
+/// workspace root, its lines before any `#[cfg(test)]`).
+fn non_test_sources() -> Vec<(String, Vec<String>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    for krate in ["registry-gen", "registry-gen-cli"] {
+        let dir = root.join(krate).join("src");
+        for p in crate::support::files_under(&dir) {
+            let is_test = p.file_name().is_some_and(|n| n == "tests.rs")
+                || p.components().any(|c| c.as_os_str() == "tests");
+            if p.extension().is_none_or(|x| x != "rs") || is_test {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            let lines = text
+                .lines()
+                .take_while(|l| l.trim() != "#[cfg(test)]")
+                .map(str::to_owned)
+                .collect();
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            out.push((rel, lines));
+        }
+    }
+    out
+}
+
+/// The functions of a rustfmt-formatted file longer than `max` lines, as
+/// `name (lines)`: a function runs from its `fn` line to the first line
+/// that is its closing brace at the same indentation.
+fn long_functions(lines: &[String], max: usize) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let after_vis = code
+            .strip_prefix("pub(crate) ")
+            .or_else(|| code.strip_prefix("pub(super) "))
+            .or_else(|| code.strip_prefix("pub "))
+            .unwrap_or(code);
+        let after_kw = after_vis
+            .strip_prefix("const ")
+            .or_else(|| after_vis.strip_prefix("async "))
+            .unwrap_or(after_vis);
+        let Some(sig) = after_kw.strip_prefix("fn ") else {
+            continue;
+        };
+        let name: String = sig
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let close = format!("{indent}}}");
+        if let Some(len) = lines[i..].iter().position(|l| *l == close) {
+            if len + 1 > max {
+                out.push((name, len + 1));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let big: Vec<String> = non_test_sources()
+        .into_iter()
+        .filter(|(_, lines)| lines.len() > MAX_FILE_LINES)
+        .map(|(f, lines)| format!("{f}: {} lines", lines.len()))
+        .collect();
+    assert!(
+        big.is_empty(),
+        "split these by concern (at most {MAX_FILE_LINES} non-test lines a file):\n{big:#?}"
+    );
+}
+
+#[test]
+fn no_function_is_over_120_lines_unless_a_data_table() {
+    let long: Vec<String> = non_test_sources()
+        .into_iter()
+        .flat_map(|(f, lines)| {
+            long_functions(&lines, MAX_FN_LINES)
+                .into_iter()
+                .filter(|(name, _)| !LONG_FN_TABLES.iter().any(|(t, _)| t == name))
+                .map(move |(name, n)| format!("{f}: fn {name}, {n} lines"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "make these a list of small named steps (at most {MAX_FN_LINES} lines a function):\n{long:#?}"
+    );
+}
+
+#[test]
+fn the_size_rules_see_a_planted_breach() {
+    let long_fn: Vec<String> = std::iter::once("    pub(crate) fn planted() {".to_owned())
+        .chain((0..MAX_FN_LINES).map(|i| format!("        let _x{i} = {i};")))
+        .chain([
+            "    }".to_owned(),
+            "fn short() {".to_owned(),
+            "}".to_owned(),
+        ])
+        .collect();
+    assert_eq!(
+        long_functions(&long_fn, MAX_FN_LINES),
+        [("planted".to_owned(), MAX_FN_LINES + 2)]
+    );
+    assert!(long_functions(&long_fn[..MAX_FN_LINES - 2], MAX_FN_LINES).is_empty());
+}
