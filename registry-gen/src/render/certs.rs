@@ -16,23 +16,70 @@ use time::{Duration, OffsetDateTime};
 
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
-use crate::inputs::{CaInput, CaRotation, Inputs, Serial};
+use crate::inputs::{CaInput, Inputs, Serial};
 use crate::plan::{paths, Plan};
-use crate::rotation::{self, RotationStep};
+use crate::rotation::RotationStep;
 use crate::x509;
 
+mod rotation_certs;
+use rotation_certs::{cross_signed, is_cross, rotation_files};
+
 pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<()> {
-    let tls = &plan.tls;
-    let ca_input = inputs
-        .ca
-        .as_ref()
-        .ok_or_else(|| missing("a CA (Inputs::ca)"))?;
+    let ca = signing_ca(plan, inputs)?;
     let server_key_pem = inputs
         .server_key
         .as_ref()
         .ok_or_else(|| missing("the server key (Inputs::server_key)"))?;
+    let server_key = server_key(plan, server_key_pem.expose())?;
+    let mut params = server_params(plan, inputs.now);
+    params.serial_number = Some(serial(inputs.serials.server, "server")?);
+    if params.not_after > ca.not_after {
+        // A certificate can't outlive the CA that signs it.
+        params.not_after = ca.not_after;
+        out.notice(format!(
+            "the server certificate is valid until {} only, when its CA expires (tls.server_validity_days asks for {} days)",
+            date(ca.not_after),
+            plan.tls.server_validity_days
+        ));
+    }
+    let cert_pem = server_cert(plan, inputs, &ca, &params, &server_key, out)?;
+    let csr_pem = server_csr(inputs, &params, &server_key)?;
 
-    let (ca_pem, ca_key_pem, ca_key, ca_not_after, issuer_params) = match ca_input {
+    out.add(paths::CA_CERT, ca.pem.clone(), MODE_FILE);
+    if let Some(key) = ca.key_pem {
+        out.add(paths::CA_KEY, key, MODE_SECRET);
+    }
+    if let Some(rotation) = &inputs.rotation {
+        rotation_files(plan, inputs, rotation, &ca.pem, out)?;
+    }
+    out.add(paths::SERVER_CERT, cert_pem, MODE_FILE);
+    out.add(paths::SERVER_KEY, server_key_pem.expose(), MODE_SECRET);
+    out.add(paths::SERVER_CSR, csr_pem, MODE_FILE);
+    out.add(
+        paths::OPENSSL_CNF,
+        openssl_cnf(plan, ca.key_pem.is_some()),
+        MODE_FILE,
+    );
+    Ok(())
+}
+
+/// The CA that signs this render's server certificate.
+struct SigningCa<'i> {
+    pem: String,
+    /// Its key, when it goes into the bundle (not an external CA's).
+    key_pem: Option<&'i str>,
+    not_after: OffsetDateTime,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// The CA of `inputs`: made now from its key, kept from an earlier render,
+/// or given (`tls.ca`); a kept or given one is checked before it signs.
+fn signing_ca<'i>(plan: &Plan, inputs: &'i Inputs) -> Result<SigningCa<'i>> {
+    let ca_input = inputs
+        .ca
+        .as_ref()
+        .ok_or_else(|| missing("a CA (Inputs::ca)"))?;
+    let (pem, key_pem, ca_key, not_after, params) = match ca_input {
         CaInput::New { key } => {
             let ca_key = keys::parse("the CA key", key.expose())?;
             let params = ca_params(plan, inputs)?;
@@ -65,35 +112,47 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             (cert_pem.clone(), None, ca_key, not_after, None)
         }
     };
-    let issuer = match issuer_params {
+    let issuer = match params {
         Some(params) => Issuer::new(params, ca_key),
-        None => Issuer::from_ca_cert_pem(&ca_pem, ca_key).map_err(Error::cert("CA (parsing)"))?,
+        None => Issuer::from_ca_cert_pem(&pem, ca_key).map_err(Error::cert("CA (parsing)"))?,
     };
+    Ok(SigningCa {
+        pem,
+        key_pem,
+        not_after,
+        issuer,
+    })
+}
 
-    let server_key = keys::parse("the server key", server_key_pem.expose())?;
-    if !keys::matches(&server_key, tls.key_algorithm) {
+/// The injected server key, refused when it is not of `tls.key_algorithm`.
+fn server_key(plan: &Plan, pem: &str) -> Result<KeyPair> {
+    let server_key = keys::parse("the server key", pem)?;
+    if !keys::matches(&server_key, plan.tls.key_algorithm) {
         return Err(Error::Input {
             what: "the server key".into(),
             problem: format!(
                 "is {}, but tls.key_algorithm is {}: inject a key of that algorithm",
                 keys::describe(&server_key),
-                tls.key_algorithm.as_str()
+                plan.tls.key_algorithm.as_str()
             ),
         });
     }
-    let mut params = server_params(plan, inputs.now);
-    params.serial_number = Some(serial(inputs.serials.server, "server")?);
-    if params.not_after > ca_not_after {
-        // A certificate can't outlive the CA that signs it.
-        params.not_after = ca_not_after;
-        out.notice(format!(
-            "the server certificate is valid until {} only, when its CA expires (tls.server_validity_days asks for {} days)",
-            date(ca_not_after),
-            tls.server_validity_days
-        ));
-    }
+    Ok(server_key)
+}
+
+/// The server certificate (with the cross-signed new CA after it at a
+/// rotation's second step): the earlier one when it still names every
+/// address and is valid long enough, else a new one.
+fn server_cert(
+    plan: &Plan,
+    inputs: &Inputs,
+    ca: &SigningCa,
+    params: &CertificateParams,
+    server_key: &KeyPair,
+    out: &mut Bundle,
+) -> Result<String> {
     let kept = inputs.server_cert.as_deref().map(|pem| {
-        reusable(plan, pem, &server_key, &ca_pem, inputs.now).map(|not_after| (pem, not_after))
+        reusable(plan, pem, server_key, &ca.pem, inputs.now).map(|not_after| (pem, not_after))
     });
     // At a rotation's second step the new CA, cross-signed by the old one,
     // follows the leaf: a client that still trusts only the old CA verifies
@@ -103,7 +162,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         .as_ref()
         .filter(|r| r.step == RotationStep::Switched)
         .and_then(|r| r.other.as_ref());
-    let cert_pem = match kept {
+    Ok(match kept {
         Some(Ok((pem, not_after))) => {
             out.notice(format!(
                 "kept the server certificate: it names every address and is valid until {}",
@@ -113,11 +172,11 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             match switched {
                 Some(_)
                     if pem.len() > leaf.len()
-                        && is_cross(&pem[leaf.len()..], &ca_pem, switched) =>
+                        && is_cross(&pem[leaf.len()..], &ca.pem, switched) =>
                 {
                     pem.to_owned()
                 }
-                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca_pem, old)?),
+                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca.pem, old)?),
                 None => leaf.to_owned(),
             }
         }
@@ -128,184 +187,32 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
                 ));
             }
             let leaf = params
-                .signed_by(&server_key, &issuer)
+                .signed_by(server_key, &ca.issuer)
                 .map_err(Error::cert("server"))?
                 .pem();
             match switched {
-                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca_pem, old)?),
+                Some(old) => format!("{leaf}{}", cross_signed(inputs, &ca.pem, old)?),
                 None => leaf,
             }
         }
-    };
+    })
+}
+
+/// The server CSR: the earlier one when it asks for the same, so an
+/// unchanged bundle re-renders byte-identical.
+fn server_csr(inputs: &Inputs, params: &CertificateParams, server_key: &KeyPair) -> Result<String> {
     // The CSR asks for the same subject and extensions; the authority key
     // id is the issuer's to add, so a CSR can't carry it.
     let mut csr_params = params.clone();
     csr_params.use_authority_key_identifier_extension = false;
     csr_params.serial_number = None; // the issuer's to choose, too
     let csr = csr_params
-        .serialize_request(&server_key)
+        .serialize_request(server_key)
         .map_err(Error::cert("server CSR"))?;
-    let csr_pem = match &inputs.server_csr {
+    Ok(match &inputs.server_csr {
         Some(old) if x509::same_request(old, csr.der()) => old.clone(),
         _ => csr.pem().map_err(Error::cert("server CSR"))?,
-    };
-
-    out.add(paths::CA_CERT, ca_pem.clone(), MODE_FILE);
-    if let Some(key) = ca_key_pem {
-        out.add(paths::CA_KEY, key, MODE_SECRET);
-    }
-    if let Some(rotation) = &inputs.rotation {
-        other_ca(plan, inputs, rotation, out)?;
-        let old = match rotation.step {
-            RotationStep::BothTrusted => Some(ca_pem.as_str()),
-            RotationStep::Switched => match &rotation.other {
-                Some(CaInput::Kept { cert_pem, .. }) => Some(cert_pem.as_str()),
-                _ => None,
-            },
-        };
-        if old.is_some_and(allows_no_intermediate) {
-            out.notice("the old CA allows no intermediate certificate (pathlen:0; registry-gen made CAs that way before CA rotation existed), so from step 2 a client that trusts only the old CA fails: install the step-1 trust files on every client before `--rotate-ca switch`".to_owned());
-        }
-    }
-    out.add(paths::SERVER_CERT, cert_pem, MODE_FILE);
-    out.add(paths::SERVER_KEY, server_key_pem.expose(), MODE_SECRET);
-    out.add(paths::SERVER_CSR, csr_pem, MODE_FILE);
-    out.add(
-        paths::OPENSSL_CNF,
-        openssl_cnf(plan, ca_key_pem.is_some()),
-        MODE_FILE,
-    );
-    Ok(())
-}
-
-/// The CA trusted beside the signing one during a rotation, and the
-/// record of the rotation's step.
-fn other_ca(plan: &Plan, inputs: &Inputs, rotation: &CaRotation, out: &mut Bundle) -> Result<()> {
-    let (cert, key) = match rotation.step {
-        RotationStep::BothTrusted => (paths::CA_NEXT_CERT, paths::CA_NEXT_KEY),
-        RotationStep::Switched => (paths::CA_PREVIOUS_CERT, paths::CA_PREVIOUS_KEY),
-    };
-    let other = rotation
-        .other
-        .as_ref()
-        .ok_or_else(|| missing("the next CA of the rotation (CaRotation::other)"))?;
-    let renew = "finish this rotation, then rotate again";
-    match other {
-        CaInput::New { key: key_pem } => {
-            let ca_key = keys::parse("the next CA key", key_pem.expose())?;
-            let params = ca_params(plan, inputs)?;
-            let pem = params
-                .self_signed(&ca_key)
-                .map_err(Error::cert("next CA"))?
-                .pem();
-            out.add(cert, pem, MODE_FILE);
-            out.add(key, key_pem.expose(), MODE_SECRET);
-        }
-        CaInput::Kept {
-            cert_pem,
-            key: key_pem,
-        } => {
-            let ca_key = keys::parse(key, key_pem.expose())?;
-            if rotation.step == RotationStep::BothTrusted {
-                check_ca(cert, cert_pem, &ca_key, inputs.now, renew)?;
-            }
-            out.add(cert, cert_pem.clone(), MODE_FILE);
-            out.add(key, key_pem.expose(), MODE_SECRET);
-        }
-        CaInput::External {
-            cert_pem,
-            key: key_pem,
-        } => {
-            let ca_key = keys::parse("tls.ca.key_file", key_pem.expose())?;
-            check_ca("tls.ca.cert_file", cert_pem, &ca_key, inputs.now, renew)?;
-            out.add(cert, cert_pem.clone(), MODE_FILE);
-        }
-    }
-    out.add(
-        paths::CA_ROTATION,
-        rotation::record(rotation.step),
-        MODE_FILE,
-    );
-    Ok(())
-}
-
-/// The signing (new) CA `new_ca_pem` cross-signed by the old CA `old`:
-/// the same subject, key and key id, issued by the old CA, valid from now
-/// until the first of the two expires.
-fn cross_signed(inputs: &Inputs, new_ca_pem: &str, old: &CaInput) -> Result<String> {
-    let CaInput::Kept {
-        cert_pem: old_pem,
-        key: old_key,
-    } = old
-    else {
-        return Err(missing("the old CA's key (a rotation's previous CA)"));
-    };
-    let new_key = match inputs.ca.as_ref() {
-        Some(CaInput::Kept { key, .. } | CaInput::External { key, .. }) => {
-            keys::parse("the new CA key", key.expose())?
-        }
-        _ => return Err(missing("the new CA (Inputs::ca)")),
-    };
-    let bad = |what: &str, problem: String| Error::Input {
-        what: what.to_owned(),
-        problem,
-    };
-    let new_pem = x509::pem(new_ca_pem).map_err(|e| bad(paths::CA_CERT, e))?;
-    let new_cert = new_pem
-        .parse_x509()
-        .map_err(|e| bad(paths::CA_CERT, format!("is not valid X.509 ({e})")))?;
-    let old_parsed = x509::pem(old_pem).map_err(|e| bad(paths::CA_PREVIOUS_CERT, e))?;
-    let old_cert = old_parsed
-        .parse_x509()
-        .map_err(|e| bad(paths::CA_PREVIOUS_CERT, format!("is not valid X.509 ({e})")))?;
-    let mut p = CertificateParams::default();
-    p.serial_number = Some(serial(inputs.serials.cross, "cross-signed CA")?);
-    p.distinguished_name = x509::rcgen_name(new_cert.subject());
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    if let Some(ski) = x509::subject_key_id(&new_cert) {
-        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(ski);
-    }
-    p.use_authority_key_identifier_extension = true;
-    p.not_before = inputs.now;
-    p.not_after = x509::not_after(&new_cert).min(x509::not_after(&old_cert));
-    let old_key = keys::parse(paths::CA_PREVIOUS_KEY, old_key.expose())?;
-    let issuer =
-        Issuer::from_ca_cert_pem(old_pem, old_key).map_err(Error::cert("previous CA (parsing)"))?;
-    Ok(p.signed_by(&new_key, &issuer)
-        .map_err(Error::cert("cross-signed CA"))?
-        .pem())
-}
-
-/// Does the CA certificate `pem` forbid any CA below it (pathlen:0)?
-fn allows_no_intermediate(pem: &str) -> bool {
-    x509::pem(pem).ok().is_some_and(|p| {
-        p.parse_x509().ok().is_some_and(|c| {
-            c.basic_constraints()
-                .ok()
-                .flatten()
-                .is_some_and(|b| b.value.path_len_constraint == Some(0))
-        })
     })
-}
-
-/// Is `pem` a cross-signed certificate of the CA `ca_pem` (its key) by the
-/// old CA of `old` (its signature)?
-fn is_cross(pem: &str, ca_pem: &str, old: Option<&CaInput>) -> bool {
-    let Some(CaInput::Kept {
-        cert_pem: old_pem, ..
-    }) = old
-    else {
-        return false;
-    };
-    let parse = |p: &str| x509::pem(p).ok();
-    let (Some(c), Some(ca), Some(o)) = (parse(pem), parse(ca_pem), parse(old_pem)) else {
-        return false;
-    };
-    let (Ok(c), Ok(ca), Ok(o)) = (c.parse_x509(), ca.parse_x509(), o.parse_x509()) else {
-        return false;
-    };
-    c.public_key().raw == ca.public_key().raw && c.verify_signature(Some(o.public_key())).is_ok()
 }
 
 /// The injected serial for a certificate this render issues.
