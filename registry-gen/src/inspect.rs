@@ -66,6 +66,67 @@ pub fn inspect(
     config: Option<&Config>,
     now: OffsetDateTime,
 ) -> Result<Inspection> {
+    let ders = certificate_ders(files)?;
+    let mut certs = Vec::new();
+    for (source, der) in &ders {
+        let cert = x509::parse(der).map_err(|e| Error::Input {
+            what: source.clone(),
+            problem: format!("is not a valid X.509 certificate ({e})"),
+        })?;
+        certs.push((source.clone(), cert));
+    }
+    let mut report = Inspection {
+        certificates: Vec::new(),
+        chain: None,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        signers: signers(&certs),
+    };
+    for (source, cert) in &certs {
+        let r = describe(source, cert, now);
+        if r.days_left < 0 {
+            report
+                .problems
+                .push(format!("{source}: expired on {}", r.not_after.date()));
+        } else if r.days_left < Inputs::RENEW_BEFORE_DAYS {
+            report.warnings.push(format!(
+                "{source}: expires in {} days, on {}",
+                r.days_left,
+                r.not_after.date()
+            ));
+        }
+        if !r.is_ca && r.sans.is_empty() {
+            report.problems.push(format!(
+                "{source}: has no subjectAltName, only a CN ({}): Go clients (Docker, containerd, kubelet, skopeo) reject it",
+                r.subject
+            ));
+        }
+        report.certificates.push(r);
+    }
+    let leaf = certs.iter().position(|(_, c)| !x509::is_ca(c));
+    let ca = certs.iter().position(|(_, c)| x509::is_ca(c));
+    if let (Some(l), Some(c)) = (leaf, ca) {
+        let verdict = chain(&certs[l], &certs[c]);
+        if let Err(e) = &verdict {
+            report.problems.push(format!("chain: {e}"));
+        }
+        report.chain = Some(verdict);
+    }
+    if let (Some(config), Some(l)) = (config, leaf) {
+        let unnamed = unnamed(config, &certs[l].1)?;
+        for want in unnamed {
+            report.problems.push(format!(
+                "{}: does not name {want}, which the config lists: clients using it fail with a certificate error; re-render",
+                report.certificates[l].source
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// Every certificate in `files`, as (source, DER): `name` when a file holds
+/// one, `name #i` when it holds several. A file with none is an error.
+fn certificate_ders(files: &[(&str, &[u8])]) -> Result<Vec<(String, Vec<u8>)>> {
     let mut ders = Vec::new();
     for (name, bytes) in files {
         let before = ders.len();
@@ -89,117 +150,68 @@ pub fn inspect(
             ders.last_mut().expect("one was pushed").0 = (*name).to_owned();
         }
     }
-    let mut certs = Vec::new();
-    for (source, der) in &ders {
-        let cert = x509::parse(der).map_err(|e| Error::Input {
-            what: source.clone(),
-            problem: format!("is not a valid X.509 certificate ({e})"),
-        })?;
-        certs.push((source.clone(), cert));
-    }
+    Ok(ders)
+}
 
-    let mut report = Inspection {
-        certificates: Vec::new(),
-        chain: None,
-        problems: Vec::new(),
-        warnings: Vec::new(),
-        signers: Vec::new(),
-    };
-    for (source, cert) in &certs {
-        let r = describe(source, cert, now);
-        if r.days_left < 0 {
-            report
-                .problems
-                .push(format!("{source}: expired on {}", r.not_after.date()));
-        } else if r.days_left < Inputs::RENEW_BEFORE_DAYS {
-            report.warnings.push(format!(
-                "{source}: expires in {} days, on {}",
-                r.days_left,
-                r.not_after.date()
-            ));
-        }
-        if !r.is_ca && r.sans.is_empty() {
-            report.problems.push(format!(
-                "{source}: has no subjectAltName, only a CN ({}): Go clients (Docker, containerd, kubelet, skopeo) reject it",
-                r.subject
-            ));
-        }
-        report.certificates.push(r);
-    }
-
-    // Who signed each certificate: itself, or another one of them (a
-    // self-signed root before a cross-signed copy of it).
+/// Who signed each certificate: itself, or another one of them (a
+/// self-signed root before a cross-signed copy of it).
+fn signers(certs: &[(String, X509Certificate<'_>)]) -> Vec<(String, String)> {
     let signs = |ca: &X509Certificate<'_>, cert: &X509Certificate<'_>| {
         x509::is_ca(ca)
             && cert.issuer() == ca.subject()
             && cert.verify_signature(Some(ca.public_key())).is_ok()
     };
-    for (name, cert) in &certs {
+    let mut out = Vec::new();
+    for (name, cert) in certs {
         let mut signers: Vec<&(String, X509Certificate<'_>)> = certs
             .iter()
             .filter(|(n, ca)| n != name && signs(ca, cert))
             .collect();
         signers.sort_by_key(|(_, ca)| !signs(ca, ca));
         if signs(cert, cert) {
-            report
-                .signers
-                .push((name.clone(), "self-signed".to_owned()));
+            out.push((name.clone(), "self-signed".to_owned()));
         } else if let Some((ca_name, _)) = signers.first() {
-            report.signers.push((name.clone(), ca_name.clone()));
+            out.push((name.clone(), ca_name.clone()));
         }
     }
-    let leaf = certs.iter().position(|(_, c)| !x509::is_ca(c));
-    let ca = certs.iter().position(|(_, c)| x509::is_ca(c));
-    if let (Some(l), Some(c)) = (leaf, ca) {
-        let (leaf_name, leaf_cert) = &certs[l];
-        let (ca_name, ca_cert) = &certs[c];
-        let verdict = if leaf_cert.issuer() != ca_cert.subject() {
-            Err(format!(
-                "{leaf_name} was issued by {}, not by {ca_name} ({})",
-                leaf_cert.issuer(),
-                ca_cert.subject()
-            ))
-        } else if leaf_cert
-            .verify_signature(Some(ca_cert.public_key()))
-            .is_err()
-        {
-            Err(format!(
-                "{leaf_name}'s signature does not verify with {ca_name}'s key"
-            ))
-        } else {
-            Ok(format!("{leaf_name} is signed by {ca_name}"))
-        };
-        if let Err(e) = &verdict {
-            report.problems.push(format!("chain: {e}"));
-        }
-        report.chain = Some(verdict);
-    }
+    out
+}
 
-    if let (Some(config), Some(l)) = (config, leaf) {
-        crate::validate::validate(config)?;
-        let plan = Plan::new(config, false)?;
-        let sans = x509::sans(&certs[l].1);
-        let unnamed = plan
-            .tls
-            .ip_sans
-            .iter()
-            .filter(|ip| !x509::names_ip(&sans, **ip))
-            .map(|ip| x509::San::Ip(*ip))
-            .chain(
-                plan.tls
-                    .dns_sans
-                    .iter()
-                    .filter(|d| !x509::names_dns(&sans, d))
-                    .map(|d| x509::San::Dns(d.clone())),
-            );
-        for want in unnamed {
-            report.problems.push(format!(
-                "{}: does not name {want}, which the config lists: clients using it fail with a certificate error; re-render",
-                report.certificates[l].source
-            ));
-        }
+/// Whether the first leaf is signed by the first CA, said either way.
+fn chain(
+    (leaf_name, leaf_cert): &(String, X509Certificate<'_>),
+    (ca_name, ca_cert): &(String, X509Certificate<'_>),
+) -> std::result::Result<String, String> {
+    if leaf_cert.issuer() != ca_cert.subject() {
+        Err(format!(
+            "{leaf_name} was issued by {}, not by {ca_name} ({})",
+            leaf_cert.issuer(),
+            ca_cert.subject()
+        ))
+    } else if leaf_cert
+        .verify_signature(Some(ca_cert.public_key()))
+        .is_err()
+    {
+        Err(format!(
+            "{leaf_name}'s signature does not verify with {ca_name}'s key"
+        ))
+    } else {
+        Ok(format!("{leaf_name} is signed by {ca_name}"))
     }
-    Ok(report)
+}
+
+/// The addresses the config's plan lists that the leaf does not name.
+fn unnamed(config: &Config, leaf: &X509Certificate<'_>) -> Result<Vec<x509::San>> {
+    crate::validate::validate(config)?;
+    let plan = Plan::new(config, false)?;
+    let sans = x509::sans(leaf);
+    let ips = (plan.tls.ip_sans.iter())
+        .filter(|ip| !x509::names_ip(&sans, **ip))
+        .map(|ip| x509::San::Ip(*ip));
+    let dns = (plan.tls.dns_sans.iter())
+        .filter(|d| !x509::names_dns(&sans, d))
+        .map(|d| x509::San::Dns(d.clone()));
+    Ok(ips.chain(dns).collect())
 }
 
 fn describe(source: &str, cert: &X509Certificate<'_>, now: OffsetDateTime) -> CertReport {

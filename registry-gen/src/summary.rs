@@ -107,6 +107,39 @@ fn private_registry(plan: &Plan, s: &mut String) {
 }
 
 fn rest(plan: &Plan, mut s: String) -> String {
+    tls(plan, &mut s);
+    auth(plan, &mut s);
+    if !plan.mirrors.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nmirrors (pull-through caches without login, signed by the same CA):"
+        );
+        for m in &plan.mirrors {
+            for line in describe::mirror(m) {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+    }
+    let _ = writeln!(s, "\nwhat each client needs (files in the bundle):");
+    for (who, what) in client_rows(plan) {
+        let _ = writeln!(s, "  {:18} {what}", format!("{who}:"));
+    }
+    let (heading, shared) = describe::shared(plan);
+    let _ = writeln!(s, "\n{heading}");
+    for line in shared {
+        let _ = writeln!(s, "  {line}");
+    }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(s, "\nwarnings:");
+        for w in &plan.warnings {
+            let _ = writeln!(s, "  - {w}");
+        }
+    }
+    s
+}
+
+/// The certificate: keys, signer, validity, names.
+fn tls(plan: &Plan, s: &mut String) {
     let t = &plan.tls;
     let ca = describe::ca(plan);
     let mut sans: Vec<String> = t.ip_sans.iter().map(|ip| ip.to_string()).collect();
@@ -123,7 +156,10 @@ fn rest(plan: &Plan, mut s: String) -> String {
         t.common_name,
         sans.join(", ")
     );
+}
 
+/// Who may log in, and where each password comes from.
+fn auth(plan: &Plan, s: &mut String) {
     match &plan.auth {
         Some(a) => {
             let users: Vec<String> = a
@@ -151,19 +187,10 @@ fn rest(plan: &Plan, mut s: String) -> String {
         }
         None => {}
     }
-    if !plan.mirrors.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nmirrors (pull-through caches without login, signed by the same CA):"
-        );
-        for m in &plan.mirrors {
-            for line in describe::mirror(m) {
-                let _ = writeln!(s, "  {line}");
-            }
-        }
-    }
+}
 
-    let _ = writeln!(s, "\nwhat each client needs (files in the bundle):");
+/// What each kind of client needs from the bundle, as (who, what).
+fn client_rows(plan: &Plan) -> Vec<(&'static str, String)> {
     let example = plan
         .endpoints
         .iter()
@@ -225,21 +252,5 @@ fn rest(plan: &Plan, mut s: String) -> String {
             ),
         ));
     }
-    for (who, what) in rows {
-        let _ = writeln!(s, "  {:18} {what}", format!("{who}:"));
-    }
-
-    let (heading, shared) = describe::shared(plan);
-    let _ = writeln!(s, "\n{heading}");
-    for line in shared {
-        let _ = writeln!(s, "  {line}");
-    }
-
-    if !plan.warnings.is_empty() {
-        let _ = writeln!(s, "\nwarnings:");
-        for w in &plan.warnings {
-            let _ = writeln!(s, "  - {w}");
-        }
-    }
-    s
+    rows
 }

@@ -167,4 +167,3 @@ pub(super) fn is_cross(pem: &str, ca_pem: &str, old: Option<&CaInput>) -> bool {
     };
     c.public_key().raw == ca.public_key().raw && c.verify_signature(Some(o.public_key())).is_ok()
 }
-
