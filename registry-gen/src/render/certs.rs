@@ -1,6 +1,18 @@
 //! Certificates: the CA (generated, kept or external), the server key,
 //! certificate and CSR, and an `openssl.cnf` that reproduces them by hand.
 //!
+//! A kept or given CA is checked (a CA, its key, valid now) before it
+//! signs. An earlier server certificate is kept while it fits (`reusable`:
+//! same key and CA, same CN, every address named, less than two thirds of
+//! its lifetime gone) and the render says why when it issues a new one
+//! (`Bundle::notices`); the CSR is kept while it asks for the same
+//! (`x509::same_request`), so an unchanged bundle re-renders byte-identical.
+//! Every certificate takes its serial from `Inputs::serials`. The openssl
+//! commands come from `TlsPlan::openssl_commands`, shared with the bundle
+//! README; `openssl.cnf`'s static text is `certs/openssl.cnf`, its
+//! `{{NAME}}` placeholders filled from the plan in one pass. A CA
+//! rotation's extra certificates are `certs/rotation_certs.rs`.
+//!
 //! Go clients (Docker, containerd, kubelet, skopeo) ignore the CN and accept
 //! a server certificate only for names and IPs in its subjectAltName, so
 //! every node IP, DNS name and in-cluster Service name goes into one SAN
