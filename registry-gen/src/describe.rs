@@ -2,7 +2,9 @@
 //! bundle's README (`render/docs.rs`), so the two cannot say different
 //! things about the same bundle. Plain text, no Markdown.
 
-use crate::plan::{paths, CaPlan, DataPlan, DataSource, Endpoint, MirrorPlan, Plan, Via};
+use crate::plan::{
+    paths, CaPlan, DataPlan, DataSource, Endpoint, MirrorPlan, Plan, Via, DRAIN_TIMEOUT_SECONDS,
+};
 
 /// How an endpoint reaches the registry.
 pub(crate) fn via(plan: &Plan, e: &Endpoint) -> String {
@@ -110,9 +112,10 @@ pub(crate) fn topology(plan: &Plan) -> String {
         ),
         None => format!("; {each} blob descriptors in its own memory"),
     };
+    let update = updates(plan);
     if n < 2 {
         return format!(
-            "1 pod: while its node is down the registry is down, until the pod runs again; {survives}{cache}"
+            "1 pod; {update}; while its node is down the registry is down, until the pod runs again; {survives}{cache}"
         );
     }
     let spread = match &plan.scale.spread {
@@ -131,15 +134,31 @@ pub(crate) fn topology(plan: &Plan) -> String {
                 b.name, b.max_unavailable
             )
         });
-    let update = if plan.strategy == "RollingUpdate" {
-        "updates roll one new pod in before an old one goes"
-    } else {
-        "updates replace all pods at once (Recreate)"
-    };
     format!(
         "{n} pods {spread} behind Service {}, sharing the HTTP secret{budget}; {update}; when a node goes down the Service sends every request to the other pods, and {survives}{cache}",
         plan.name
     )
+}
+
+/// What an update (a renewed certificate, a CA-rotation step, a new image)
+/// does to pulls: the gap, if any, an operator should expect.
+pub(crate) fn updates(plan: &Plan) -> String {
+    let w = plan.workload();
+    let drain = format!("finishes the requests it serves (up to {DRAIN_TIMEOUT_SECONDS} s)");
+    match w.drain.pre_stop_seconds {
+        Some(delay) => format!(
+            "an update (a renewed certificate, a CA-rotation step, a new image) rolls a new pod in before an old one goes, and a stopping pod leaves the Service, keeps serving {delay} s more, then {drain}: pulls keep working"
+        ),
+        None => {
+            let why = match plan.ports.host {
+                Some(port) => format!("hostPort {port} is one node's port"),
+                None => "the claim is ReadWriteOnce: one node mounts it".to_owned(),
+            };
+            format!(
+                "an update (a renewed certificate, a CA-rotation step, a new image) replaces the pod (Recreate: {why}): the old pod {drain}, but new pulls fail from the moment it stops until the new one is ready, about one pod start"
+            )
+        }
+    }
 }
 
 /// Which CA signs the server certificate.

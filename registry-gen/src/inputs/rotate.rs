@@ -71,10 +71,12 @@ pub(crate) fn choose_ca(
     let (signer, rotation) = match (recorded, requested) {
         (None, None) => return Ok(false),
         (None, Some(CaStep::Start)) => start(text, given.as_ref(), &refuse)?,
-        (None, Some(_)) => return Err(refuse(format!(
+        (None, Some(_)) => {
+            return Err(refuse(format!(
             "no CA rotation is in progress in --out ({} is missing): begin with --rotate-ca start",
             layout::CA_ROTATION
-        ))),
+        )))
+        }
         (Some(r), Some(step)) if step != r.next() => {
             let why = match (r, step) {
                 (RotationStep::BothTrusted, CaStep::Finish) => "the registry still serves a certificate of the old CA, so dropping it now would fail every pull; ",

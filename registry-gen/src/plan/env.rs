@@ -25,6 +25,7 @@
 
 use std::fmt::Write as _;
 
+use super::workload::DRAIN_TIMEOUT_SECONDS;
 use super::{DataPlan, DataSource, Plan, PortPlan, RedisPlan};
 
 /// Text the plan itself wrote, handed to the container as is. Built only
@@ -44,6 +45,10 @@ impl Literal {
     /// A listen address on every interface: `:port`.
     pub fn port(port: u16) -> Literal {
         Literal(format!(":{port}"))
+    }
+    /// A Go duration of whole seconds (`60s`).
+    pub fn seconds(n: u64) -> Literal {
+        Literal(format!("{n}s"))
     }
     pub fn number(n: u64) -> Literal {
         Literal(n.to_string())
@@ -209,6 +214,12 @@ impl Plan<'_> {
             (
                 "REGISTRY_STORAGE_DELETE_ENABLED",
                 L(Literal::boolean(self.delete_enabled)),
+            ),
+            // A stopping registry finishes the requests it serves (see
+            // `workload::DrainPlan`) instead of dropping them.
+            (
+                "REGISTRY_HTTP_DRAINTIMEOUT",
+                L(Literal::seconds(DRAIN_TIMEOUT_SECONDS)),
             ),
             // No TLS 1.0/1.1 (the distribution server accepts them by default).
             ("REGISTRY_HTTP_TLS_MINIMUMTLS", EnvValue::literal("tls1.2")),

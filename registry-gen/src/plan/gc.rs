@@ -3,7 +3,7 @@
 //! while it runs. Part of the plan: every name, path and value here is used
 //! by the Job manifest, gc.sh, the README and `check` alike.
 
-use super::{ClaimPlan, DataSource, Plan, RedisPlan, SecretKeyRef};
+use super::{ClaimPlan, DataSource, Plan, RedisPlan, SecretKeyRef, ROLLING_UPDATE};
 use crate::config::AccessMode;
 
 /// The environment variable that puts the registry in read-only mode
@@ -80,12 +80,12 @@ impl CacheFlushPlan {
 /// How gc.sh stops the registry from writing while the Job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Quiesce {
-    /// Shared (ReadWriteMany) storage: roll the pods to read-only mode; they
-    /// keep serving pulls while the Job mounts the same volume.
+    /// Storage the Job can mount beside the running pods (ReadWriteMany, an
+    /// S3 bucket, a hostPath directory on the pinned node): roll the pods to
+    /// read-only mode; they keep serving pulls while the Job collects.
     ReadOnly,
-    /// Storage that one node (ReadWriteOnce, a claim) or one directory of
-    /// one node (hostPath) holds: scale the registry to 0, so the Job can
-    /// mount it.
+    /// A claim only one node may mount (ReadWriteOnce, ReadWriteOncePod):
+    /// scale the registry to 0, so the Job can mount it.
     ScaleToZero,
 }
 
@@ -151,7 +151,9 @@ impl GcPlan {
             }
             // Every replica reads the one bucket: all go read-only together.
             DataSource::S3(_) => Some(Quiesce::ReadOnly),
-            DataSource::Claim(_) | DataSource::HostPath { .. } => Some(Quiesce::ScaleToZero),
+            // The Job is pinned to the directory's node, like the pods.
+            DataSource::HostPath { .. } => Some(Quiesce::ReadOnly),
+            DataSource::Claim(_) => Some(Quiesce::ScaleToZero),
             DataSource::EmptyDir => None,
         };
         let refusal = if quiesce.is_none() {
@@ -184,13 +186,36 @@ impl Plan<'_> {
             (Some(_), None) => "none: a Job cannot reach an emptyDir (gc.sh refuses)".to_owned(),
             (Some(_), Some(_)) => "off: registry.delete_enabled is false, so the registry refuses deletes and gc.sh refuses to run".to_owned(),
             (None, Some(Quiesce::ReadOnly)) => format!(
-                "scripts/gc.sh runs Job {} while the registry is read-only (shared storage: pulls keep working)",
-                self.gc.job
+                "scripts/gc.sh runs Job {} while the registry is read-only ({})",
+                self.gc.job,
+                self.gc_read_only_pulls()
             ),
             (None, _) => format!(
-                "scripts/gc.sh runs Job {} while the registry is scaled to 0 (storage held by one node)",
+                "scripts/gc.sh runs Job {} while the registry is scaled to 0 (its claim is held by one node: pulls fail meanwhile)",
                 self.gc.job
             ),
+        }
+    }
+
+    /// What happens to pulls while gc.sh makes the registry read-only and
+    /// writable again: nothing where pods overlap, a gap at each of the two
+    /// rolls where they cannot (a hostPort).
+    fn gc_read_only_pulls(&self) -> &'static str {
+        if self.strategy == ROLLING_UPDATE {
+            "pulls keep working"
+        } else {
+            "pulls fail while each of its two rolls replaces the pod (Recreate: a hostPort), about one pod start each"
+        }
+    }
+
+    /// What gc.sh says before it changes anything.
+    pub fn gc_before(&self) -> String {
+        match self.gc.quiesce {
+            Some(Quiesce::ReadOnly) => format!(
+                "making the registry read-only ({READONLY_ENV}); {}",
+                self.gc_read_only_pulls()
+            ),
+            _ => "stopping the registry (scale to 0): its claim is held by one node, so pulls fail until the Job is done and the registry is back".to_owned(),
         }
     }
 
@@ -218,11 +243,12 @@ impl Plan<'_> {
         ));
         match gc.quiesce {
             Some(Quiesce::ReadOnly) => format!(
-                "The storage is shared (ReadWriteMany, or an S3 bucket): gc.sh rolls the registry to read-only mode ({READONLY_ENV}), waits until every pod serves read-only (pulls keep working, pushes are refused), runs Job {job}{pin}, shows its log, then removes the variable, which replaces every pod (no stale blob descriptor cache survives).{flush}",
-                job = gc.job
+                "The Job can mount the storage beside the registry's pods (ReadWriteMany, an S3 bucket, or a hostPath directory): gc.sh rolls the registry to read-only mode ({READONLY_ENV}), waits until every pod serves read-only ({pulls}, pushes are refused), runs Job {job}{pin}, shows its log, then removes the variable, which replaces every pod (no stale blob descriptor cache survives).{flush}",
+                job = gc.job,
+                pulls = self.gc_read_only_pulls()
             ),
             _ => format!(
-                "The storage is held by one node: gc.sh scales the registry to 0 and waits until its pods are gone (pulls fail meanwhile), runs Job {job}{pin}, shows its log, then scales it back to {replicas} fresh pods (no stale blob descriptor cache survives).{flush}",
+                "The storage is a claim only one node may mount: gc.sh scales the registry to 0 and waits until its pods are gone (pulls fail meanwhile), runs Job {job}{pin}, shows its log, then scales it back to {replicas} fresh pods (no stale blob descriptor cache survives).{flush}",
                 job = gc.job,
                 replicas = self.replicas
             ),

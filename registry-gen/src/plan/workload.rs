@@ -22,6 +22,8 @@ pub(crate) struct Workload<'p> {
     pub selector: BTreeMap<String, String>,
     pub replicas: i32,
     pub strategy: &'static str,
+    /// How its pods stop (from the strategy).
+    pub drain: DrainPlan,
     pub ports: &'p PortPlan,
     pub data: &'p DataPlan,
     pub security: SecurityPlan,
@@ -112,6 +114,7 @@ impl<'c> Plan<'c> {
             selector: self.selector(),
             replicas: self.replicas,
             strategy: self.strategy,
+            drain: DrainPlan::new(self.strategy),
             ports: &self.ports,
             data: &self.data,
             security: self.security,
@@ -150,6 +153,7 @@ impl<'c> Plan<'c> {
             selector: m.selector(self),
             replicas: 1,
             strategy: m.strategy,
+            drain: DrainPlan::new(m.strategy),
             ports: &m.ports,
             data: &m.data,
             security: m.security,
@@ -212,21 +216,72 @@ pub(crate) struct SecurityPlan {
 /// The user a non-root registry runs as.
 const REGISTRY_UID: i64 = 1000;
 
+/// How long a stopping registry waits for requests in flight
+/// (`REGISTRY_HTTP_DRAINTIMEOUT`): distribution stops listening at SIGTERM
+/// and finishes what it serves, for at most this long. A 1 GiB layer at
+/// 20 MiB/s (a slow node link) takes 51 s.
+pub(crate) const DRAIN_TIMEOUT_SECONDS: u64 = 60;
+/// How long a stopping pod of a rolling Deployment keeps serving before
+/// the registry gets SIGTERM (its preStop hook): the time kube-proxy and
+/// other nodes take to stop sending it new connections once it has left
+/// the Service's endpoints.
+const ENDPOINT_DELAY_SECONDS: i64 = 5;
+/// Beyond the delay and the drain: the kubelet kills only after this.
+const GRACE_MARGIN_SECONDS: i64 = 10;
+
+/// How a pod stops without failing a request: leave the Service first,
+/// then finish what is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DrainPlan {
+    /// The preStop sleep, where another pod takes over the requests
+    /// (pods overlap); `None` under Recreate, where no pod would, and the
+    /// delay would only lengthen the gap.
+    pub pre_stop_seconds: Option<i64>,
+    /// `terminationGracePeriodSeconds`: longer than the sleep and the
+    /// drain together.
+    pub grace_seconds: i64,
+}
+
+impl DrainPlan {
+    pub(super) fn new(strategy: &str) -> DrainPlan {
+        let pre_stop_seconds = (strategy == ROLLING_UPDATE).then_some(ENDPOINT_DELAY_SECONDS);
+        DrainPlan {
+            pre_stop_seconds,
+            grace_seconds: pre_stop_seconds.unwrap_or(0)
+                + DRAIN_TIMEOUT_SECONDS as i64
+                + GRACE_MARGIN_SECONDS,
+        }
+    }
+}
+
+/// The Deployment strategy of pods that can overlap: a new pod is ready
+/// before an old one goes (maxUnavailable 0, maxSurge 1).
+pub(crate) const ROLLING_UPDATE: &str = "RollingUpdate";
+/// The strategy of pods that cannot: the old pod goes, then the new starts.
+pub(crate) const RECREATE: &str = "Recreate";
+
+/// Whether an old and a new pod of a Deployment can run at once: not with
+/// a hostPort (one node's port, and a pinned node has one), nor with a
+/// claim only one node may mount (ReadWriteOnce, ReadWriteOncePod: the
+/// new pod may land on another node and wait forever). Everything else
+/// can: ReadWriteMany, an S3 bucket, a hostPath directory (the Deployment
+/// is pinned to its node, so the new pod mounts the same directory there),
+/// an emptyDir (each pod its own; a mirror's cache refills).
+pub(crate) fn pods_can_overlap(ports: &PortPlan, data: &DataPlan) -> bool {
+    let shareable = match &data.source {
+        DataSource::Claim(c) => c.access_modes.contains(&AccessMode::ReadWriteMany),
+        DataSource::S3(_) | DataSource::HostPath { .. } | DataSource::EmptyDir => true,
+    };
+    ports.host.is_none() && shareable
+}
+
 /// A registry Deployment's strategy and hardening, from its ports and data.
 pub(super) fn workload_policy(ports: &PortPlan, data: &DataPlan) -> (&'static str, SecurityPlan) {
-    // A hostPort or a volume that only one node can mount can't be held by
-    // the old and the new pod at once: replace pods instead of rolling.
-    let shared_volume = match &data.source {
-        DataSource::Claim(c) => c.access_modes.contains(&AccessMode::ReadWriteMany),
-        DataSource::S3(_) => true,
-        DataSource::HostPath { .. } | DataSource::EmptyDir => false,
-    };
-    let strategy = if ports.host.is_none() && shared_volume {
-        "RollingUpdate"
+    let strategy = if pods_can_overlap(ports, data) {
+        ROLLING_UPDATE
     } else {
-        "Recreate"
+        RECREATE
     };
-
     let low_port = ports.container < 1024;
     let writable_by_fs_group = matches!(
         &data.source,

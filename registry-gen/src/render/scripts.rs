@@ -245,6 +245,7 @@ fn gc(plan: &Plan) -> Script {
             ("CACHE", one(&cache)),
             ("FLUSHED", one(CACHE_FLUSHED)),
             ("STEPS", one(&plan.gc_steps())),
+            ("BEFORE", one(&plan.gc_before())),
         ],
         parts: parts(&[COMMON, GC]),
     }

@@ -258,15 +258,21 @@ fn a_failed_job_leaves_the_registry_writable() {
     assert_eq!(f.state("readonly"), None, "left read-only");
 }
 
-/// hostPath storage: scaled to 0 (pods gone) before the Job, back to the
-/// plan's replicas after; the flags reach the Job's command; the Job stays
-/// pinned to the hostPath's node.
+/// A ReadWriteOnce claim: scaled to 0 (pods gone) before the Job, back to
+/// the plan's replicas after; the flags reach the Job's command; gc.sh says
+/// beforehand that pulls fail meanwhile.
 #[test]
-fn host_path_storage_is_stopped_and_the_flags_reach_the_job() {
-    let f = Fake::new(&host_path_with_delete(), 1);
+fn a_read_write_once_claim_is_stopped_and_the_flags_reach_the_job() {
+    let mut config = host_path_with_delete();
+    config.storage = serde_yaml::from_str("pvc: {size: 1Gi}").unwrap();
+    let f = Fake::new(&config, 1);
     let o = f.run(&["--context", "c", "--dry-run", "--delete-untagged"], "");
     let said = text(&o);
     assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("scale to 0): its claim is held by one node, so pulls fail until"),
+        "{said}"
+    );
     let calls = f.calls();
     let stopped = at(&calls, "scale deployment/docker-registry --replicas=0");
     let created = at(&calls, "job created:");
@@ -298,11 +304,39 @@ fn host_path_storage_is_stopped_and_the_flags_reach_the_job() {
             "--delete-untagged"
         ]
     );
+    assert!(said.contains("dry run: nothing was deleted"), "{said}");
+}
+
+/// hostPath storage behind a NodePort: the pods and the Job share the
+/// pinned node's directory, so the registry goes read-only (pulls keep
+/// working) instead of stopping, and the Job runs on that node.
+#[test]
+fn host_path_storage_stays_readable_and_the_job_runs_on_its_node() {
+    let f = Fake::new(&host_path_with_delete(), 1);
+    let o = f.run(&["--context", "c"], "");
+    let said = text(&o);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("read-only (REGISTRY_STORAGE_MAINTENANCE_READONLY); pulls keep working"),
+        "{said}"
+    );
+    let calls = f.calls();
+    let read_only = at(&calls, "set env deployment/docker-registry");
+    let created = at(&calls, "job created:");
+    assert!(read_only < created, "{calls:#?}");
+    assert_eq!(
+        calls[created],
+        "job created: replicas=1 readonly={\"enabled\": true}"
+    );
+    assert!(!calls.iter().any(|c| c.starts_with("scale")), "{calls:#?}");
+    assert_eq!(f.state("readonly"), None, "left read-only");
+    let job: k8s_openapi::api::batch::v1::Job =
+        serde_yaml::from_str(&f.state("job.yaml").unwrap()).unwrap();
+    let pod = job.spec.unwrap().template.spec.unwrap();
     assert_eq!(
         pod.node_selector.unwrap()["kubernetes.io/hostname"],
         "master1"
     );
-    assert!(said.contains("dry run: nothing was deleted"), "{said}");
 }
 
 /// Without registry.delete_enabled, or on emptyDir storage, gc.sh says why

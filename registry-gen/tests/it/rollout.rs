@@ -260,3 +260,135 @@ fn a_new_s3_key_rolls_the_pods_through_its_checksum_only() {
         assert_eq!(before[kept], after[kept], "{kept}");
     }
 }
+
+/// Every Deployment of a bundle: (file, strategy type, preStop sleep
+/// seconds, grace period, drain timeout in seconds).
+fn stops(b: &Bundle) -> Vec<(String, String, Option<i64>, i64, i64)> {
+    let mut v = Vec::new();
+    for (path, f) in b.files() {
+        if !path.starts_with("manifests/") || !path.ends_with("deployment.yaml") {
+            continue;
+        }
+        let d: apps::Deployment = serde_yaml::from_slice(&f.contents).unwrap();
+        let spec = d.spec.unwrap();
+        let strategy = spec.strategy.unwrap();
+        let kind = strategy.type_.unwrap();
+        if kind == "RollingUpdate" {
+            let r = strategy.rolling_update.unwrap();
+            assert_eq!(
+                (r.max_unavailable, r.max_surge),
+                (
+                    Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(0)),
+                    Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1))
+                ),
+                "{path}"
+            );
+        }
+        let pod = spec.template.spec.unwrap();
+        let c = &pod.containers[0];
+        let sleep = c.lifecycle.as_ref().map(|l| {
+            let cmd = l.pre_stop.as_ref().unwrap().exec.as_ref().unwrap();
+            let cmd = cmd.command.as_ref().unwrap();
+            assert_eq!(cmd[0], "sleep", "{path}");
+            cmd[1].parse::<i64>().unwrap()
+        });
+        let drain = c
+            .env
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|e| e.name == "REGISTRY_HTTP_DRAINTIMEOUT")
+            .and_then(|e| e.value.as_deref()?.strip_suffix('s')?.parse().ok())
+            .unwrap_or_else(|| panic!("{path}: no REGISTRY_HTTP_DRAINTIMEOUT in seconds"));
+        let grace = pod.termination_grace_period_seconds.unwrap();
+        v.push((path.to_owned(), kind, sleep, grace, drain));
+    }
+    v
+}
+
+/// Pods overlap on every roll where the topology allows (a NodePort over
+/// hostPath, ReadWriteMany, S3, emptyDir; the mirrors alike); only a
+/// hostPort or a claim one node mounts replaces them. A stopping pod of a
+/// rolling Deployment leaves the Service before the registry stops (a
+/// preStop sleep), and every pod's grace period outlasts its sleep and its
+/// drain, so the kubelet never kills a request in flight.
+#[test]
+fn pods_overlap_where_the_topology_allows_and_drain_within_their_grace() {
+    let case = |ports: &str, storage: &str| {
+        let mut c = Config::embedded_default();
+        c.ports = serde_yaml::from_str(ports).unwrap();
+        c.storage = serde_yaml::from_str(storage).unwrap();
+        c
+    };
+    let table = [
+        (
+            "{container: 5000, node: 30500}",
+            "host_path: {path: /srv/registry, node: n1}",
+            "RollingUpdate",
+        ),
+        (
+            "{container: 5000, node: 30500}",
+            "pvc: {size: 1Gi, access_modes: [ReadWriteMany]}",
+            "RollingUpdate",
+        ),
+        (
+            "{container: 5000, node: 30500}",
+            "empty_dir: {}",
+            "RollingUpdate",
+        ),
+        (
+            "{container: 5000}",
+            "host_path: {path: /srv/registry, node: n1}",
+            "RollingUpdate",
+        ),
+        (
+            "{container: 5000, node: 30500}",
+            "pvc: {size: 1Gi}",
+            "Recreate",
+        ),
+        (
+            "{container: 5000, node: 30500}",
+            "pvc: {size: 1Gi, access_modes: [ReadWriteOncePod]}",
+            "Recreate",
+        ),
+        (
+            "{container: 5000, host: 5000}",
+            "host_path: {path: /srv/registry, node: n1}",
+            "Recreate",
+        ),
+        (
+            "{container: 5000, host: 5000}",
+            "pvc: {size: 1Gi, access_modes: [ReadWriteMany]}",
+            "Recreate",
+        ),
+    ];
+    let mut bundles: Vec<(String, Bundle)> = table
+        .iter()
+        .map(|(ports, storage, _)| {
+            (
+                format!("{ports} {storage}"),
+                common::render(&case(ports, storage)),
+            )
+        })
+        .collect();
+    for ((name, b), (_, _, want)) in bundles.iter().zip(table) {
+        let main = stops(b)
+            .into_iter()
+            .find(|s| s.0 == "manifests/deployment.yaml")
+            .unwrap();
+        assert_eq!(main.1, want, "{name}");
+    }
+    for p in common::examples() {
+        bundles.push((p.display().to_string(), common::render(&common::load(&p))));
+    }
+    for (name, b) in &bundles {
+        for (file, kind, sleep, grace, drain) in stops(b) {
+            let at = format!("{name}: {file}");
+            assert_eq!(sleep.is_some(), kind == "RollingUpdate", "{at}: {kind}");
+            assert!(
+                grace > sleep.unwrap_or(0) + drain,
+                "{at}: grace {grace} s does not outlast {sleep:?} s + {drain} s"
+            );
+        }
+    }
+}

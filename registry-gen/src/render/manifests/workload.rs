@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::plan::{
     Checksum, MountSource, Plan, Quantities, SecurityPlan, Workload, WorkloadMount, PROBE_PATH,
-    REGISTRY_CONTAINER,
+    REGISTRY_CONTAINER, ROLLING_UPDATE,
 };
 
 fn volume(m: &WorkloadMount) -> core::Volume {
@@ -162,6 +162,7 @@ fn container(plan: &Plan, w: &Workload, mounts: Vec<core::VolumeMount>) -> core:
         env: Some(env(w)),
         volume_mounts: Some(mounts),
         resources: Some(resources(plan)),
+        lifecycle: pre_stop(w),
         readiness_probe: Some(probe(w, 1, 5, 3)),
         liveness_probe: Some(probe(w, 10, 10, 6)),
         security_context: Some(container_security(w.security)),
@@ -201,10 +202,28 @@ fn checksums(
     Ok(m)
 }
 
+/// The preStop hook of pods that overlap: the pod keeps serving while it
+/// leaves the Service's endpoints, then the registry gets SIGTERM and
+/// drains (`REGISTRY_HTTP_DRAINTIMEOUT`). A `sleep` command rather than
+/// the kubelet's sleep action, which needs Kubernetes 1.30; the official
+/// images (Alpine) have one.
+fn pre_stop(w: &Workload) -> Option<core::Lifecycle> {
+    let seconds = w.drain.pre_stop_seconds?;
+    Some(core::Lifecycle {
+        pre_stop: Some(core::LifecycleHandler {
+            exec: Some(core::ExecAction {
+                command: Some(vec!["sleep".to_owned(), seconds.to_string()]),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
 /// The Deployment's strategy: with `RollingUpdate`, a new pod is up and
 /// ready before an old one is taken down (maxUnavailable 0, maxSurge 1).
 fn strategy(w: &Workload) -> apps::DeploymentStrategy {
-    let rolling = w.strategy == "RollingUpdate";
+    let rolling = w.strategy == ROLLING_UPDATE;
     apps::DeploymentStrategy {
         type_: Some(w.strategy.to_owned()),
         rolling_update: rolling.then_some(apps::RollingUpdateDeployment {
@@ -242,6 +261,7 @@ pub(super) fn deployment(
                     node_selector: storage::node_selector(w.data),
                     topology_spread_constraints: w.scaled.then(|| scale::spread(plan)).flatten(),
                     automount_service_account_token: Some(false),
+                    termination_grace_period_seconds: Some(w.drain.grace_seconds),
                     security_context: Some(pod_security(w.security.run_as)),
                     ..Default::default()
                 }),

@@ -147,13 +147,13 @@ delete_job
 quiet=true
 case $QUIESCE in
     read-only)
-        echo "making the registry read-only ($READONLY_ENV); pulls keep working"
+        echo "$BEFORE"
         kn set env "deployment/$DEPLOYMENT" --containers="$CONTAINER" "$READONLY_ENV=$READONLY_VALUE" >/dev/null
         kn rollout status "deployment/$DEPLOYMENT" --timeout="${timeout}s" >/dev/null
         wait_until "every registry pod to run read-only" all_pods_read_only
         ;;
     scale-to-zero)
-        echo "stopping the registry (scale to 0): its storage is held by one node"
+        echo "$BEFORE"
         kn scale "deployment/$DEPLOYMENT" --replicas=0 >/dev/null
         wait_until "the registry's pods to be gone" no_pods
         ;;
