@@ -144,6 +144,22 @@ impl Sandbox {
             .and_then(|(_, c)| c.try_wait().unwrap())
     }
 
+    /// Send `signal` (`TERM`, ...) to the process `name`, as the kubelet's
+    /// runtime does to a container's first process.
+    pub(crate) fn signal(&self, name: &str, signal: &str) {
+        let (_, child) = self
+            .procs
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no process {name}"));
+        let o = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "kill -{signal} {name}: {}", text(&o));
+    }
+
     pub(crate) fn log(&self, name: &str) -> PathBuf {
         self.path().join(format!("{name}.log"))
     }

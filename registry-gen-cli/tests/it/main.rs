@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod e2e;
+mod e2e_drain;
 mod e2e_gc;
 mod e2e_hostile;
 mod e2e_mirror;
