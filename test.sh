@@ -53,6 +53,14 @@ if ! command -v check-jsonschema >/dev/null; then
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages check-jsonschema==0.39.0
 fi
 
+# The CRD schemas custom resources are validated against (Gateway API,
+# Prometheus Operator), from the npm registry at the locked versions.
+if [ ! -d registry-gen/tests/crd/node_modules ] ||
+    ! cmp -s registry-gen/tests/crd/package-lock.json registry-gen/tests/crd/node_modules/.package-lock.json; then
+    echo "test.sh: installing the CRD schema packages (npm ci)"
+    (cd registry-gen/tests/crd && npm ci --silent --no-audit --no-fund)
+fi
+
 # The S3-compatible endpoint of the e2e_s3 tests (moto_server, with boto3).
 if ! command -v moto_server >/dev/null || ! python3 -c 'import moto, boto3, flask' 2>/dev/null; then
     echo "test.sh: installing moto[server]"

@@ -19,7 +19,41 @@ pub(crate) fn via(plan: &Plan, e: &Endpoint) -> String {
             "Service {} port {} (inside the cluster only)",
             plan.name, e.port
         ),
+        Via::Exposed => exposed_via(plan),
     }
+}
+
+/// How the name on port 443 reaches the registry, for every client
+/// (Docker included: no port to type).
+fn exposed_via(plan: &Plan) -> String {
+    let Some(x) = &plan.exposure else {
+        return String::new();
+    };
+    let mut ways = Vec::new();
+    if let Some(r) = &x.route {
+        let ns = r.gateway_namespace.as_deref().unwrap_or(plan.namespace);
+        let listener = r
+            .section_name
+            .as_deref()
+            .map_or(String::new(), |s| format!(" listener {s}"));
+        ways.push(format!(
+            "Gateway {ns}/{}{listener} (TLSRoute {}, TLS passed through by SNI)",
+            r.gateway, r.api_version
+        ));
+    }
+    if let Some(i) = &x.ingress {
+        let how = match i.mode {
+            crate::config::IngressMode::Reencrypt => {
+                "TLS re-encrypted to the registry, verified against the bundle CA"
+            }
+            crate::config::IngressMode::Passthrough => "TLS passed through by SNI",
+        };
+        ways.push(format!("Ingress class {} ({how})", i.class_name));
+    }
+    format!(
+        "port 443 through {}, for every client, Docker included (no port to type)",
+        ways.join(" and ")
+    )
 }
 
 /// Where the images live (without the mount path).
@@ -190,7 +224,7 @@ pub(crate) fn mirror(m: &MirrorPlan) -> Vec<String> {
         let how = match e.via {
             Via::HostPort => format!("hostPort {} on the node running its pod", e.port),
             Via::NodePort => format!("NodePort {} on every node", e.port),
-            Via::PortlessAlias | Via::Service => {
+            Via::PortlessAlias | Via::Service | Via::Exposed => {
                 format!(
                     "Service {} port {} (inside the cluster only)",
                     m.name, e.port

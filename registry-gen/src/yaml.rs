@@ -15,10 +15,12 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {
 
 /// One value as a YAML document without header.
 pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String> {
-    serde_yaml::to_string(value).map_err(|e| Error::Serialize {
-        path: std::any::type_name::<T>().to_owned(),
-        message: e.to_string(),
-    })
+    serde_yaml::to_string(value)
+        .map(|y| quote_yaml11_booleans(&y))
+        .map_err(|e| Error::Serialize {
+            path: std::any::type_name::<T>().to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// One value as a generated YAML file (header + document) at `path`.
@@ -27,7 +29,96 @@ pub(crate) fn file<T: Serialize>(path: &str, value: &T) -> Result<String> {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
-    Ok(format!("{}{body}", header()))
+    Ok(format!("{}{}", header(), quote_yaml11_booleans(&body)))
+}
+
+/// The plain scalars that YAML 1.1 reads as booleans but YAML 1.2 (and so
+/// serde_yaml, which writes them bare) as strings. Kubernetes reads
+/// manifests with a YAML 1.1 parser (go-yaml v2 under sigs.k8s.io/yaml,
+/// PyYAML under kubernetes-validate): a bare `on` there is `true`, and a
+/// string field holding it fails to apply.
+const YAML11_BOOLEANS: [&str; 18] = [
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+    "OFF", "=", "~",
+];
+
+/// `yaml` (serde_yaml's block-style output) with every plain scalar value
+/// that YAML 1.1 would read as something else than the string it is
+/// single-quoted. Block scalars (`|`, `>`) are text and left alone.
+fn quote_yaml11_booleans(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len());
+    // The indentation of a line that opened a block scalar.
+    let mut block: Option<usize> = None;
+    for line in yaml.split_inclusive('\n') {
+        let text = line.trim_end_matches('\n');
+        let indent = text.len() - text.trim_start().len();
+        if let Some(opened) = block {
+            if text.trim().is_empty() || indent > opened {
+                out.push_str(line);
+                continue;
+            }
+            block = None;
+        }
+        let end = text.trim_end();
+        if [" |", " |-", " |+", " >", " >-", " >+"]
+            .iter()
+            .any(|m| end.ends_with(m))
+        {
+            block = Some(indent);
+        }
+        // The value after `key: ` or `- ` (sequences of sequences too).
+        let value_at = match text.rfind(": ") {
+            Some(i) if !text[..i].contains(['\'', '"']) => i + 2,
+            _ => {
+                let items = text[indent..].len() - text[indent..].trim_start_matches("- ").len();
+                indent + items
+            }
+        };
+        if value_at < text.len() && YAML11_BOOLEANS.contains(&&text[value_at..]) {
+            out.push_str(&text[..value_at]);
+            out.push('\'');
+            out.push_str(&text[value_at..]);
+            out.push('\'');
+            out.push_str(&line[text.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_yaml11_booleans as q;
+
+    #[test]
+    fn yaml11_booleans_are_quoted_and_nothing_else_changes() {
+        assert_eq!(q("a: on\nb: 'x'\n"), "a: 'on'\nb: 'x'\n");
+        assert_eq!(q("- no\n- - yes\n- off2\n"), "- 'no'\n- - 'yes'\n- off2\n");
+        assert_eq!(
+            q("k:\n  n: N\n  t: 'true'\n"),
+            "k:\n  n: 'N'\n  t: 'true'\n"
+        );
+        let block = "s: |-\n  on\n  no\nt: off\n";
+        assert_eq!(q(block), "s: |-\n  on\n  no\nt: 'off'\n");
+        let untouched = "x: one\ny: 'on'\nz: \"no\"\nw: on: x\n";
+        assert_eq!(q(untouched), untouched);
+    }
+
+    #[test]
+    fn serde_yaml_round_trips_what_was_quoted() {
+        for word in super::YAML11_BOOLEANS {
+            let v = std::collections::BTreeMap::from([("k", vec![word])]);
+            let y = q(&serde_yaml::to_string(&v).unwrap());
+            let back: std::collections::BTreeMap<String, Vec<String>> =
+                serde_yaml::from_str(&y).unwrap();
+            assert_eq!(back["k"], [word], "{y}");
+            assert!(
+                y.contains(&format!("'{word}'")) || y.contains(&format!("\"{word}\"")),
+                "{y}"
+            );
+        }
+    }
 }
 
 /// Join YAML documents into one `---`-separated stream (for `kubectl apply -f -`).

@@ -201,6 +201,12 @@ fn cases() -> Vec<Case> {
         cfg("mirror TTL not a duration", "{base}mirrors: [{upstream: docker.io, ports: {node: 30521}, ttl: 7d}]\n"),
         cfg("mirror username without a password", "{base}mirrors: [{upstream: docker.io, ports: {node: 30521}, username_file: hub/user}]\n"),
         cfg("mirror upstream login file missing", "{base}mirrors: [{upstream: docker.io, ports: {node: 30521}, username_file: /nonexistent/user, password_file: /nonexistent/token}]\n"),
+        // Exposure on 443.
+        cfg("exposed hostname an IP address", "{base}exposure: {hostname: 10.0.0.5, gateway: {name: shared}}\n"),
+        cfg("exposed hostname also a node address name", "addresses: {node_ips: [10.0.0.1], dns_names: [registry.example.com]}\nstorage: {empty_dir: {}}\nexposure: {hostname: registry.example.com, gateway: {name: shared}}\n"),
+        cfg("exposure without a gateway or an ingress", "{base}exposure: {hostname: registry.example.com}\n"),
+        cfg("exposure gateway name with capitals", "{base}exposure: {hostname: registry.example.com, gateway: {name: Shared}}\n"),
+        cfg("exposure TLSRoute version unknown", "{base}exposure: {hostname: registry.example.com, gateway: {name: shared, api_version: v1beta1}}\n"),
         // Output.
         flags("--new-ca without --out", &["--new-ca", "--no-out"]),
     ]

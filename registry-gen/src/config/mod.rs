@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod exposure;
 mod storage;
+pub use exposure::{Exposure, GatewayRef, IngressMode, IngressOptions, TlsRouteVersion};
 pub use storage::{AccessMode, HostPathStorage, NfsStorage, PvcStorage, S3Storage, Storage};
 
 /// The embedded default configuration, as YAML text.
@@ -66,6 +68,11 @@ pub struct Config {
     /// through it. Empty by default. See docs/howto-mirrors.md.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<Mirror>,
+    /// The registry on port 443 by a DNS name, through a Gateway (TLSRoute)
+    /// or an Ingress. `null` (the default): node ports only. See
+    /// docs/howto-gateway.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<Exposure>,
 }
 
 /// A pull-through cache of one upstream registry.
@@ -444,6 +451,7 @@ impl Default for Config {
             registry: RegistryOptions::default(),
             trust: TrustOptions::default(),
             mirrors: Vec::new(),
+            exposure: None,
             spread: Spread::default(),
             cache: Cache::default(),
         }

@@ -59,6 +59,8 @@ pub(crate) enum Via {
     NodePort,
     /// A port-less name (`host/image`) that trust files redirect to the NodePort.
     PortlessAlias,
+    /// `exposure.hostname` on port 443, through a Gateway or an Ingress.
+    Exposed,
     Service,
 }
 
@@ -107,11 +109,13 @@ pub(super) fn hosts(addresses: &Addresses) -> Vec<String> {
 }
 
 /// The private registry's endpoints: for each host its hostPort, NodePort
-/// and port-less alias (each if on), then the Service's `service_host`.
+/// and port-less alias (each if on), the exposed name on 443, then the
+/// Service's `service_host`.
 pub(super) fn endpoints(
     config: &Config,
     ports: &PortPlan,
     hosts: &[String],
+    exposed: Option<&str>,
     service_host: &str,
 ) -> Vec<Endpoint> {
     let alias = config.ports.portless_alias.unwrap_or(ports.node.is_some());
@@ -132,6 +136,13 @@ pub(super) fn endpoints(
                 });
             }
         }
+    }
+    if let Some(host) = exposed {
+        endpoints.push(Endpoint {
+            host: host.to_owned(),
+            port: 443,
+            via: Via::Exposed,
+        });
     }
     endpoints.push(Endpoint {
         host: service_host.to_owned(),

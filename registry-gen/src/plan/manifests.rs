@@ -38,6 +38,13 @@ pub(crate) enum ManifestKind {
     RedisSecret,
     /// The PodDisruptionBudget of several replicas.
     PodDisruptionBudget,
+    /// The Gateway API TLSRoute to the Service (`exposure.gateway`).
+    TlsRoute,
+    /// The Ingress to the Service (`exposure.ingress`) ...
+    Ingress,
+    /// ... and, re-encrypting, the Secret with the bundle CA it verifies
+    /// the registry with.
+    IngressCaSecret,
 }
 
 impl ManifestKind {
@@ -52,6 +59,7 @@ impl ManifestKind {
                 | ManifestKind::MirrorUpstreamSecret(_)
                 | ManifestKind::S3Secret
                 | ManifestKind::RedisSecret
+                | ManifestKind::IngressCaSecret
         )
     }
 }
@@ -92,6 +100,17 @@ impl Plan<'_> {
         if self.private {
             add("deployment", ManifestKind::Deployment);
             add("service", ManifestKind::Service);
+        }
+        if let Some(x) = &self.exposure {
+            if x.route.is_some() {
+                add("tlsroute", ManifestKind::TlsRoute);
+            }
+            if let Some(i) = &x.ingress {
+                if i.ca_secret.is_some() {
+                    add("secret-ingress-ca", ManifestKind::IngressCaSecret);
+                }
+                add("ingress", ManifestKind::Ingress);
+            }
         }
         for (i, m) in self.mirrors.iter().enumerate() {
             manifests.extend(m.manifests(i));

@@ -10,7 +10,8 @@
 //! Each submodule owns one question; [`Plan::new`] composes them:
 //!
 //! - `endpoints`: where clients reach the registry (ports, addresses, the
-//!   port-less alias, the Service);
+//!   port-less alias, the Service); `exposure`: on 443 by a DNS name
+//!   (Gateway API TLSRoute, Ingress);
 //! - `tls`: how TLS is signed (the CA's origin, the certificate's SANs);
 //! - `auth`: who may log in (htpasswd, the pull Secret, the HTTP secret);
 //! - `data`: where data lives (claims, NFS, hostPath, emptyDir, S3);
@@ -38,6 +39,7 @@ mod backends;
 mod data;
 mod endpoints;
 mod env;
+mod exposure;
 mod gc;
 mod manifests;
 pub(crate) mod mirrors;
@@ -57,6 +59,7 @@ pub(crate) use data::{ClaimPlan, DataPlan, DataSource};
 use endpoints::primary_endpoint;
 pub(crate) use endpoints::{Endpoint, PortPlan, Via};
 pub(crate) use env::{EnvValue, Literal, SecretText};
+pub(crate) use exposure::{ExposurePlan, IngressPlan, RoutePlan};
 pub(crate) use gc::{
     CacheFlushPlan, GcPlan, CACHE_FLUSHED, CACHE_KEYS, READONLY_ENV, READONLY_VALUE,
 };
@@ -148,6 +151,8 @@ pub(crate) struct Plan<'c> {
     pub gc: GcPlan,
     /// The pull-through caches, in config order (`mirrors[i]`).
     pub mirrors: Vec<MirrorPlan>,
+    /// The registry on port 443 by a DNS name (Gateway, Ingress).
+    pub exposure: Option<ExposurePlan>,
     /// The effective config as YAML, saved in the bundle for re-renders.
     pub effective_config: String,
     /// Things the user should know before relying on this bundle.
@@ -164,8 +169,10 @@ impl<'c> Plan<'c> {
         let service_dns =
             endpoints::service_names(name, namespace, &config.addresses.cluster_domain);
         let hosts = endpoints::hosts(&config.addresses);
+        let exposure = ExposurePlan::new(config);
+        let exposed = exposure.as_ref().map(|x| x.hostname.as_str());
         let endpoints = if private {
-            endpoints::endpoints(config, &ports, &hosts, &service_dns[2])
+            endpoints::endpoints(config, &ports, &hosts, exposed, &service_dns[2])
         } else {
             Vec::new()
         };
@@ -207,7 +214,8 @@ impl<'c> Plan<'c> {
             delete_enabled: config.registry.delete_enabled,
             log_level: config.registry.log_level,
             ca: CaPlan::new(config, ca_kept),
-            tls: TlsPlan::new(config, private, &service_dns),
+            tls: TlsPlan::new(config, private, &service_dns, exposed),
+            exposure,
             auth: AuthPlan::new(config, private),
             http_secret: auth::http_secret(name),
             mirrors: (config.mirrors.iter())

@@ -79,10 +79,17 @@ pub(crate) struct TlsPlan {
 impl TlsPlan {
     /// The certificate of the registry `name` (whose in-cluster names are
     /// `service_dns`) and of every mirror: they serve the same one.
-    pub(super) fn new(config: &Config, private: bool, service_dns: &[String; 4]) -> TlsPlan {
+    /// `exposed`: the name on port 443 (`exposure.hostname`), if any.
+    pub(super) fn new(
+        config: &Config,
+        private: bool,
+        service_dns: &[String; 4],
+        exposed: Option<&str>,
+    ) -> TlsPlan {
         let (name, namespace) = (config.name.as_str(), config.namespace.as_str());
         let domain = &config.addresses.cluster_domain;
         let mut dns_sans = config.addresses.dns_names.clone();
+        dns_sans.extend(exposed.map(str::to_owned));
         if private {
             dns_sans.extend(service_dns.iter().cloned());
         }

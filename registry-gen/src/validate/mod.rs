@@ -23,6 +23,7 @@ const RESERVED_MOUNTS: [&str; 3] = [
     crate::plan::mirrors::UPSTREAM_CA_MOUNT,
 ];
 
+mod exposure;
 mod mirror_only;
 mod storage;
 use storage::{check_storage, check_storage_kind};
@@ -77,6 +78,7 @@ pub(crate) fn validate(c: &Config) -> Result<()> {
     check_tls(c, &mut e);
     check_registry(c, &mut e);
     mirrors::check(c, &mut e);
+    exposure::check(c, &mut e);
     mirror_only::check(c, &mut e);
 
     if e.0.is_empty() {

@@ -39,7 +39,26 @@ fn written(config: &Config) -> (tempfile::TempDir, PathBuf) {
 fn all_configs() -> Vec<Config> {
     let mut v: Vec<Config> = common::examples().iter().map(|p| common::load(p)).collect();
     v.push(Config::embedded_default());
+    // Names YAML 1.1 (Kubernetes' parser) reads as booleans: they must
+    // reach the API server as the strings they are.
+    let mut yaml11 = Config::embedded_default();
+    yaml11.name = "no".to_owned();
+    yaml11.namespace = "on".to_owned();
+    v.push(yaml11);
     v
+}
+
+/// Objects of custom resources (Gateway API, Prometheus Operator): the
+/// Kubernetes schema validator has no schema for them; `crd_schemas.rs`
+/// validates them against their CRDs' schemas.
+fn is_custom_resource(manifest: &std::path::Path) -> bool {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    text.lines().any(|l| {
+        l.starts_with("apiVersion: ")
+            && ["gateway.networking.k8s.io/", "monitoring.coreos.com/"]
+                .iter()
+                .any(|g| l.contains(g))
+    })
 }
 
 /// `openssl verify` flags that check one configured address each.
@@ -119,7 +138,11 @@ fn kubectl_kustomize_builds_and_the_schema_validator_accepts_every_object() {
             built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")),
             listed
         );
-        kubernetes_validate(&manifests);
+        let core: Vec<PathBuf> = manifests
+            .into_iter()
+            .filter(|m| !is_custom_resource(m))
+            .collect();
+        kubernetes_validate(&core);
     }
 }
 

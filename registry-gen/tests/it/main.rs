@@ -4,6 +4,7 @@ mod applied;
 mod architecture;
 mod certs;
 mod common;
+mod crd_schemas;
 mod docs_sync;
 mod env_yaml;
 mod gc_script;

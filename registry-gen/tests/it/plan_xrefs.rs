@@ -321,7 +321,9 @@ fn check_trust_directories_are_covered_by_the_certificate(name: &str, config: &C
     let exposed =
         usize::from(config.ports.host.is_some()) + usize::from(config.ports.node.is_some());
     let expected = if config.registry.enabled {
-        (config.addresses.node_ips.len() + config.addresses.dns_names.len()) * exposed + 1
+        (config.addresses.node_ips.len() + config.addresses.dns_names.len()) * exposed
+            + 1
+            + usize::from(config.exposure.is_some())
     } else {
         0
     };
@@ -443,7 +445,8 @@ fn rendering_is_deterministic_apart_from_signatures() {
             );
         } else if !(pa.ends_with(".crt")
             || pa.ends_with(".csr")
-            || pa.starts_with("manifests/secret-tls"))
+            || pa.starts_with("manifests/secret-tls")
+            || pa == "manifests/secret-ingress-ca.yaml")
         {
             assert_eq!(
                 fa, fb,
@@ -479,6 +482,8 @@ fn check_every_containerd_hosts_toml_points_at_a_real_port_with_the_bundle_ca(
         config.ports.host,
         config.ports.node,
         Some(config.ports.service.unwrap_or(config.ports.container)),
+        // The Gateway's or the Ingress controller's listener.
+        config.exposure.as_ref().map(|_| 443),
     ]
     .into_iter()
     .flatten()

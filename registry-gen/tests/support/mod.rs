@@ -3,6 +3,7 @@
 //! Each crate uses a part of it, hence the two lints allowed here.
 #![allow(dead_code, unused_imports)]
 
+pub mod crd;
 mod files;
 mod kube;
 mod openssl;

@@ -29,6 +29,7 @@ use crate::plan::{paths, ManifestKind, MirrorPlan, Plan, TrustInstallerPlan, Wor
 
 mod backends;
 mod discovery;
+mod exposure;
 mod maintenance;
 mod mirrors;
 mod pull_test;
@@ -102,6 +103,9 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             }
             ManifestKind::RedisSecret => file(&m.path, &backends::redis_secret(plan, inputs)?),
             ManifestKind::PodDisruptionBudget => file(&m.path, &scale::disruption_budget(plan)?),
+            ManifestKind::TlsRoute => file(&m.path, &exposure::tls_route(plan)?),
+            ManifestKind::Ingress => file(&m.path, &exposure::ingress(plan)?),
+            ManifestKind::IngressCaSecret => file(&m.path, &exposure::ca_secret(plan, out)?),
         }?;
         let mode = if m.kind.is_secret() {
             MODE_SECRET

@@ -1,0 +1,40 @@
+//! Custom resources (Gateway API, Prometheus Operator) validated against
+//! their CRDs' JSON schemas, as the `@kubernetes-models` npm packages ship
+//! them (installed by the README's test command into `tests/crd/`).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Validate `objects` (parsed YAML documents); `Err` with the validator's
+/// report when one fails.
+pub fn validate(objects: &[serde_yaml::Value]) -> Result<String, String> {
+    let dir = super::workspace().join("registry-gen/tests/crd");
+    let json = serde_json::to_string(objects).unwrap();
+    let mut child = Command::new("node")
+        .arg(dir.join("validate.mjs"))
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect(
+            "node (Node.js 20; the README's test command runs npm ci in registry-gen/tests/crd)",
+        );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if o.status.success() {
+        Ok(report)
+    } else {
+        Err(report)
+    }
+}
