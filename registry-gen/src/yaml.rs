@@ -87,6 +87,22 @@ fn quote_yaml11_booleans(yaml: &str) -> String {
     out
 }
 
+/// Join YAML documents into one `---`-separated stream (for `kubectl apply -f -`).
+pub(crate) fn stream<'a>(docs: impl IntoIterator<Item = &'a str>) -> String {
+    let header = header();
+    let mut out = header.clone();
+    for doc in docs {
+        out.push_str("---\n");
+        out.push_str(doc.strip_prefix(&header).unwrap_or(doc));
+    }
+    out
+}
+
+/// First line of every YAML file registry-gen generates.
+fn header() -> String {
+    format!("# {GENERATED}\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::quote_yaml11_booleans as q;
@@ -119,20 +135,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Join YAML documents into one `---`-separated stream (for `kubectl apply -f -`).
-pub(crate) fn stream<'a>(docs: impl IntoIterator<Item = &'a str>) -> String {
-    let header = header();
-    let mut out = header.clone();
-    for doc in docs {
-        out.push_str("---\n");
-        out.push_str(doc.strip_prefix(&header).unwrap_or(doc));
-    }
-    out
-}
-
-/// First line of every YAML file registry-gen generates.
-fn header() -> String {
-    format!("# {GENERATED}\n")
 }
