@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::files::{ancestors, create_dir, write_new_file};
-use super::sync::{entries_to_sync, sync_all_at_once, sync_dir};
+use super::sync::{entries_to_sync, start_writeback, sync_all_at_once, sync_dir};
 use super::{io, SetAside, Staged, TMP_SUFFIX};
 use crate::bundle::{Bundle, MODE_FILE};
 use crate::error::{Error, Result};
@@ -141,6 +141,7 @@ impl Bundle {
             dirs.extend(ancestors(rel).map(str::to_owned));
             let f =
                 write_new_file(&target, &file.contents, file.mode, false).map_err(io(&target))?;
+            start_writeback(&f);
             written.push((target, f));
         }
         if old_exists {
@@ -159,7 +160,7 @@ impl Bundle {
             let f = std::fs::File::open(&d).map_err(io(&d))?;
             written.push((d, f));
         }
-        sync_all_at_once(&written)
+        sync_all_at_once(staging, &written)
     }
 
     /// Hard-link into `to` every file of `from` that the new bundle does
