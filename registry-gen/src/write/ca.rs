@@ -11,6 +11,48 @@ use crate::error::{Error, Result};
 use crate::plan::paths;
 
 impl Bundle {
+    /// An existing CA file is never lost: it stays, or its bytes are still
+    /// in the new bundle under another CA path (a rotation step moves them;
+    /// returned, for the write to drop the old name), or it is set aside.
+    /// Anything else is refused.
+    pub(super) fn moved_cas(
+        &self,
+        dir: &Path,
+        set_aside: &[SetAside],
+    ) -> Result<Vec<&'static str>> {
+        let mut moved = Vec::new();
+        for path in paths::CA_FILES {
+            let target = dir.join(path);
+            let old = match std::fs::read(&target) {
+                Ok(old) => old,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: target,
+                        source,
+                    })
+                }
+            };
+            let new = self.get(path);
+            if new.is_some_and(|f| f.contents == old) || set_aside.iter().any(|s| s.path == path) {
+                continue;
+            }
+            if self.holds_ca(&old) {
+                if new.is_none() {
+                    moved.push(path);
+                }
+                continue;
+            }
+            if new.is_some() {
+                return Err(Error::Refused {
+                    path: target,
+                    reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), replace it in steps with `registry-gen render --rotate-ca start` (no client fails in between), or at once with `registry-gen render --new-ca` (both keep the old files)".into(),
+                });
+            }
+        }
+        Ok(moved)
+    }
+
     /// Whether one of the new bundle's CA files holds exactly `bytes`.
     pub(super) fn holds_ca(&self, bytes: &[u8]) -> bool {
         paths::CA_FILES

@@ -28,6 +28,7 @@
 //! names beside the new CA, so the one swap shows both or neither.
 
 mod ca;
+mod compare;
 mod files;
 mod in_place;
 mod staged;
@@ -44,6 +45,7 @@ use crate::bundle::{is_safe_relative, Bundle};
 use crate::error::{Error, Result};
 use crate::plan::paths;
 use ca::stamp;
+pub use compare::{Change, ChangeKind};
 
 impl Bundle {
     /// Write the bundle under `dir` (created if missing): directories 0755,
@@ -100,6 +102,25 @@ impl Bundle {
     }
 
     fn write(&self, dir: &Path, replace_ca: Option<OffsetDateTime>) -> Result<Vec<SetAside>> {
+        let Prepared {
+            set_aside,
+            moved,
+            previous,
+        } = self.prepare(dir, replace_ca)?;
+        let previous: BTreeSet<&str> = previous.lines().filter(|p| is_safe_relative(p)).collect();
+        match self.write_staged(dir, &previous, &set_aside, &moved, None) {
+            Staged::Done => {}
+            Staged::Failed(e) => return Err(e),
+            Staged::Unsupported => self.write_in_place(dir, &previous, &set_aside, &moved)?,
+        }
+        Ok(set_aside)
+    }
+
+    /// What a write into `dir` decides before it writes anything, reading
+    /// only: `dir` is a directory or missing; which old CA files are set
+    /// aside (`replace_ca`), which moved to another CA path; the file list
+    /// an earlier write recorded. Refuses to lose an existing CA.
+    fn prepare(&self, dir: &Path, replace_ca: Option<OffsetDateTime>) -> Result<Prepared> {
         match std::fs::symlink_metadata(dir) {
             Ok(m) if !m.is_dir() => {
                 return Err(Error::Refused {
@@ -122,39 +143,7 @@ impl Bundle {
             Some(at) => self.set_aside_ca(dir, &stamp(at))?,
             None => Vec::new(),
         };
-        // An existing CA file is never lost: it stays, or its bytes are
-        // still in the new bundle under another CA path (a rotation step
-        // moves them), or it is set aside.
-        let mut moved = Vec::new();
-        for path in paths::CA_FILES {
-            let target = dir.join(path);
-            let old = match std::fs::read(&target) {
-                Ok(old) => old,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    return Err(Error::Io {
-                        path: target,
-                        source,
-                    })
-                }
-            };
-            let new = self.get(path);
-            if new.is_some_and(|f| f.contents == old) || set_aside.iter().any(|s| s.path == path) {
-                continue;
-            }
-            if self.holds_ca(&old) {
-                if new.is_none() {
-                    moved.push(path);
-                }
-                continue;
-            }
-            if new.is_some() {
-                return Err(Error::Refused {
-                    path: target,
-                    reason: "an existing CA is never overwritten: clients trust it. Render with that CA (it is reused when both certs/ca.crt and certs/ca.key are there), replace it in steps with `registry-gen render --rotate-ca start` (no client fails in between), or at once with `registry-gen render --new-ca` (both keep the old files)".into(),
-                });
-            }
-        }
+        let moved = self.moved_cas(dir, &set_aside)?;
         let record = dir.join(paths::FILE_LIST);
         let previous = match std::fs::read_to_string(&record) {
             Ok(text) => text,
@@ -166,14 +155,20 @@ impl Bundle {
                 })
             }
         };
-        let previous: BTreeSet<&str> = previous.lines().filter(|p| is_safe_relative(p)).collect();
-        match self.write_staged(dir, &previous, &set_aside, &moved, None) {
-            Staged::Done => {}
-            Staged::Failed(e) => return Err(e),
-            Staged::Unsupported => self.write_in_place(dir, &previous, &set_aside, &moved)?,
-        }
-        Ok(set_aside)
+        Ok(Prepared {
+            set_aside,
+            moved,
+            previous,
+        })
     }
+}
+
+/// What [`Bundle::prepare`] found.
+struct Prepared {
+    set_aside: Vec<SetAside>,
+    moved: Vec<&'static str>,
+    /// `.registry-gen-files` as an earlier write left it (empty if none).
+    previous: String,
 }
 
 /// An old CA file that [`Bundle::write_replacing_ca`] kept under another name.

@@ -491,3 +491,62 @@ fn a_ca_whose_bytes_the_new_bundle_drops_is_refused_or_set_aside() {
         ("A KEY".into(), 0o600)
     );
 }
+
+#[test]
+fn changes_name_what_a_write_would_do_and_write_nothing() {
+    use super::{Change, ChangeKind};
+    let (old, new) = old_and_new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let added = old.changes(&dir, None).unwrap();
+    assert!(
+        added.iter().all(|c| c.kind == ChangeKind::Added),
+        "{added:?}"
+    );
+    assert_eq!(added.len(), old.files().count() + 1, "the file list too");
+    assert!(!dir.exists());
+    old.write_to(&dir).unwrap();
+    assert_eq!(old.changes(&dir, None).unwrap(), []);
+    std::fs::write(dir.join("trust/notes.txt"), "mine").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join(paths::CA_CERT),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let before = tree(&dir);
+    let kind = |path: &str, kind| Change {
+        path: path.into(),
+        kind,
+    };
+    assert_eq!(
+        new.changes(&dir, None).unwrap(),
+        [
+            kind(paths::FILE_LIST, ChangeKind::Changed),
+            kind("README.md", ChangeKind::Changed),
+            kind("auth/admin.password", ChangeKind::Removed),
+            kind("auth/htpasswd", ChangeKind::Added),
+            kind(paths::CA_CERT, ChangeKind::Mode(0o600, 0o644)),
+            kind("scripts/start.sh", ChangeKind::Added),
+            kind(
+                "trust/docker/certs.d/new.test:5000/ca.crt",
+                ChangeKind::Added
+            ),
+            kind(
+                "trust/docker/certs.d/old.test:5000/ca.crt",
+                ChangeKind::Removed
+            ),
+        ]
+    );
+    // A CA the write would refuse to replace is refused here too.
+    assert!(matches!(
+        new_ca().changes(&dir, None),
+        Err(Error::Refused { .. })
+    ));
+    let aside = new_ca().changes(&dir, Some(at())).unwrap();
+    assert!(aside.contains(&kind(
+        paths::CA_KEY,
+        ChangeKind::SetAside("certs/ca.key.20270115T080000Z".into())
+    )));
+    assert_eq!(tree(&dir), before, "nothing written");
+}
