@@ -2,6 +2,7 @@
 //! `cargo test -p registry-gen-cli --test it`, or one module of it, e.g.
 //! `cargo test -p registry-gen-cli --test it e2e::`.
 
+mod check;
 mod cli;
 mod common;
 mod e2e;

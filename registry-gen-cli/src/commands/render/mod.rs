@@ -382,7 +382,6 @@ fn read_backend_files(config: &Config, inputs: &mut Inputs) -> Result<()> {
     Ok(())
 }
 
-
 pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("{what}: reading {}", path.display()))
 }
