@@ -3,6 +3,7 @@
 //! `cargo test -p registry-gen-cli --test it e2e::`.
 
 mod check;
+mod ci_docs;
 mod cli;
 mod common;
 mod e2e;
