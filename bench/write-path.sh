@@ -9,6 +9,8 @@
 #   bench/write-path.sh [RUNS]                     (default 30)
 #   REGISTRY_GEN=path/to/registry-gen bench/write-path.sh
 #   DISK_DIR=/var/tmp SHM_DIR=/dev/shm bench/write-path.sh
+#   BASELINE=path/to/older/registry-gen bench/write-path.sh   (adds its
+#       render --out to disk and tmpfs to the same alternation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-30}
@@ -32,6 +34,8 @@ timed() {
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 names=(render-out-disk render-out-tmpfs render-stdout-tar mkcert-ecdsa)
+baseline=${BASELINE:-}
+[ -n "$baseline" ] && names+=(baseline-out-disk baseline-out-tmpfs)
 for n in "${names[@]}"; do : >"$disk/$n"; done
 for ((i = 0; i < runs; i++)); do
     rm -rf "$disk/o" "$shm/o" "$disk/ca" "$disk/leaf"*
@@ -41,6 +45,11 @@ for ((i = 0; i < runs; i++)); do
     mkdir -p "$disk/ca"
     CAROOT="$disk/ca" timed "$disk/mkcert-ecdsa" mkcert -ecdsa \
         -cert-file "$disk/leaf.crt" -key-file "$disk/leaf.key" registry.test 10.0.0.1
+    if [ -n "$baseline" ]; then
+        rm -rf "$disk/o" "$shm/o"
+        timed "$disk/baseline-out-disk" "$baseline" -q render --config "$config" --out "$disk/o"
+        timed "$disk/baseline-out-tmpfs" "$baseline" -q render --config "$config" --out "$shm/o"
+    fi
 done
 printf '%-20s %12s %12s\n' contender 'wall (ms)' 'cpu (ms)'
 for n in "${names[@]}"; do

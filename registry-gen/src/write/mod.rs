@@ -11,8 +11,11 @@
 //! `syncfs` here flushed every other process's dirty data too: 1.23 s
 //! instead of ~15 ms beside a build; docs/performance.md):
 //!
-//! 1. before the swap, all at once (on [`SYNC_THREADS`] threads, so that
-//!    the fsyncs share journal commits and disk cache flushes): each file written,
+//! 1. before the swap, all at once (on 16 threads taking them from one
+//!    counter, so that the fsyncs share journal commits and disk cache
+//!    flushes; on one thread where the filesystem lives in memory, tmpfs
+//!    or ramfs, whose fsync has nothing to write), each file's writeback
+//!    started as soon as it is written (`sync::start_writeback`): each file written,
 //!    and each staged directory, for the entries of the new files and of
 //!    the hard links (a hard-linked file's data is already on disk, or is
 //!    the user's own business; its new name is not). Their order does not
