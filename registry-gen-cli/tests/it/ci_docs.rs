@@ -88,21 +88,24 @@ impl Served {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("openssl")
-            .args(["s_server", "-quiet", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(bundle.join("certs/server.crt"))
-            .arg("-key")
-            .arg(bundle.join("certs/server.key"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl");
+        let served = Served(
+            Command::new("openssl")
+                .args(["s_server", "-quiet", "-accept"])
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("-cert")
+                .arg(bundle.join("certs/server.crt"))
+                .arg("-key")
+                .arg(bundle.join("certs/server.key"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl"),
+            port,
+        );
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Served(child, port);
+                return served;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
