@@ -20,7 +20,8 @@ use registry_gen::KeyAlgorithm;
   registry-gen render --config registry-gen.yaml --out out/
 
 Exit codes: 0 ok, 1 failure (unreadable input, refused or failed write,
-inspect found a problem), 2 usage or an invalid config.
+inspect found a problem), 2 usage or an invalid config. render --check:
+0 up to date, 1 the bundle would change, 2 any error.
 NO_COLOR (any value) turns colour off."
 )]
 pub struct Cli {
@@ -78,6 +79,8 @@ pub enum Command {
       --node-port 30443 --out out/
   registry-gen render --user alice --password-stdin --out out/ < password.txt
   registry-gen render --config registry-gen.yaml --format tar > bundle.tar
+  registry-gen render --out out/ --check       # in CI: exit 1 if out/ is stale
+  registry-gen render --out out/ --format tar > bundle.tar   # reproducible
   registry-gen render --ca-cert /etc/kubernetes/pki/ca.crt \\
       --ca-key /etc/kubernetes/pki/ca.key \\
       --user alice --password-stdin < password.txt | kubectl apply -f -")]
@@ -209,11 +212,21 @@ pub struct RenderArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Without --out: print the manifests (yaml) or the whole bundle (tar)
-    /// on stdout. The tar stream holds the secrets too (CA key, server key,
-    /// passwords, htpasswd), with their 0600 modes: keep it like a key.
-    #[arg(long, value_name = "FORMAT", value_enum, conflicts_with = "out")]
+    /// Print the manifests (yaml) or the whole bundle (tar) on stdout. The
+    /// tar stream holds the secrets too (CA key, server key, passwords,
+    /// htpasswd), with their 0600 modes: keep it like a key. With --out DIR
+    /// (tar only): the bundle in DIR re-rendered, its CA, passwords and
+    /// salts kept, and DIR left as it is; the same bundle gives the same
+    /// bytes run after run.
+    #[arg(long, value_name = "FORMAT", value_enum)]
     pub format: Option<Format>,
+
+    /// With --out DIR: write nothing; list each path a render would add,
+    /// change, remove or set aside in DIR (a changed config, a certificate
+    /// due for renewal, a CA rotation step), never contents. Exit 0 when
+    /// nothing would change, 1 when something would, 2 on any error.
+    #[arg(long, requires = "out", conflicts_with = "format")]
+    pub check: bool,
 
     /// Config file (YAML). Without it, the embedded default is used.
     #[arg(long, value_name = "FILE", env = "REGISTRY_GEN_CONFIG")]

@@ -1,8 +1,8 @@
 //! `render --format tar`: the bundle as a ustar stream, built in memory.
 //! Directories come first with the modes `Bundle::write_to` gives them,
 //! then every file with its own mode (0600 for keys and secrets). Owner
-//! 0:0, no user names, and every mtime is the render clock
-//! (`SOURCE_DATE_EPOCH` when set), so the same bundle gives the same bytes.
+//! 0:0, no user names, and every mtime the one the caller gives (the
+//! server certificate's notBefore), so the same bundle gives the same bytes.
 
 use registry_gen::Bundle;
 

@@ -1,7 +1,7 @@
 //! The bundle: an in-memory tree of files with their unix modes.
 //!
 //! Renderers add files; nothing here touches the filesystem: writing the
-//! tree to a directory ([`Bundle::write_to`]) is `write.rs`'s job, the
+//! tree to a directory ([`Bundle::write_to`]) is the `write` module's job, the
 //! library's only I/O. The same value gives the stdout YAML stream
 //! ([`Bundle::manifest_stream`]), the snapshots and the CLI's tar stream.
 

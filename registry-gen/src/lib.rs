@@ -56,7 +56,7 @@ pub use inputs::{
 pub use inspect::{inspect, residual, CertReport, ExpiryTable, Inspection};
 pub use rotation::{CaStep, RotationStep};
 pub use summary::{summarize, Summary};
-pub use write::SetAside;
+pub use write::{Change, ChangeKind, SetAside};
 
 /// The pipeline's stages one by one, for `benches/render.rs` only: not part
 /// of the API, present only with the internal `bench` feature.

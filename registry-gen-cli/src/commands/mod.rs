@@ -25,7 +25,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// 2 for a config that does not parse or validate (like a usage error, the
 /// user's input is wrong and nothing was attempted), 1 for everything else.
+/// `render --check`: 1 only when the bundle would change, 2 for any error.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.is::<render::check::OutOfDate>() {
+        return 1;
+    }
+    if e.downcast_ref::<render::check::CouldNotCheck>().is_some() {
+        return 2;
+    }
     let bad_config = e.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<registry_gen::Error>(),

@@ -57,10 +57,16 @@ fn refused_runs_exit_with_their_code_say_why_and_write_nothing() {
             "the following required arguments were not provided:\n  --user <NAME>",
         ),
         (
-            &["render", "--format", "tar", "--out", "y"],
+            &["render", "--check"],
             None,
             2,
-            "the argument '--format <FORMAT>' cannot be used with '--out <DIR>'",
+            "the following required arguments were not provided:\n  --out <DIR>",
+        ),
+        (
+            &["render", "--check", "--format", "tar", "--out", "y"],
+            None,
+            2,
+            "the argument '--check' cannot be used with '--format <FORMAT>'",
         ),
         (
             &["completions", "tcsh"],
@@ -98,6 +104,18 @@ fn refused_runs_exit_with_their_code_say_why_and_write_nothing() {
             None,
             1,
             "without --out there is nowhere to keep a generated CA key",
+        ),
+        (
+            &["render", "--format", "yaml", "--out", "y"],
+            None,
+            1,
+            "--format yaml prints freshly made manifests and takes no --out",
+        ),
+        (
+            &["render", "--format", "tar", "--out", "y", "--new-ca"],
+            None,
+            1,
+            "it takes no CA step (--new-ca, --rotate-ca)",
         ),
         (
             &[

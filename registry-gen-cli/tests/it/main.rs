@@ -2,6 +2,8 @@
 //! `cargo test -p registry-gen-cli --test it`, or one module of it, e.g.
 //! `cargo test -p registry-gen-cli --test it e2e::`.
 
+mod check;
+mod ci_docs;
 mod cli;
 mod common;
 mod e2e;

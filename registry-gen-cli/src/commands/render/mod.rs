@@ -3,21 +3,34 @@
 //! All reading (config, password and CA files, an earlier bundle, stdin) is
 //! done before rendering, and nothing is written unless rendering succeeded.
 
+pub mod check;
+mod config;
+
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use registry_gen::layout::{CA_CERT, CA_FILES, CA_ROTATION, SCRIPT_START};
+use registry_gen::layout::{CA_CERT, CA_FILES, CA_ROTATION, SCRIPT_START, SERVER_CERT};
 use registry_gen::{
-    CaFiles, CaInput, CaStep, Config, HostPathStorage, Inputs, NfsStorage, Password, S3Credentials,
-    Secret, Storage, UpstreamInput, User,
+    Bundle, CaInput, CaStep, Config, Inputs, Password, S3Credentials, Secret, Storage,
+    UpstreamInput,
 };
 use time::OffsetDateTime;
 
 use crate::cli::{Format, RenderArgs};
 use crate::term;
+use config::effective_config;
 
 pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
+    let checking = args.check;
+    let r = render(args, quiet);
+    match r {
+        Err(e) if checking && !e.is::<check::OutOfDate>() => Err(e.context(check::CouldNotCheck)),
+        r => r,
+    }
+}
+
+fn render(args: RenderArgs, quiet: bool) -> Result<()> {
     let (config, source) = effective_config(&args)?;
     registry_gen::validate(&config)?;
     if !quiet {
@@ -76,22 +89,42 @@ pub fn run(args: RenderArgs, quiet: bool) -> Result<()> {
             .insert(user, Password::given(read_password_stdin()?));
     }
 
-    match &args.out {
-        Some(dir) => {
-            inputs.rotate_ca = args.rotate_ca;
-            render_to_dir(&config, inputs, dir, args.new_ca, quiet)
+    let Some(dir) = &args.out else {
+        return render_to_stdout(&config, inputs, &args, quiet);
+    };
+    inputs.rotate_ca = args.rotate_ca;
+    if args.check {
+        return from_dir(&config, inputs, dir, args.new_ca).and_then(|r| check::run(&r, dir));
+    }
+    match args.format {
+        None => render_to_dir(&config, inputs, dir, args.new_ca, quiet),
+        Some(Format::Tar) => {
+            if args.new_ca || args.rotate_ca.is_some() {
+                bail!("--out DIR --format tar prints the bundle in DIR re-rendered and writes nothing: it takes no CA step (--new-ca, --rotate-ca); take the step with --out alone");
+            }
+            let r = from_dir(&config, inputs, dir, false)?;
+            print_tar(&r.bundle, r.now, quiet)
         }
-        None => render_to_stdout(&config, inputs, &args, quiet),
+        Some(Format::Yaml) => bail!("--format yaml prints freshly made manifests and takes no --out; with --out DIR, kubectl apply -k DIR/manifests applies the bundle there (or --format tar prints all of it)"),
     }
 }
 
-fn render_to_dir(
-    config: &Config,
-    mut inputs: Inputs,
-    dir: &Path,
-    new_ca: bool,
-    quiet: bool,
-) -> Result<()> {
+/// A render that reuses what the bundle in `dir` holds (its CA,
+/// passwords, salts, HTTP secret, and the certificate while it fits), for
+/// a write, a `--check` or a tar of it.
+pub(crate) struct FromDir {
+    pub bundle: Bundle,
+    /// The render clock.
+    pub now: OffsetDateTime,
+    /// The bundle's CA was kept.
+    pub reused_ca: bool,
+    /// The old CA is set aside (`--new-ca`, or a rotation's finish) at `now`.
+    pub replacing_ca: bool,
+    /// The CA rotation step the bundle is at after this render, if any.
+    pub rotation: Option<registry_gen::RotationStep>,
+}
+
+fn from_dir(config: &Config, mut inputs: Inputs, dir: &Path, new_ca: bool) -> Result<FromDir> {
     if dir.exists() && !dir.is_dir() {
         bail!("--out {}: exists and is not a directory", dir.display());
     }
@@ -116,11 +149,34 @@ fn render_to_dir(
     let now = inputs.now;
     inputs.fill_missing(config)?;
     let bundle = registry_gen::render(config, &inputs)?;
+    let finishing = inputs.rotate_ca == Some(CaStep::Finish);
+    Ok(FromDir {
+        bundle,
+        now,
+        reused_ca,
+        replacing_ca: new_ca || finishing,
+        rotation: inputs.rotation.as_ref().map(|r| r.step),
+    })
+}
+
+fn render_to_dir(
+    config: &Config,
+    inputs: Inputs,
+    dir: &Path,
+    new_ca: bool,
+    quiet: bool,
+) -> Result<()> {
+    let FromDir {
+        bundle,
+        now,
+        reused_ca,
+        replacing_ca,
+        rotation,
+    } = from_dir(config, inputs, dir, new_ca)?;
+    let finishing = replacing_ca && !new_ca;
     // --new-ca: the old CA is set aside inside the same all-or-nothing
     // write, named after the render clock (SOURCE_DATE_EPOCH honoured).
-    let finishing = inputs.rotate_ca == Some(CaStep::Finish);
-    let rotation = inputs.rotation.as_ref().map(|r| r.step);
-    let set_aside = if new_ca || finishing {
+    let set_aside = if replacing_ca {
         bundle.write_replacing_ca(dir, now)?
     } else {
         bundle.write_to(dir)?;
@@ -237,18 +293,32 @@ fn render_to_stdout(
     Ok(())
 }
 
-/// `--format tar`: the whole bundle, secrets included (the user asked for
-/// it), as a tar stream on stdout. Everything is generated fresh, as in a
-/// first render into an empty directory; a terminal is refused.
+/// `--format tar` without --out: the whole bundle, secrets included (the
+/// user asked for it), as a tar stream on stdout. Everything is generated
+/// fresh, as in a first render into an empty directory.
 fn render_tar(config: &Config, mut inputs: Inputs, quiet: bool) -> Result<()> {
+    let now = inputs.now;
+    inputs.fill_missing(config)?;
+    let bundle = registry_gen::render(config, &inputs)?;
+    print_tar(&bundle, now, quiet)
+}
+
+/// The bundle as a tar stream on stdout (a terminal is refused). Every
+/// mtime is the server certificate's notBefore (when it was issued, by the
+/// render clock of that render), so a bundle whose files are the same gives
+/// the same stream, run after run.
+fn print_tar(bundle: &Bundle, now: OffsetDateTime, quiet: bool) -> Result<()> {
     use std::io::IsTerminal;
     if std::io::stdout().is_terminal() {
         bail!("--format tar writes a binary tar stream that holds the CA key and passwords: redirect it to a file (> bundle.tar) or a pipe");
     }
-    let mtime = u64::try_from(inputs.now.unix_timestamp()).unwrap_or(0);
-    inputs.fill_missing(config)?;
-    let bundle = registry_gen::render(config, &inputs)?;
-    let tar = crate::tarball::to_tar(&bundle, mtime).context("building the tar stream")?;
+    let issued = bundle.get(SERVER_CERT).and_then(|cert| {
+        let named = [(SERVER_CERT, cert.contents.as_slice())];
+        let report = registry_gen::inspect(&named, None, now).ok()?;
+        report.certificates.first().map(|c| c.not_before)
+    });
+    let mtime = u64::try_from(issued.unwrap_or(now).unix_timestamp()).unwrap_or(0);
+    let tar = crate::tarball::to_tar(bundle, mtime).context("building the tar stream")?;
     let mut out = std::io::stdout().lock();
     out.write_all(&tar)
         .and_then(|()| out.flush())
@@ -275,244 +345,11 @@ fn render_tar(config: &Config, mut inputs: Inputs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Where the settings of a render came from, for the line `render` prints
-/// before it writes.
-enum ConfigSource {
-    /// --config FILE; with --out, the config the bundle there recorded
-    /// (to name what the new file changes).
-    File {
-        recorded: Option<(PathBuf, Box<Config>)>,
-    },
-    /// The effective config an existing bundle in --out recorded.
-    Bundle(PathBuf),
-    /// Neither: the embedded default.
-    Default,
-}
-
-impl ConfigSource {
-    /// What `render` says before writing: which file it read, and what a
-    /// newly given config changes of the bundle's identity (name,
-    /// namespace, storage kind): objects under the old names, or the data
-    /// in the old storage, stay where they are.
-    fn describe(&self, new: &Config) -> Option<String> {
-        match self {
-            ConfigSource::Bundle(path) => Some(format!(
-                "read the bundle's own config {} (give --config FILE to render from another)",
-                path.display()
-            )),
-            ConfigSource::File {
-                recorded: Some((path, old)),
-            } => {
-                let changes = identity_changes(old, new);
-                (!changes.is_empty()).then(|| {
-                    format!(
-                        "note: this config changes {} of the bundle recorded in {}. scripts/start.sh will create new objects; the old ones ({} in namespace {}) stay on the cluster and the images stay in the old storage: nothing is moved or deleted. Delete the old objects with kubectl once you no longer need them.",
-                        changes.join(", "),
-                        path.display(),
-                        old.name,
-                        old.namespace
-                    )
-                })
-            }
-            ConfigSource::File { recorded: None } | ConfigSource::Default => None,
-        }
-    }
-}
-
-/// The settings that decide which objects and which data a bundle is,
-/// each as "what: old -> new" when they differ.
-fn identity_changes(old: &Config, new: &Config) -> Vec<String> {
-    let mut changes = Vec::new();
-    if old.name != new.name {
-        changes.push(format!("the name {:?} -> {:?}", old.name, new.name));
-    }
-    if old.namespace != new.namespace {
-        changes.push(format!(
-            "the namespace {:?} -> {:?}",
-            old.namespace, new.namespace
-        ));
-    }
-    if old.storage.kind() != new.storage.kind() {
-        changes.push(format!(
-            "the storage {} -> {}",
-            old.storage.kind(),
-            new.storage.kind()
-        ));
-    }
-    changes
-}
-
-/// The config an existing bundle in `dir` recorded (its effective
-/// `registry-gen.yaml`), if there is one.
-fn recorded_config(dir: &Path) -> Result<Option<(PathBuf, Box<Config>)>> {
-    let path = dir.join(registry_gen::layout::CONFIG);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("reading the bundle's config {}", path.display()))
-        }
-    };
-    let c = Config::from_yaml(&text).with_context(|| {
-        format!(
-            "{}: the config this bundle recorded does not read back; give the config to render from with --config FILE",
-            path.display()
-        )
-    })?;
-    Ok(Some((path, Box::new(c))))
-}
-
 /// The regular file stdout was redirected to, if it was (Linux's
 /// /proc/self/fd/1), so the printed `next:` names the file the tar is in.
 fn stdout_file() -> Option<PathBuf> {
     let path = std::fs::read_link("/proc/self/fd/1").ok()?;
     std::fs::metadata(&path).ok()?.is_file().then_some(path)
-}
-
-/// The --config file (fields it leaves out take their documented
-/// defaults); without one, the config the bundle in --out recorded when
-/// there is one, else the embedded default; then the flags on top.
-fn effective_config(args: &RenderArgs) -> Result<(Config, ConfigSource)> {
-    let recorded = match &args.out {
-        Some(dir) if dir.is_dir() => recorded_config(dir)?,
-        _ => None,
-    };
-    let (mut c, source) = match (&args.config, recorded) {
-        (Some(path), recorded) => {
-            let text = read_text(path, "--config")?;
-            let mut c = Config::from_yaml(&text).with_context(|| format!("{}", path.display()))?;
-            resolve_paths(&mut c, path.parent().unwrap_or(Path::new(".")));
-            (c, ConfigSource::File { recorded })
-        }
-        (None, Some((path, c))) => (*c, ConfigSource::Bundle(path)),
-        (None, None) => (Config::embedded_default(), ConfigSource::Default),
-    };
-    if let Some(v) = &args.name {
-        c.name = v.clone();
-    }
-    if let Some(v) = &args.namespace {
-        c.namespace = v.clone();
-    }
-    if let Some(v) = &args.image {
-        c.image = v.clone();
-    }
-    if !args.node_ips.is_empty() {
-        c.addresses.node_ips = args.node_ips.clone();
-    }
-    if !args.dns_names.is_empty() {
-        c.addresses.dns_names = args.dns_names.clone();
-    }
-    if let Some(v) = args.container_port {
-        c.ports.container = v;
-    }
-    if let Some(v) = args.host_port {
-        c.ports.host = Some(v);
-    }
-    if let Some(v) = args.node_port {
-        c.ports.node = Some(v);
-    }
-    if let (Some(server), Some(path)) = (&args.nfs_server, &args.nfs_path) {
-        let mut nfs = match &c.storage {
-            Storage::Nfs(n) => n.clone(),
-            _ => NfsStorage {
-                server: String::new(),
-                path: String::new(),
-                size: "10Gi".to_owned(),
-                access_modes: vec![registry_gen::AccessMode::ReadWriteOnce],
-                storage_class_name: String::new(),
-            },
-        };
-        nfs.server = server.clone();
-        nfs.path = path.clone();
-        c.storage = Storage::Nfs(nfs);
-    }
-    if let Some(path) = &args.host_path {
-        let node = match (&args.host_path_node, &c.storage) {
-            (Some(n), _) => n.clone(),
-            (None, Storage::HostPath(h)) => h.node.clone(),
-            (None, _) => bail!("--host-path needs --host-path-node NODE: the pod must be pinned to the node that holds the directory"),
-        };
-        c.storage = Storage::HostPath(HostPathStorage {
-            path: path.clone(),
-            node,
-        });
-    }
-    if let Some(size) = &args.storage_size {
-        match &mut c.storage {
-            Storage::Nfs(n) => n.size = size.clone(),
-            Storage::Pvc(p) => p.size = size.clone(),
-            _ => bail!("--storage-size applies to nfs or pvc storage only"),
-        }
-    }
-    if let Some(user) = &args.user {
-        let auth = c.auth.get_or_insert_with(Default::default);
-        auth.users = vec![User {
-            name: user.clone(),
-            password_file: None,
-        }];
-    }
-    if let (Some(cert), Some(key)) = (&args.ca_cert, &args.ca_key) {
-        c.tls.ca = Some(CaFiles {
-            cert_file: absolute(cert)?,
-            key_file: absolute(key)?,
-        });
-    }
-    if let Some(alg) = args.key_algorithm {
-        c.tls.key_algorithm = alg;
-    }
-    Ok((c, source))
-}
-
-/// Paths in a config file are relative to the file's directory; they are
-/// made absolute so the bundle's effective `registry-gen.yaml` still finds
-/// them when re-rendered from anywhere.
-fn resolve_paths(c: &mut Config, base: &Path) {
-    let join = |p: &mut PathBuf| {
-        if p.is_relative() && !p.as_os_str().is_empty() {
-            let joined = base.join(&*p);
-            *p = std::path::absolute(&joined).unwrap_or(joined);
-        }
-    };
-    if let Some(ca) = &mut c.tls.ca {
-        join(&mut ca.cert_file);
-        join(&mut ca.key_file);
-    }
-    if let Some(auth) = &mut c.auth {
-        for u in &mut auth.users {
-            if let Some(f) = &mut u.password_file {
-                join(f);
-            }
-        }
-    }
-    for m in &mut c.mirrors {
-        for f in [&mut m.username_file, &mut m.password_file, &mut m.ca_file]
-            .into_iter()
-            .flatten()
-        {
-            join(f);
-        }
-    }
-    if let Storage::S3(s3) = &mut c.storage {
-        for f in [
-            &mut s3.access_key_file,
-            &mut s3.secret_key_file,
-            &mut s3.ca_file,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            join(f);
-        }
-    }
-    if let Some(f) = c
-        .cache
-        .redis
-        .as_mut()
-        .and_then(|r| r.password_file.as_mut())
-    {
-        join(f);
-    }
 }
 
 /// The S3 keys, the S3 endpoint's CA and the Redis password, from the files
@@ -543,10 +380,6 @@ fn read_backend_files(config: &Config, inputs: &mut Inputs) -> Result<()> {
         inputs.backends.redis_password = Some(first_line(f, "cache.redis.password_file")?);
     }
     Ok(())
-}
-
-fn absolute(p: &Path) -> Result<PathBuf> {
-    std::path::absolute(p).with_context(|| format!("{}", p.display()))
 }
 
 pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {
