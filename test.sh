@@ -33,6 +33,8 @@ command -v groff >/dev/null || packages+=(groff-base)
 # shared blob-descriptor cache.
 command -v haproxy >/dev/null || packages+=(haproxy)
 command -v redis-server >/dev/null || packages+=(redis-server)
+# The Ingress (e2e_exposure): nginx with the rendered Ingress's settings.
+command -v nginx >/dev/null || packages+=(nginx-light)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "test.sh: installing ${packages[*]}"
     $sudo apt-get update -qq

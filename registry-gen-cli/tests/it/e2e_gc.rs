@@ -71,12 +71,12 @@ ls "$dir/blobs/sha256"
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// An image built by [`MAKE_IMAGE`]: its layout and its blobs' digests.
-struct Image {
-    layout: PathBuf,
+pub(crate) struct Image {
+    pub(crate) layout: PathBuf,
     blobs: BTreeSet<String>,
 }
 
-fn make_image(sb: &Sandbox, name: &str, layers: &[&str]) -> Image {
+pub(crate) fn make_image(sb: &Sandbox, name: &str, layers: &[&str]) -> Image {
     let layout = sb.path().join("images").join(name);
     let o = Command::new("bash")
         .arg("-c")

@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod e2e;
 mod e2e_drain;
+mod e2e_exposure;
 mod e2e_gc;
 mod e2e_hostile;
 mod e2e_mirror;
