@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::mirrors::{CHECKSUM_UPSTREAM, CHECKSUM_UPSTREAM_CA};
+use super::mirrors::{MirrorStart, CHECKSUM_UPSTREAM, CHECKSUM_UPSTREAM_CA};
 use super::{
     DataPlan, DataSource, EnvValue, Plan, PortPlan, SecurityPlan, CHECKSUM_HTTP_SECRET,
     CHECKSUM_REDIS, CHECKSUM_S3, CHECKSUM_S3_CA, CHECKSUM_TLS,
@@ -31,6 +31,9 @@ pub(crate) struct Workload<'p> {
     /// Whether the plan's spread over the nodes (and its
     /// PodDisruptionBudget) covers these pods: the main registry's only.
     pub scaled: bool,
+    /// A mirror's: the container's command wraps the registry (see
+    /// [`MirrorStart`]); `None`: the image's own entrypoint.
+    pub start: Option<MirrorStart>,
 }
 
 /// A Secret or ConfigMap mounted read-only.
@@ -117,6 +120,7 @@ impl<'c> Plan<'c> {
             mounts,
             checksums,
             scaled: true,
+            start: None,
         }
     }
 
@@ -155,6 +159,7 @@ impl<'c> Plan<'c> {
             mounts,
             checksums,
             scaled: false,
+            start: Some(m.start()),
         })
     }
 }
