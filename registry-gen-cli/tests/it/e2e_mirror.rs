@@ -122,7 +122,13 @@ fn start_upstream(sb: &mut Sandbox, ca: &Path) {
 /// Build the tiny test image (an OCI layout) and push it to `reference`
 /// on the upstream with skopeo; returns its digest.
 fn push(sb: &Sandbox, ca: &Path, reference: &str) -> String {
-    push_image(sb, ca, reference, "image", "served through a registry-gen mirror")
+    push_image(
+        sb,
+        ca,
+        reference,
+        "image",
+        "served through a registry-gen mirror",
+    )
 }
 
 /// [`push`] an image of its own, built in `name/`, whose one layer holds

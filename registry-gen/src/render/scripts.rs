@@ -1,6 +1,8 @@
 //! Scripts: `start.sh`, `delete.sh`, `verify.sh`, `trust-node.sh` and
-//! `gc.sh` (garbage collection around the maintenance Job), and
-//! the trust DaemonSet's installer (which the trust ConfigMap carries). Each
+//! `gc.sh` (garbage collection around the maintenance Job), the mirrors'
+//! container command (`mirror-start.sh`, POSIX sh, embedded in their
+//! Deployments), and the trust DaemonSet's installer (which the trust
+//! ConfigMap carries). Each
 //! is a generated header that sets shell variables from the plan, then
 //! static text beside this module (`scripts/*.sh`) that uses only those
 //! variables. The bundle's scripts are bash (`set -euo pipefail`, a shared
@@ -387,10 +389,15 @@ pub(crate) fn mirror_start_command(m: &MirrorStart) -> Vec<String> {
         ],
     );
     script.push_str(MIRROR_START);
-    [m.shell.to_owned(), "-c".to_owned(), script, m.name.to_owned()]
-        .into_iter()
-        .chain(m.registry.iter().cloned())
-        .collect()
+    [
+        m.shell.to_owned(),
+        "-c".to_owned(),
+        script,
+        m.name.to_owned(),
+    ]
+    .into_iter()
+    .chain(m.registry.iter().cloned())
+    .collect()
 }
 
 /// The shebang, what the script does, the provenance line and the variables.

@@ -84,12 +84,8 @@ fn the_command_wraps_the_image_registry_and_names_what_the_env_holds() {
             .map(|e| (e.name.clone(), e))
             .collect();
         // What the registry asks at start: its remote URL's /v2/.
-        let remote = common::registry_reads(
-            env["REGISTRY_PROXY_REMOTEURL"]
-                .value
-                .as_deref()
-                .unwrap(),
-        );
+        let remote =
+            common::registry_reads(env["REGISTRY_PROXY_REMOTEURL"].value.as_deref().unwrap());
         assert_eq!(vars["PROBE_URL"], format!("{remote}/v2/"));
         // Every proxy variable of the Deployment is unset in cache-only mode.
         let proxy: Vec<&str> = env
@@ -100,7 +96,10 @@ fn the_command_wraps_the_image_registry_and_names_what_the_env_holds() {
         let mut unset: Vec<&str> = vars["PROXY_VARS"].split(' ').collect();
         unset.sort_unstable();
         assert_eq!(unset, proxy, "{upstream}");
-        assert_eq!(vars["READONLY_ENV"], "REGISTRY_STORAGE_MAINTENANCE_READONLY");
+        assert_eq!(
+            vars["READONLY_ENV"],
+            "REGISTRY_STORAGE_MAINTENANCE_READONLY"
+        );
         assert_eq!(vars["READONLY_VALUE"], r#"{"enabled": true}"#);
         // The readiness and liveness probes ask the registry, whichever
         // mode it runs in: the same port, path and scheme as before.
@@ -211,7 +210,10 @@ fn start_script(dir: &Path, port: u16, out: &Path) -> Child {
     let mut cmd = Command::new(bin.join("sh"));
     cmd.env_clear().env("PATH", &bin);
     for e in c.env.unwrap() {
-        cmd.env(&e.name, e.value.unwrap_or_else(|| "\"from-a-secret\"".into()));
+        cmd.env(
+            &e.name,
+            e.value.unwrap_or_else(|| "\"from-a-secret\"".into()),
+        );
     }
     cmd.arg("-c")
         .arg(script)
@@ -299,7 +301,11 @@ fn a_401_is_an_answer_and_silence_serves_the_cache_until_the_upstream_answers() 
         ),
         "{lines:?}"
     );
-    assert_eq!(pid_of(&lines[0]), script.id(), "exec'd in the shell's place");
+    assert_eq!(
+        pid_of(&lines[0]),
+        script.id(),
+        "exec'd in the shell's place"
+    );
     terminate(&mut script);
     let _ = upstream.kill();
     let _ = upstream.wait();
@@ -334,5 +340,8 @@ fn a_401_is_an_answer_and_silence_serves_the_cache_until_the_upstream_answers() 
     let lines = registry_lines(&out, 1, Duration::from_secs(15));
     let cache = pid_of(&lines[0]);
     terminate(&mut script);
-    assert!(!alive(cache), "the cache-only registry outlived the container");
+    assert!(
+        !alive(cache),
+        "the cache-only registry outlived the container"
+    );
 }
