@@ -17,7 +17,10 @@
 //! - containers/image (skopeo) with the rendered registries.conf.d, as
 //!   trust-node.sh installs it, pulls through the mirror; `verify.sh
 //!   --mirror` says which mirror served the image; trust-node.sh merges
-//!   Docker's registry-mirrors into an existing daemon.json.
+//!   Docker's registry-mirrors into an existing daemon.json;
+//! - a mirror restarted while its upstream is down (the container's
+//!   command, `mirror-start.sh` under busybox, played as the kubelet runs
+//!   it) serves its cache read-only, then proxies once the upstream is back.
 //!
 //! The mirror here is distribution 2.8.2, which ignores `REGISTRY_PROXY_TTL`
 //! (a 3.x setting, checked in distribution's source): the test checks that
