@@ -63,7 +63,8 @@ pub(crate) fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() ->
 
 /// A loopback-only network namespace plus a private mount namespace with
 /// our own /etc/hosts, held open by a `sleep`; commands enter it with
-/// nsenter. Every process started in it is killed by PID on drop.
+/// nsenter. Every process started in it leads a process group of its own
+/// (as a container's processes go together), killed as a group on drop.
 pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
     holder: Child,
@@ -126,8 +127,10 @@ impl Sandbox {
 
     /// Start a long-running process, its output in `<name>.log`.
     pub(crate) fn spawn(&mut self, name: &str, mut c: Command) {
+        use std::os::unix::process::CommandExt;
         let log = fs::File::create(self.log(name)).unwrap();
         let child = c
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -164,15 +167,41 @@ impl Sandbox {
         self.path().join(format!("{name}.log"))
     }
 
-    /// Stop the processes named `name` (by PID) and wait for them.
+    /// Stop the processes named `name` and what they started (their
+    /// process groups, SIGKILL) and wait for them.
     pub(crate) fn stop(&mut self, name: &str) {
         for (n, c) in self.procs.iter_mut() {
             if n == name {
-                let _ = c.kill();
+                kill_group(c);
                 let _ = c.wait();
             }
         }
         self.procs.retain(|(n, _)| n != name);
+    }
+
+    /// Stop `name` as the kubelet stops a container: SIGTERM to its first
+    /// process only, then, after `grace`, SIGKILL to all of them. Returns
+    /// how the first process ended, `None` if it had to be killed.
+    pub(crate) fn terminate(
+        &mut self,
+        name: &str,
+        grace: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let (_, c) = self.procs.iter_mut().find(|(n, _)| n == name)?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let start = Instant::now();
+        let mut status = None;
+        while start.elapsed() < grace {
+            if let Some(s) = c.try_wait().unwrap() {
+                status = Some(s);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.stop(name);
+        status
     }
 
     /// HTTP status of a GET (`000` when there is no answer).
@@ -213,12 +242,21 @@ impl Drop for Sandbox {
             }
         }
         for (_, c) in self.procs.iter_mut() {
-            let _ = c.kill();
+            kill_group(c);
             let _ = c.wait();
         }
         let _ = self.holder.kill();
         let _ = self.holder.wait();
     }
+}
+
+/// SIGKILL to the process group `c` leads (see [`Sandbox::spawn`]).
+fn kill_group(c: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", c.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = c.kill();
 }
 
 /// One scenario: a config, the flags on top of it, and what we expect.
@@ -498,7 +536,14 @@ fn start_pod_full(
     extra: &[(String, String)],
 ) {
     let (root, volumes) = pod_dirs(sb, name);
-    let config = "/etc/docker/registry/config.yml";
+    // The image's entrypoint (`registry serve <its config file>`), or the
+    // container's command (a mirror's shell around the registry), run with
+    // the image's PATH: busybox's applets and `registry` (see image_path).
+    let command = b.container().command.clone();
+    let config = command
+        .as_ref()
+        .and_then(|c| c.iter().find(|a| a.starts_with("/etc/")))
+        .map_or("/etc/docker/registry/config.yml", String::as_str);
     let mut c = play_container(
         sb,
         b,
@@ -509,8 +554,29 @@ fn start_pod_full(
         b.container(),
         config,
     );
-    c.args(["docker-registry", "serve"])
-        .arg(reroot(&root, config));
+    match &command {
+        None => {
+            c.args(["docker-registry", "serve"])
+                .arg(reroot(&root, config));
+        }
+        Some(command) => {
+            let bin = crate::e2e_gc::image_path(sb);
+            // (`env`, not Command::env: that PATH would be searched for nsenter.)
+            c.arg("/usr/bin/env").arg(format!("PATH={}", bin.display()));
+            let program = match command[0].as_str() {
+                "/bin/sh" => bin.join("sh"),
+                other => panic!("unexpected command {other}: {command:?}"),
+            };
+            c.arg(program);
+            for a in &command[1..] {
+                if a.starts_with("/etc/") {
+                    c.arg(reroot(&root, a));
+                } else {
+                    c.arg(a);
+                }
+            }
+        }
+    }
     for (name, value) in extra {
         c.env(name, value);
     }

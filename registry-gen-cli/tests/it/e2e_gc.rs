@@ -205,7 +205,7 @@ pub(crate) fn gc_job(b: &Bundle) -> batch::Job {
 /// The image's `PATH` as the played Job sees it: busybox's applets (the
 /// registry image is Alpine: its shell and tools are busybox) and
 /// `registry`, the image's binary, which Debian names `docker-registry`.
-fn image_path(sb: &Sandbox) -> PathBuf {
+pub(crate) fn image_path(sb: &Sandbox) -> PathBuf {
     let dir = sb.path().join("image-bin");
     if !dir.exists() {
         fs::create_dir(&dir).unwrap();
@@ -216,7 +216,8 @@ fn image_path(sb: &Sandbox) -> PathBuf {
         };
         let busybox = which("busybox");
         for applet in [
-            "sh", "cat", "grep", "head", "nc", "printf", "sed", "tr", "wc",
+            "sh", "cat", "grep", "head", "nc", "printf", "sed", "tr", "wc", "wget", "timeout",
+            "sleep", "kill",
         ] {
             std::os::unix::fs::symlink(&busybox, dir.join(applet)).unwrap();
         }

@@ -17,7 +17,10 @@
 //! - containers/image (skopeo) with the rendered registries.conf.d, as
 //!   trust-node.sh installs it, pulls through the mirror; `verify.sh
 //!   --mirror` says which mirror served the image; trust-node.sh merges
-//!   Docker's registry-mirrors into an existing daemon.json.
+//!   Docker's registry-mirrors into an existing daemon.json;
+//! - a mirror restarted while its upstream is down (the container's
+//!   command, `mirror-start.sh` under busybox, played as the kubelet runs
+//!   it) serves its cache read-only, then proxies once the upstream is back.
 //!
 //! The mirror here is distribution 2.8.2, which ignores `REGISTRY_PROXY_TTL`
 //! (a 3.x setting, checked in distribution's source): the test checks that
@@ -30,7 +33,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::common::{bin, text};
 use crate::e2e::{
@@ -122,15 +125,28 @@ fn start_upstream(sb: &mut Sandbox, ca: &Path) {
 /// Build the tiny test image (an OCI layout) and push it to `reference`
 /// on the upstream with skopeo; returns its digest.
 fn push(sb: &Sandbox, ca: &Path, reference: &str) -> String {
-    let work = sb.path().join("image");
+    push_image(
+        sb,
+        ca,
+        reference,
+        "image",
+        "served through a registry-gen mirror",
+    )
+}
+
+/// [`push`] an image of its own, built in `name/`, whose one layer holds
+/// `content`.
+fn push_image(sb: &Sandbox, ca: &Path, reference: &str, name: &str, content: &str) -> String {
+    let work = sb.path().join(name);
     if !work.exists() {
         fs::create_dir(&work).unwrap();
+        fs::write(work.join("text"), format!("{content}\n")).unwrap();
         sh(
             &work,
             r#"set -e
 mkdir -p image/blobs/sha256 layer
 printf '{"imageLayoutVersion":"1.0.0"}\n' > image/oci-layout
-echo "served through a registry-gen mirror" > layer/mirrored.txt
+cp text layer/mirrored.txt
 tar -C layer -cf - mirrored.txt | gzip -n > layer.tar.gz
 blob() { d=$(sha256sum "$1" | cut -d ' ' -f 1); cp "$1" image/blobs/sha256/$d; printf '"digest":"sha256:%s","size":%s' $d $(wc -c < "$1"); }
 layer=$(blob layer.tar.gz)
@@ -146,7 +162,7 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.
     let certs = sb.path().join("upstream-certs");
     fs::create_dir_all(&certs).unwrap();
     fs::copy(ca, certs.join("ca.crt")).unwrap();
-    let digest = sb.path().join("pushed-digest");
+    let digest = sb.path().join(format!("{name}-pushed-digest"));
     let o = sb.run(
         sb.cmd("skopeo")
             .args(["copy", "--quiet", "--dest-cert-dir"])
@@ -540,5 +556,171 @@ fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
         )),
         "{}",
         text(&o)
+    );
+}
+
+/// The mirror's pod restarted while its upstream is unreachable (issue 21,
+/// item 4): distribution panics at start in proxy mode when the upstream
+/// does not answer (distribution#4038), so the old manifests crash-looped
+/// here. Played as the kubelet would: the cache primed, the upstream
+/// stopped, the pod stopped with SIGTERM and started again from the
+/// rendered Deployment (the same data volume). The mirror must serve the
+/// cached image to containerd through the bundle's hosts.toml and refuse
+/// pushes; once the upstream answers again (with an image the mirror has
+/// never seen), it must proxy it without anyone touching the pod.
+#[test]
+fn a_mirror_restarted_while_its_upstream_is_down_serves_its_cache_then_proxies_again() {
+    let mut sb = Sandbox::new(&[(UPSTREAM_IP, vec![HUB.to_owned()])]);
+    let ca = make_upstream(&sb);
+    start_upstream(&mut sb, &ca);
+    let hub_digest = push(&sb, &ca, &format!("{HUB}/{HUB_REPO}"));
+    let dir = render_config(&sb, MIRROR_ONLY_CONFIG);
+    let bundle_ca = dir.join("trust/ca.crt");
+    start_mirror(
+        &mut sb,
+        &dir,
+        "docker-io",
+        "mirror-hub",
+        HUB_MIRROR_IP,
+        "127.0.0.13",
+    );
+    // (What the container said, checked at the end: the behaviour first.)
+    let first_log = log(&sb, "mirror-hub");
+    let sock = start_containerd(&mut sb);
+    let hosts_dir = dir.join("trust/containerd/certs.d");
+    let hub_ref = format!("docker.io/{HUB_REPO}");
+
+    // 1. The cache primed through the mirror.
+    pull_through_hub_mirror(&sb, &sock, &hosts_dir, &ca, &hub_digest);
+
+    // 2. The upstream unreachable, the mirror's pod restarted.
+    sb.stop("upstream");
+    let stopped = sb.terminate("mirror-hub", Duration::from_secs(10));
+    assert!(stopped.is_some(), "the mirror ignored SIGTERM");
+    let started = Instant::now();
+    start_pod_as(
+        &mut sb,
+        &mirror_bundle(&dir, "docker-io"),
+        "mirror-hub",
+        HUB_MIRROR_IP,
+    );
+    let cache_only_start = started.elapsed();
+
+    // 3. containerd pulls the cached image through the bundle's hosts.toml
+    // (fallback: false: only the mirror), and the mirror refuses a push.
+    let o = pull(&sb, &sock, &hosts_dir, &hub_ref, Some(&ca));
+    assert!(
+        o.status.success(),
+        "ctr pull {hub_ref} from the cache-only mirror: {}",
+        text(&o)
+    );
+    assert_eq!(listed_digest(&sb, &sock, &hub_ref), hub_digest);
+    let uploads = format!("https://{HUB_MIRROR}/v2/library/pushed/blobs/uploads/");
+    let (status, _) = sb.curl(
+        &[
+            "--cacert",
+            bundle_ca.to_str().unwrap(),
+            "-X",
+            "POST",
+            &uploads,
+        ],
+        None,
+    );
+    assert_eq!(status, "405", "a push to the cache-only mirror");
+    assert!(sb.exited("mirror-hub").is_none());
+    assert!(
+        first_log.contains("answers: starting the mirror in proxy mode"),
+        "{first_log}"
+    );
+    assert!(
+        log(&sb, "mirror-hub").contains("does not answer: serving the cache read-only"),
+        "{}",
+        log(&sb, "mirror-hub")
+    );
+
+    // 4. The upstream answers again, with an image the mirror never saw;
+    // the mirror goes back to proxying by itself. Measured: how long after
+    // the upstream answers the mirror proxies, and the longest time its
+    // port did not answer meanwhile (the switch).
+    start_upstream(&mut sb, &ca);
+    let back = Instant::now();
+    let fresh_repo = "library/e2e-fresh:1";
+    let fresh_digest = push_image(
+        &sb,
+        &ca,
+        &format!("{HUB}/{fresh_repo}"),
+        "image-fresh",
+        "pushed while the mirror served its cache alone",
+    );
+    let manifest = format!("https://{HUB_MIRROR}/v2/library/e2e-fresh/manifests/1");
+    let health = format!("https://{HUB_MIRROR_IP}:5000/");
+    let (mut gap, mut down_since) = (Duration::ZERO, None::<Instant>);
+    wait_for(
+        "the mirror to proxy the upstream again",
+        Duration::from_secs(60),
+        || {
+            let up = sb.curl(&["--insecure", "--max-time", "2", &health], None).0 == "200";
+            match (up, down_since) {
+                (false, None) => down_since = Some(Instant::now()),
+                (true, Some(t)) => {
+                    gap = gap.max(t.elapsed());
+                    down_since = None;
+                }
+                _ => {}
+            }
+            up && sb
+                .curl(
+                    &[
+                        "--cacert",
+                        bundle_ca.to_str().unwrap(),
+                        "-H",
+                        "Accept: application/vnd.oci.image.manifest.v1+json",
+                        &manifest,
+                    ],
+                    None,
+                )
+                .0
+                == "200"
+        },
+    );
+    let resumed = back.elapsed();
+    assert!(
+        log(&sb, "mirror-hub").contains("answers: stopping the cache-only registry"),
+        "{}",
+        log(&sb, "mirror-hub")
+    );
+    assert!(
+        sb.exited("mirror-hub").is_none(),
+        "the mirror's container ended: {}",
+        log(&sb, "mirror-hub")
+    );
+
+    // 5. containerd pulls the new image through the mirror, which fetched
+    // it from the upstream (containerd never reached the upstream).
+    let fresh_ref = format!("docker.io/{fresh_repo}");
+    let o = pull(&sb, &sock, &hosts_dir, &fresh_ref, Some(&ca));
+    assert!(
+        o.status.success(),
+        "ctr pull {fresh_ref} through the mirror: {}",
+        text(&o)
+    );
+    assert_eq!(listed_digest(&sb, &sock, &fresh_ref), fresh_digest);
+    assert_ne!(fresh_digest, hub_digest);
+    assert!(
+        log(&sb, "upstream").contains("/v2/library/e2e-fresh/manifests/1"),
+        "{}",
+        log(&sb, "upstream")
+    );
+    assert_eq!(containerd_requests(&sb), 0, "{}", log(&sb, "upstream"));
+    // The kubelet's SIGTERM still stops it (the registry is the container's
+    // first process again).
+    assert!(sb
+        .terminate("mirror-hub", Duration::from_secs(10))
+        .is_some());
+    eprintln!(
+        "measured: cache-only start {:.1} s; proxying {:.1} s after the upstream answered; the port silent for at most {:.2} s",
+        cache_only_start.as_secs_f64(),
+        resumed.as_secs_f64(),
+        gap.as_secs_f64()
     );
 }

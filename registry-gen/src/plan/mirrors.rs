@@ -78,6 +78,8 @@ pub(crate) struct MirrorPlan {
     pub upstream_ca: Option<UpstreamCa>,
     pub strategy: &'static str,
     pub security: super::SecurityPlan,
+    /// The registry's command in the image: see [`MirrorStart`].
+    pub registry_command: Vec<String>,
 }
 
 /// The upstream login: a Secret read through env `secretKeyRef`s.
@@ -102,6 +104,44 @@ pub(crate) struct UpstreamCa {
 
 /// Where the upstream CA is mounted in a mirror's pod.
 pub(crate) const UPSTREAM_CA_MOUNT: &str = "/upstream-ca";
+
+/// How often a mirror serving its cache alone asks whether its upstream
+/// answers again (the most the mirror lags behind the upstream's return).
+const RETRY_SECONDS: u32 = 10;
+/// How long one such question may take (the registry's own client gives
+/// up on a connection after 30 s and on a TLS handshake after 10 s).
+const PROBE_TIMEOUT_SECONDS: u32 = 10;
+
+/// How a mirror's container starts: the registry image's `/bin/sh` runs
+/// `scripts/mirror-start.sh` (embedded in the Deployment) around the
+/// registry. Distribution in proxy mode asks the upstream for `/v2/` while
+/// it starts and panics when no HTTP answer comes (`configureAuth`'s
+/// `http.Get` in `registry/proxy`, then `panic(err.Error())` in
+/// `handlers/app.go`; 2.8 and 3.x alike, distribution#4038), so a mirror
+/// restarted while its upstream is unreachable would crash-loop. The
+/// script starts the proxy only once the upstream gives any HTTP answer
+/// (a 401 too: that is all the registry needs); until then it serves the
+/// cache read-only from the same storage, with the proxy variables unset.
+#[derive(Debug, Clone)]
+pub(crate) struct MirrorStart {
+    /// The shell, `-c` and the script come first in the command.
+    pub shell: &'static str,
+    /// The script's `$0` (what its messages are known by).
+    pub name: &'static str,
+    /// What the registry itself asks at start: `<remote url>/v2/`.
+    pub probe_url: String,
+    pub retry_seconds: u32,
+    pub probe_timeout_seconds: u32,
+    /// The variables unset for the cache-only registry: every
+    /// `REGISTRY_PROXY_*` of [`MirrorPlan::proxy_env`].
+    pub proxy_vars: Vec<&'static str>,
+    /// The read-only switch (the garbage collection's, see `gc.rs`).
+    pub readonly_env: &'static str,
+    pub readonly_value: &'static str,
+    /// The registry: `registry serve` and the image's own config file
+    /// (`/etc/distribution/config.yml` in 3.x, kept as the image has it).
+    pub registry: Vec<String>,
+}
 
 impl MirrorPlan {
     pub(super) fn new(config: &Config, m: &Mirror, hosts: &[String], container: u16) -> MirrorPlan {
@@ -165,6 +205,31 @@ impl MirrorPlan {
             upstream_ca,
             strategy,
             security,
+            registry_command: vec![
+                "registry".to_owned(),
+                "serve".to_owned(),
+                super::gc::image_config_file(&config.image).to_owned(),
+            ],
+        }
+    }
+
+    /// How its container starts: see [`MirrorStart`].
+    pub fn start(&self) -> MirrorStart {
+        MirrorStart {
+            shell: "/bin/sh",
+            name: "mirror-start",
+            probe_url: format!("{}/v2/", self.remote_url),
+            retry_seconds: RETRY_SECONDS,
+            probe_timeout_seconds: PROBE_TIMEOUT_SECONDS,
+            proxy_vars: self
+                .proxy_env()
+                .into_iter()
+                .map(|(name, _)| name)
+                .filter(|name| name.starts_with("REGISTRY_PROXY_"))
+                .collect(),
+            readonly_env: super::READONLY_ENV,
+            readonly_value: super::READONLY_VALUE,
+            registry: self.registry_command.clone(),
         }
     }
 

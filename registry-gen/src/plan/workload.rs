@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::mirrors::{CHECKSUM_UPSTREAM, CHECKSUM_UPSTREAM_CA};
+use super::mirrors::{MirrorStart, CHECKSUM_UPSTREAM, CHECKSUM_UPSTREAM_CA};
 use super::{
     ClaimPlan, DataPlan, DataSource, EnvValue, Plan, PortPlan, CHECKSUM_HTTP_SECRET,
     CHECKSUM_REDIS, CHECKSUM_S3, CHECKSUM_S3_CA, CHECKSUM_TLS,
@@ -35,6 +35,9 @@ pub(crate) struct Workload<'p> {
     /// Whether the plan's spread over the nodes (and its
     /// PodDisruptionBudget) covers these pods: the main registry's only.
     pub scaled: bool,
+    /// A mirror's: the container's command wraps the registry (see
+    /// [`MirrorStart`]); `None`: the image's own entrypoint.
+    pub start: Option<MirrorStart>,
 }
 
 /// A Secret or ConfigMap mounted read-only.
@@ -122,6 +125,7 @@ impl<'c> Plan<'c> {
             mounts,
             checksums,
             scaled: true,
+            start: None,
         }
     }
 
@@ -161,6 +165,7 @@ impl<'c> Plan<'c> {
             mounts,
             checksums,
             scaled: false,
+            start: Some(m.start()),
         })
     }
 }

@@ -87,7 +87,14 @@ fn mirrors_and_start(plan: &Plan, s: &mut String) {
                 let _ = writeln!(s, "{line}");
             }
         }
-        s.push_str("```\n\nCheck one with `./scripts/verify.sh --mirror UPSTREAM IMAGE`.\n\n");
+        s.push_str("```\n\n");
+        let start = plan.mirrors[0].start();
+        let _ = writeln!(
+            s,
+            "A mirror whose upstream does not answer when its pod starts serves what it cached, read-only (pushes refused; the log says so), asks the upstream again every {} s and, once it answers, switches to proxying in the same container: no restart, nothing to do by hand. Distribution in proxy mode would panic at start instead (distribution#4038).\n",
+            start.retry_seconds
+        );
+        s.push_str("Check one with `./scripts/verify.sh --mirror UPSTREAM IMAGE`.\n\n");
     }
     s.push_str("## Start\n\n```sh\n./scripts/start.sh            # kubectl apply, in dependency order, then rollout status\nsudo ./scripts/trust-node.sh  # on each node and client: install the trust files below\n");
     if plan.private {

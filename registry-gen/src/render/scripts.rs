@@ -1,6 +1,8 @@
 //! Scripts: `start.sh`, `delete.sh`, `verify.sh`, `trust-node.sh` and
-//! `gc.sh` (garbage collection around the maintenance Job), and
-//! the trust DaemonSet's installer (which the trust ConfigMap carries). Each
+//! `gc.sh` (garbage collection around the maintenance Job), the mirrors'
+//! container command (`mirror-start.sh`, POSIX sh, embedded in their
+//! Deployments), and the trust DaemonSet's installer (which the trust
+//! ConfigMap carries). Each
 //! is a generated header that sets shell variables from the plan, then
 //! static text beside this module (`scripts/*.sh`) that uses only those
 //! variables. The bundle's scripts are bash (`set -euo pipefail`, a shared
@@ -13,6 +15,7 @@ use crate::bundle::{Bundle, MODE_EXEC};
 use crate::error::Result;
 use crate::inputs::Inputs;
 use crate::layout::GENERATED;
+use crate::plan::mirrors::MirrorStart;
 use crate::plan::{
     paths, CacheFlushPlan, ManifestKind, Plan, TrustInstallerPlan, Via, CACHE_FLUSHED, CACHE_KEYS,
     LABEL_INSTANCE, OWNER_KEY, READONLY_ENV, READONLY_VALUE, REGISTRY_CONTAINER, VERIFY_IMAGE,
@@ -35,6 +38,7 @@ const TRUST_NODE: &str = include_str!("scripts/trust-node.sh");
 const INSTALL_TREE: &str = include_str!("scripts/install-tree.sh");
 const TRUST_INSTALLER: &str = include_str!("scripts/trust-installer.sh");
 const GC_JOB: &str = include_str!("scripts/gc-job.sh");
+const MIRROR_START: &str = include_str!("scripts/mirror-start.sh");
 
 /// The heredoc delimiter for the files the installer carries.
 const EOF_MARK: &str = "REGISTRY_GEN_EOF";
@@ -382,6 +386,37 @@ pub(crate) fn gc_job_script(f: &CacheFlushPlan) -> String {
     );
     s.push_str(GC_JOB);
     s
+}
+
+/// A mirror container's command: the image's shell running
+/// `scripts/mirror-start.sh` around the registry (see [`MirrorStart`]).
+pub(crate) fn mirror_start_command(m: &MirrorStart) -> Vec<String> {
+    let one = |v: &str| Var::One(v.to_owned());
+    let mut script = header(
+        "#!/bin/sh",
+        "Start the mirror in proxy mode once its upstream answers; serve its cache read-only until then.",
+        &[
+            ("PROBE_URL", one(&m.probe_url)),
+            ("RETRY_SECONDS", one(&m.retry_seconds.to_string())),
+            (
+                "PROBE_TIMEOUT_SECONDS",
+                one(&m.probe_timeout_seconds.to_string()),
+            ),
+            ("PROXY_VARS", one(&m.proxy_vars.join(" "))),
+            ("READONLY_ENV", one(m.readonly_env)),
+            ("READONLY_VALUE", one(m.readonly_value)),
+        ],
+    );
+    script.push_str(MIRROR_START);
+    [
+        m.shell.to_owned(),
+        "-c".to_owned(),
+        script,
+        m.name.to_owned(),
+    ]
+    .into_iter()
+    .chain(m.registry.iter().cloned())
+    .collect()
 }
 
 /// The shebang, what the script does, the provenance line and the variables.

@@ -180,6 +180,28 @@ fn shellcheck_passes_the_scripts() {
                     .arg(&script));
             }
         }
+        // Each mirror's command is a POSIX sh script around the registry
+        // (mirror-start.sh, the registry image's busybox shell).
+        for m in &config.mirrors {
+            let slug = m.upstream.replace(['.', ':'], "-");
+            let d: k8s_openapi::api::apps::v1::Deployment = serde_yaml::from_str(
+                &std::fs::read_to_string(
+                    b.join(format!("manifests/mirror-{slug}-deployment.yaml")),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            let command = d.spec.unwrap().template.spec.unwrap().containers[0]
+                .command
+                .clone()
+                .unwrap();
+            assert_eq!(command[0], "/bin/sh");
+            let script = b.join(format!("mirror-start-{slug}.sh"));
+            std::fs::write(&script, &command[2]).unwrap();
+            run(Command::new("shellcheck")
+                .args(["--severity=style", "--shell=sh"])
+                .arg(&script));
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod docs_sync;
 mod env_yaml;
 mod gc_script;
 mod interop;
+mod mirror_start;
 mod mirrors;
 mod owners;
 mod plan_xrefs;

@@ -159,6 +159,10 @@ fn container(plan: &Plan, w: &Workload, mounts: Vec<core::VolumeMount>) -> core:
             }))
             .collect(),
         ),
+        command: w
+            .start
+            .as_ref()
+            .map(crate::render::scripts::mirror_start_command),
         env: Some(env(w)),
         volume_mounts: Some(mounts),
         resources: Some(resources(plan)),
