@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 use crate::config::Config;
 use crate::describe;
 use crate::error::Result;
-use crate::plan::{paths, Plan, Via};
+use crate::plan::{paths, Plan};
 
 /// What a render of a config would set up, in words: endpoints, ports,
 /// storage, TLS, auth, and what each kind of client needs. Its
@@ -191,12 +191,7 @@ fn auth(plan: &Plan, s: &mut String) {
 
 /// What each kind of client needs from the bundle, as (who, what).
 fn client_rows(plan: &Plan) -> Vec<(&'static str, String)> {
-    let example = plan
-        .endpoints
-        .iter()
-        .find(|e| e.via != Via::PortlessAlias)
-        .map(|e| e.authority())
-        .unwrap_or_default();
+    let example = plan.docker_endpoint().authority();
     let np = &plan.node_paths;
     let ep = "<endpoint>";
     let mut rows = vec![

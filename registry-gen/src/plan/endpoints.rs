@@ -188,6 +188,16 @@ impl Plan<'_> {
         primary_endpoint(&self.endpoints)
     }
 
+    /// The name Docker users type: the exposed name on port 443 (no port)
+    /// when there is one, else the primary endpoint. Docker has no
+    /// port-less redirect, so a port-less alias is never it.
+    pub fn docker_endpoint(&self) -> &Endpoint {
+        self.endpoints
+            .iter()
+            .find(|e| e.via == Via::Exposed)
+            .unwrap_or_else(|| self.primary_endpoint())
+    }
+
     /// An address to show in examples: the private registry's primary
     /// endpoint, or in a mirror-only bundle the first mirror's.
     pub fn example_endpoint(&self) -> &Endpoint {

@@ -163,7 +163,7 @@ fn trust_and_rest(plan: &Plan, inputs: &Inputs, mut s: String) -> String {
 }
 
 fn private_usage(plan: &Plan, inputs: &Inputs, s: &mut String) {
-    let ep = plan.primary_endpoint().authority();
+    let ep = plan.docker_endpoint().authority();
     let runtime = plan.runtime_endpoint().authority();
     if let Some(alias) = Some(plan.runtime_endpoint()).filter(|e| e.via == Via::PortlessAlias) {
         let _ = writeln!(
@@ -171,7 +171,7 @@ fn private_usage(plan: &Plan, inputs: &Inputs, s: &mut String) {
             "Port-less names such as `{}/busybox:1.36` reach NodePort {} through containerd's hosts.toml (and CRI-O's registries.conf.d, k3s's mirrors): nothing to patch, no apiserver port range to widen. Docker does not redirect; it uses `{}`.\n",
             alias.host,
             alias.port,
-            plan.primary_endpoint().authority()
+            plan.docker_endpoint().authority()
         );
     }
     let _ = writeln!(
