@@ -3,7 +3,8 @@
 //! things about the same bundle. Plain text, no Markdown.
 
 use crate::plan::{
-    paths, CaPlan, DataPlan, DataSource, Endpoint, MirrorPlan, Plan, Via, DRAIN_TIMEOUT_SECONDS,
+    paths, CaPlan, DataPlan, DataSource, DrainPlan, Endpoint, MirrorPlan, Plan, Via,
+    DRAIN_TIMEOUT_SECONDS,
 };
 
 /// How an endpoint reaches the registry.
@@ -177,14 +178,18 @@ pub(crate) fn topology(plan: &Plan) -> String {
 /// What an update (a renewed certificate, a CA-rotation step, a new image)
 /// does to pulls: the gap, if any, an operator should expect.
 pub(crate) fn updates(plan: &Plan) -> String {
-    let w = plan.workload();
+    roll(plan.strategy, plan.ports.host)
+}
+
+/// [`updates`] of a Deployment with this strategy and hostPort.
+fn roll(strategy: &str, host_port: Option<u16>) -> String {
     let drain = format!("finishes the requests it serves (up to {DRAIN_TIMEOUT_SECONDS} s)");
-    match w.drain.pre_stop_seconds {
+    match DrainPlan::new(strategy).pre_stop_seconds {
         Some(delay) => format!(
             "an update (a renewed certificate, a CA-rotation step, a new image) rolls a new pod in before an old one goes, and a stopping pod leaves the Service, keeps serving {delay} s more, then {drain}: pulls keep working"
         ),
         None => {
-            let why = match plan.ports.host {
+            let why = match host_port {
                 Some(port) => format!("hostPort {port} is one node's port"),
                 None => "the claim is ReadWriteOnce: one node mounts it".to_owned(),
             };
@@ -243,6 +248,7 @@ pub(crate) fn mirror(m: &MirrorPlan) -> Vec<String> {
         cache.push_str(&format!("; kept {ttl} (REGISTRY_PROXY_TTL, registry 3.x)"));
     }
     v.push(cache);
+    v.push(format!("  updates: {}", roll(m.strategy, m.ports.host)));
     if let Some(c) = &m.credentials {
         v.push(format!(
             "  upstream login: Secret {} (from username_file and password_file)",

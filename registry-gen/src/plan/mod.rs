@@ -72,8 +72,8 @@ pub(crate) use trust::{
 };
 use workload::workload_policy;
 pub(crate) use workload::{
-    Checksum, MountSource, Quantities, ResourcePlan, SecurityPlan, Workload, WorkloadMount,
-    DRAIN_TIMEOUT_SECONDS, ROLLING_UPDATE,
+    Checksum, DrainPlan, MountSource, Quantities, ResourcePlan, SecurityPlan, Workload,
+    WorkloadMount, DRAIN_TIMEOUT_SECONDS, ROLLING_UPDATE,
 };
 
 /// Kubernetes namespaces that exist in every cluster: the bundle never

@@ -248,7 +248,7 @@ pub(crate) struct DrainPlan {
 }
 
 impl DrainPlan {
-    pub(super) fn new(strategy: &str) -> DrainPlan {
+    pub(crate) fn new(strategy: &str) -> DrainPlan {
         let pre_stop_seconds = (strategy == ROLLING_UPDATE).then_some(ENDPOINT_DELAY_SECONDS);
         DrainPlan {
             pre_stop_seconds,
