@@ -6,6 +6,7 @@ mod certs;
 mod common;
 mod docs_sync;
 mod env_yaml;
+mod fleet;
 mod gc_script;
 mod interop;
 mod mirrors;
