@@ -66,7 +66,7 @@ if ! cargo insta --version >/dev/null 2>&1; then
 fi
 
 # The library's public API against the 0.1.0 baseline (semver/); a first
-# install builds it from source: over an hour on 2 busy cores
+# install builds it from source: 59 minutes on 2 busy cores
 # (docs/performance.md), once.
 if ! cargo semver-checks --version >/dev/null 2>&1; then
     echo "test.sh: installing cargo-semver-checks"

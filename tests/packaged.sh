@@ -72,7 +72,7 @@ fi
 root=$work/root
 mkdir -p "$root"
 cp "$packaged" "$root/registry-gen"
-unshare --root="$root" /registry-gen render --format tar >"$work/bundle.tar"
+unshare --root="$root" /registry-gen -q render --format tar >"$work/bundle.tar"
 tar -tf "$work/bundle.tar" >"$work/tar.list"
 grep -qx 'manifests/deployment.yaml' "$work/tar.list" || {
     echo "packaged.sh: the tar stream rendered in the empty root has no manifests/deployment.yaml" >&2
