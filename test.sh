@@ -75,6 +75,14 @@ if ! cargo insta --version >/dev/null 2>&1; then
     cargo install cargo-insta --locked --quiet
 fi
 
+# The library's public API against the 0.1.0 baseline (semver/); a first
+# install builds it from source: 59 minutes on 2 busy cores
+# (docs/performance.md), once.
+if ! cargo semver-checks --version >/dev/null 2>&1; then
+    echo "test.sh: installing cargo-semver-checks"
+    cargo install cargo-semver-checks --locked --quiet
+fi
+
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "test.sh: installing cargo-fuzz"
     cargo install cargo-fuzz --locked --quiet
@@ -99,5 +107,21 @@ if ! RUSTC_BOOTSTRAP=1 cargo fuzz run render "$corpus" -- -max_total_time=15 >"$
     exit 1
 fi
 echo "fuzz: $(tail -n 1 "$corpus/fuzz.log")"
+# Embeddable: the API docs as docs.rs builds them ([package.metadata.docs.rs]),
+# warnings denied.
+RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo doc --no-deps --locked --quiet \
+    -p registry-gen --features k8s-openapi/v1_33
+# No breaking change to the library's public API since the last release:
+# the packaged .crate of that release is the baseline. (k8s-openapi needs
+# one API version; the library leaves it to the binary, so name it here.)
+baseline=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$corpus" "$baseline"' EXIT
+tar -xzf semver/registry-gen-0.1.0.crate -C "$baseline"
+K8S_OPENAPI_ENABLED_VERSION=1.33 cargo semver-checks check-release -p registry-gen \
+    --baseline-root "$baseline/registry-gen-0.1.0"
+# Installable: both crates package and would publish; the CLI built from
+# the .crate files outside the workspace, as one static binary, renders in
+# an empty root at the workspace build's speed.
+tests/packaged.sh
 # One closing line over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -69,28 +69,82 @@ impl Bundle {
     }
 
     /// Every file, sorted by path.
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// for (path, file) in bundle.files() {
+    ///     println!("{:04o} {path}", file.mode);
+    /// }
+    /// assert!(bundle.files().any(|(path, _)| path == "certs/ca.crt"));
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn files(&self) -> impl Iterator<Item = (&str, &File)> {
         self.files.iter().map(|(p, f)| (p.as_str(), f))
     }
 
     /// One file by its bundle path, e.g. `manifests/deployment.yaml`.
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// let key = bundle.get(registry_gen::layout::SERVER_KEY).unwrap();
+    /// assert_eq!(key.mode, registry_gen::MODE_SECRET);
+    /// assert!(bundle.get("no/such/file").is_none());
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn get(&self, path: &str) -> Option<&File> {
         self.files.get(path)
     }
 
     /// Things the user should know (e.g. storage that loses data).
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// for warning in bundle.warnings() {
+    ///     eprintln!("warning: {warning}");
+    /// }
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
     /// What the render decided that a user may want to know (a certificate
     /// kept or renewed, and why).
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// // A first render keeps nothing, so it has nothing to explain.
+    /// assert!(bundle.notices().is_empty());
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn notices(&self) -> &[String] {
         &self.notices
     }
 
     /// Paths of files whose contents registry-gen generated a secret for
     /// this render (a new CA key, generated passwords): the CLI tells the user where they are.
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// let generated: Vec<_> = bundle.generated_secrets().collect();
+    /// assert_eq!(generated, ["auth/admin.password", "certs/ca.key"]);
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn generated_secrets(&self) -> impl Iterator<Item = &str> {
         self.files
             .keys()
@@ -101,6 +155,17 @@ impl Bundle {
     /// Every directory of the bundle, parents first, with the mode
     /// [`Bundle::write_to`] gives it: 0700 where it holds a secret file,
     /// else 0755. For writers of other forms (a tar stream).
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// let dirs = bundle.directories();
+    /// assert!(dirs.contains(&("auth".to_owned(), 0o700)));
+    /// assert!(dirs.contains(&("scripts".to_owned(), 0o755)));
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn directories(&self) -> Vec<(String, u32)> {
         let mut dirs = BTreeSet::new();
         for path in self.files.keys() {
@@ -120,6 +185,17 @@ impl Bundle {
 
     /// Every Kubernetes manifest as one multi-document YAML stream, in apply
     /// order, for `kubectl apply -f -`.
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// let stream = bundle.manifest_stream();
+    /// assert!(stream.contains("kind: Deployment"));
+    /// assert!(stream.contains("\n---\n"));
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn manifest_stream(&self) -> String {
         crate::yaml::stream(self.manifests.iter().filter_map(|p| {
             self.files

@@ -43,6 +43,12 @@ pub struct Secret(String);
 
 impl Secret {
     /// Wrap a secret value.
+    ///
+    /// ```
+    /// let secret = registry_gen::Secret::new("hunter2");
+    /// assert_eq!(secret.expose(), "hunter2");
+    /// assert_eq!(format!("{secret:?}"), "Secret(<7 bytes redacted>)");
+    /// ```
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }
@@ -229,11 +235,28 @@ impl Inputs {
     /// to `not_after`: once two thirds of its lifetime are gone (day 243 of
     /// a 365-day certificate), judged by the injected clock
     /// [`Inputs::now`], so the registry never serves one in its last third.
+    ///
+    /// ```
+    /// use time::macros::datetime;
+    ///
+    /// let renew = registry_gen::Inputs::renew_at(datetime!(2026-01-01 0:00 UTC), datetime!(2026-01-01 0:00 UTC) + time::Duration::days(360));
+    /// assert_eq!(renew, datetime!(2026-08-29 0:00 UTC));
+    /// ```
     pub fn renew_at(not_before: OffsetDateTime, not_after: OffsetDateTime) -> OffsetDateTime {
         not_before + (not_after - not_before) * 2 / 3
     }
 
     /// Inputs with only a clock; everything else still to be injected or filled.
+    ///
+    /// ```
+    /// use registry_gen::{Inputs, Password, Secret};
+    ///
+    /// // A fixed clock (reproducible renders) and a password the caller chose.
+    /// let mut inputs = Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+    /// inputs.passwords.insert("admin".into(), Password::given(Secret::new("correct horse")));
+    /// inputs.fill_missing(&registry_gen::Config::embedded_default())?; // the rest
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn new(now: OffsetDateTime) -> Inputs {
         Inputs {
             now,
@@ -274,6 +297,25 @@ impl Inputs {
     ///
     /// Values already set (injected) win. An external CA in the config wins
     /// over a kept one.
+    ///
+    /// ```
+    /// use registry_gen::{render, Config, Inputs};
+    ///
+    /// let config = Config::embedded_default();
+    /// let mut first = Inputs::new(time::OffsetDateTime::now_utc());
+    /// first.fill_missing(&config)?;
+    /// let before = render(&config, &first)?;
+    ///
+    /// // A re-render: read the earlier bundle (here from memory; the CLI reads
+    /// // the bundle directory), then fill only what is still missing.
+    /// let mut again = Inputs::new(time::OffsetDateTime::now_utc());
+    /// again.reuse_previous(&config, &mut |path| before.get(path).map(|f| f.contents.clone()))?;
+    /// again.fill_missing(&config)?;
+    /// let after = render(&config, &again)?;
+    /// assert_eq!(after.get("certs/ca.crt"), before.get("certs/ca.crt"));
+    /// assert_eq!(after.get("auth/admin.password"), before.get("auth/admin.password"));
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn reuse_previous(
         &mut self,
         config: &Config,
@@ -387,6 +429,16 @@ impl Inputs {
     /// still missing: CA and server keys of the configured algorithm (and
     /// the key of the next CA when a rotation starts), certificate serials,
     /// passwords (128 bits, printable), bcrypt salts and the HTTP secret.
+    ///
+    /// ```
+    /// let config = registry_gen::Config::embedded_default();
+    /// let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+    /// inputs.fill_missing(&config)?;
+    /// assert!(inputs.server_key.is_some());
+    /// let bundle = registry_gen::render(&config, &inputs)?;
+    /// assert!(bundle.get("auth/admin.password").is_some());
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn fill_missing(&mut self, config: &Config) -> Result<()> {
         let alg = config.tls.key_algorithm;
         if self.ca.is_none() {

@@ -61,6 +61,21 @@ pub struct Inspection {
 /// certificates. When a `config` is given, the first non-CA certificate is
 /// checked against the addresses it configures; the first CA certificate
 /// is used to verify the first non-CA one.
+///
+/// ```
+/// use registry_gen::{inspect, render, Config, Inputs};
+///
+/// let config = Config::embedded_default();
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let files = ["certs/ca.crt", "certs/server.crt"]
+///     .map(|p| (p, bundle.get(p).unwrap().contents.as_slice()));
+/// let report = inspect(&files, Some(&config), inputs.now)?;
+/// assert!(report.problems.is_empty(), "{:?}", report.problems);
+/// println!("{}", report.expiry_table(inputs.now));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn inspect(
     files: &[(&str, &[u8])],
     config: Option<&Config>,

@@ -112,6 +112,9 @@ pub mod bench {
 
 /// Validate `config` (every problem at once), plan it, and render every file
 /// of the bundle from it and `inputs`.
+///
+/// See the [crate] example; `examples/embed.rs` and `examples/fleet.rs` in
+/// the repository are whole programs.
 pub fn render(config: &Config, inputs: &Inputs) -> Result<Bundle> {
     validate::validate(config)?;
     let ca_kept = matches!(inputs.ca, Some(CaInput::Kept { .. }));
@@ -120,6 +123,17 @@ pub fn render(config: &Config, inputs: &Inputs) -> Result<Bundle> {
 }
 
 /// Validate `config` without rendering: `Ok(())` or every problem at once.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error};
+///
+/// let mut config = Config::embedded_default();
+/// config.name = "Not A Name".into();
+/// config.replicas = 0;
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
+/// assert_eq!(paths, ["name", "replicas"]);
+/// ```
 pub fn validate(config: &Config) -> Result<()> {
     validate::validate(config)
 }

@@ -35,6 +35,13 @@ impl fmt::Display for Summary {
 
 /// Validate `config` (every problem at once, as [`crate::render`] does) and
 /// describe the plan a render would follow.
+///
+/// ```
+/// let summary = registry_gen::summarize(&registry_gen::Config::embedded_default())?;
+/// assert!(summary.to_string().contains("localhost:5000"));
+/// assert!(!summary.warnings().is_empty()); // emptyDir storage
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn summarize(config: &Config) -> Result<Summary> {
     crate::validate::validate(config)?;
     let plan = Plan::new(config, false)?;

@@ -543,6 +543,13 @@ impl Default for Addresses {
 impl Config {
     /// The embedded default: renders a working bundle with no input at all
     /// (a registry on `127.0.0.1`/`localhost` with one generated user).
+    ///
+    /// ```
+    /// let config = registry_gen::Config::embedded_default();
+    /// assert_eq!(config.addresses.dns_names, ["localhost"]);
+    /// registry_gen::validate(&config)?;
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn embedded_default() -> Config {
         // The embedded text is tested to parse; a failure here is a build defect.
         Config::from_yaml(DEFAULT_YAML).expect("embedded default.yaml parses")
@@ -551,6 +558,17 @@ impl Config {
     /// Parse a config from YAML text. Missing fields take their defaults;
     /// unknown keys, wrong types and YAML syntax errors are errors that name
     /// the field and, where known, the line and column.
+    ///
+    /// ```
+    /// use registry_gen::Config;
+    ///
+    /// let config = Config::from_yaml("name: hub\naddresses: {node_ips: [10.0.0.5]}\n")?;
+    /// assert_eq!(config.name, "hub");
+    ///
+    /// let err = Config::from_yaml("nmae: hub\n").unwrap_err();
+    /// assert!(err.to_string().contains("unknown field `nmae`"));
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn from_yaml(text: &str) -> Result<Config> {
         if text.trim().is_empty() {
             return Err(Error::Parse {
@@ -564,6 +582,11 @@ impl Config {
     /// JSON, with every field's description and default: editors use it to
     /// validate and complete `registry-gen.yaml`. It checks structure and
     /// types; the semantic rules are [`crate::validate`]'s.
+    ///
+    /// ```
+    /// let schema = registry_gen::Config::json_schema();
+    /// assert!(schema.contains("\"title\": \"registry-gen.yaml\""));
+    /// ```
     pub fn json_schema() -> String {
         let schema = schemars::schema_for!(Config);
         // A schema of plain data always serialises.
@@ -571,6 +594,14 @@ impl Config {
     }
 
     /// The config as YAML, as written to `registry-gen.yaml` in the bundle.
+    ///
+    /// ```
+    /// use registry_gen::Config;
+    ///
+    /// let config = Config::embedded_default();
+    /// assert_eq!(Config::from_yaml(&config.to_yaml()?)?, config);
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn to_yaml(&self) -> Result<String> {
         crate::yaml::to_string(self)
     }

@@ -7,6 +7,7 @@ mod common;
 mod crd_schemas;
 mod docs_sync;
 mod env_yaml;
+mod fleet;
 mod gc_script;
 mod interop;
 mod mirror_start;
