@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod monitoring;
 mod storage;
+pub use monitoring::{Blackbox, Monitoring};
 pub use storage::{AccessMode, HostPathStorage, NfsStorage, PvcStorage, S3Storage, Storage};
 
 /// The embedded default configuration, as YAML text.
@@ -66,6 +68,11 @@ pub struct Config {
     /// through it. Empty by default. See docs/howto-mirrors.md.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<Mirror>,
+    /// Monitoring objects: a PodMonitor, alerts, a Grafana dashboard, a TLS
+    /// probe (needs `registry.debug.metrics`). Absent (the default): none.
+    /// See docs/howto-monitoring.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<Monitoring>,
 }
 
 /// A pull-through cache of one upstream registry.
@@ -371,7 +378,8 @@ pub struct RegistryOptions {
     pub delete_enabled: bool,
     /// The registry's debug listener (`REGISTRY_HTTP_DEBUG_ADDR`): expvar at
     /// `/debug/vars` and, with `metrics`, Prometheus `/metrics`, over plain
-    /// HTTP without authentication. `null` (the default) switches it off,
+    /// HTTP without authentication, on the private registry and on every
+    /// mirror (each its own pod). `null` (the default) switches it off,
     /// including the one on `:5001` that the official 3.x image's own config
     /// file starts.
     pub debug: Option<DebugListener>,
@@ -424,7 +432,7 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
-fn default_true() -> bool {
+pub(crate) fn default_true() -> bool {
     true
 }
 
@@ -444,6 +452,7 @@ impl Default for Config {
             registry: RegistryOptions::default(),
             trust: TrustOptions::default(),
             mirrors: Vec::new(),
+            monitoring: None,
             spread: Spread::default(),
             cache: Cache::default(),
         }

@@ -19,6 +19,8 @@
 //! - `workload`, `env`: what runs (Deployments, resources, strategy,
 //!   hardening) and the `REGISTRY_*` environment with its one quoting rule;
 //! - `mirrors`: the pull-through caches;
+//! - `monitoring`: how Prometheus scrapes them, the alerts, the dashboard,
+//!   the certificate probe;
 //! - `gc`: maintenance (garbage collection);
 //! - `trust`: how nodes come to trust and pull (trust file paths, the
 //!   installer, discovery, the pull test);
@@ -41,6 +43,7 @@ mod env;
 mod gc;
 mod manifests;
 pub(crate) mod mirrors;
+pub(crate) mod monitoring;
 mod owner;
 mod tls;
 mod trust;
@@ -55,13 +58,14 @@ pub(crate) use backends::{
 use data::data_plan;
 pub(crate) use data::{ClaimPlan, DataPlan, DataSource};
 use endpoints::primary_endpoint;
-pub(crate) use endpoints::{Endpoint, PortPlan, Via};
+pub(crate) use endpoints::{DebugPlan, Endpoint, PortPlan, Via};
 pub(crate) use env::{EnvValue, Literal, SecretText};
 pub(crate) use gc::{
     CacheFlushPlan, GcPlan, CACHE_FLUSHED, CACHE_KEYS, READONLY_ENV, READONLY_VALUE,
 };
 pub(crate) use manifests::{Manifest, ManifestKind};
 pub(crate) use mirrors::MirrorPlan;
+pub(crate) use monitoring::MonitoringPlan;
 pub(crate) use owner::OWNER_KEY;
 pub(crate) use tls::{CaPlan, TlsPlan, CHECKSUM_TLS, TLS_MOUNT};
 pub(crate) use trust::{
@@ -148,6 +152,8 @@ pub(crate) struct Plan<'c> {
     pub gc: GcPlan,
     /// The pull-through caches, in config order (`mirrors[i]`).
     pub mirrors: Vec<MirrorPlan>,
+    /// The monitoring objects (`monitoring`), if any.
+    pub monitoring: Option<MonitoringPlan>,
     /// The effective config as YAML, saved in the bundle for re-renders.
     pub effective_config: String,
     /// Things the user should know before relying on this bundle.
@@ -211,8 +217,9 @@ impl<'c> Plan<'c> {
             auth: AuthPlan::new(config, private),
             http_secret: auth::http_secret(name),
             mirrors: (config.mirrors.iter())
-                .map(|m| MirrorPlan::new(config, m, &hosts, ports.container))
+                .map(|m| MirrorPlan::new(config, m, &hosts, &ports))
                 .collect(),
+            monitoring: None,
             ports,
             data,
             endpoints,
@@ -230,6 +237,7 @@ impl<'c> Plan<'c> {
             effective_config: config.to_yaml()?,
             warnings: Vec::new(),
         };
+        plan.monitoring = MonitoringPlan::new(config, &plan);
         plan.manifests = plan.manifest_list();
         plan.warnings = warnings::warnings(config, &plan);
         Ok(plan)

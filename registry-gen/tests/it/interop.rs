@@ -119,7 +119,16 @@ fn kubectl_kustomize_builds_and_the_schema_validator_accepts_every_object() {
             built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")),
             listed
         );
-        kubernetes_validate(&manifests);
+        // The Prometheus Operator's objects are not in the Kubernetes
+        // schema: `crd.rs` validates them against their CRDs.
+        let core: Vec<PathBuf> = (manifests.into_iter())
+            .filter(|p| {
+                !std::fs::read_to_string(p)
+                    .unwrap()
+                    .contains("\napiVersion: monitoring.coreos.com/")
+            })
+            .collect();
+        kubernetes_validate(&core);
     }
 }
 
