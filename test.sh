@@ -33,6 +33,14 @@ command -v groff >/dev/null || packages+=(groff-base)
 # shared blob-descriptor cache.
 command -v haproxy >/dev/null || packages+=(haproxy)
 command -v redis-server >/dev/null || packages+=(redis-server)
+# Monitoring (monitoring.rs, e2e_monitoring): Prometheus 2.42 with promtool
+# scrapes the registry and tests the alerts; the blackbox exporter probes
+# its certificate. Debian's packages enable their services but start none
+# where no init runs (a container), and the tests use their own listeners.
+command -v promtool >/dev/null || packages+=(prometheus)
+command -v prometheus-blackbox-exporter >/dev/null || packages+=(prometheus-blackbox-exporter)
+# Node runs the Prometheus Operator's CRD validators (below).
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "test.sh: installing ${packages[*]}"
     $sudo apt-get update -qq
@@ -58,6 +66,13 @@ if ! command -v moto_server >/dev/null || ! python3 -c 'import moto, boto3, flas
     echo "test.sh: installing moto[server]"
     python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' ||
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]==5.2.1'
+fi
+
+# The Prometheus Operator's CRD schemas with validators (npm
+# @kubernetes-models/prometheus-operator, pinned by package-lock.json).
+if [ ! -d registry-gen/tests/crd/node_modules/@kubernetes-models/prometheus-operator ]; then
+    echo "test.sh: installing @kubernetes-models/prometheus-operator"
+    npm ci --prefix registry-gen/tests/crd --no-audit --no-fund --loglevel=error
 fi
 
 if ! cargo insta --version >/dev/null 2>&1; then

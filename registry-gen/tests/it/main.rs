@@ -9,6 +9,7 @@ mod env_yaml;
 mod gc_script;
 mod interop;
 mod mirrors;
+mod monitoring;
 mod owners;
 mod plan_xrefs;
 mod rollout;
