@@ -279,13 +279,7 @@ fn prometheus_scrapes_every_dashboard_query_and_the_probe_sees_the_certificate()
             deployment: yaml(&manifests.join("mirror-docker-io-deployment.yaml")),
         },
     ];
-    let rule = yaml(&manifests.join("prometheusrule.yaml"));
-    let rules_file = sb.path().join("rules.yaml");
-    fs::write(
-        &rules_file,
-        serde_yaml::to_string(&json!({"groups": rule["spec"]["groups"]})).unwrap(),
-    )
-    .unwrap();
+    let rules_file = b.dir.join("monitoring/alerts.yml");
     let config = json!({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [rules_file],

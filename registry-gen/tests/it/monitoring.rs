@@ -56,12 +56,71 @@ fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
 #[test]
 fn promtool_accepts_the_rendered_rules() {
     let (_, bundle) = observed();
+    // The rule file and the PrometheusRule hold the same group.
+    let file: Value = common::yaml(&bundle, "monitoring/alerts.yml");
+    assert_eq!(file, rule_file(&bundle));
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rules.yaml");
-    std::fs::write(&file, serde_yaml::to_string(&rule_file(&bundle)).unwrap()).unwrap();
-    let (ok, text) = promtool(dir.path(), &["check", "rules", "rules.yaml"]);
+    std::fs::write(
+        dir.path().join("alerts.yml"),
+        common::text(&bundle, "monitoring/alerts.yml"),
+    )
+    .unwrap();
+    let (ok, text) = promtool(dir.path(), &["check", "rules", "alerts.yml"]);
     assert!(ok, "promtool check rules:\n{text}");
     assert!(text.contains("SUCCESS: 9 rules found"), "{text}");
+}
+
+/// Without claims (emptyDir, S3) and without a blackbox exporter there are
+/// no volume and certificate alerts; a mirror-only bundle selects only the
+/// mirrors; the rules still pass promtool, the objects their CRDs.
+#[test]
+fn smaller_bundles_have_fewer_alerts_and_still_pass() {
+    let mut config = common::load(&crate::support::workspace().join("examples/mirrors-only.yaml"));
+    config.registry.debug = Some(registry_gen::DebugListener {
+        port: 5001,
+        metrics: true,
+    });
+    let (mut monitoring, _) = observed();
+    let mut m = monitoring.monitoring.take().unwrap();
+    m.blackbox = None;
+    config.monitoring = Some(m);
+    for s in &mut config.mirrors {
+        s.storage = registry_gen::Storage::EmptyDir {};
+    }
+    let bundle = common::render(&config);
+    let rules = rule_file(&bundle);
+    let names = alert_names(&rules);
+    assert_eq!(
+        names.iter().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "RegistryErrorRatioHigh",
+            "RegistryLatencyHigh",
+            "RegistryMirrorUpstreamFailing",
+            "RegistryNoReadyPod",
+            "RegistryStorageSlow"
+        ]
+    );
+    assert!(bundle.get("manifests/probe.yaml").is_none());
+    assert!(bundle.get("monitoring/blackbox.yml").is_none());
+    let pm = object(&bundle, "manifests/podmonitor.yaml");
+    assert_eq!(
+        pm["spec"]["selector"]["matchExpressions"][0]["values"],
+        json!(["registry-mirror"])
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("alerts.yml"),
+        common::text(&bundle, "monitoring/alerts.yml"),
+    )
+    .unwrap();
+    let (ok, text) = promtool(dir.path(), &["check", "rules", "alerts.yml"]);
+    assert!(ok, "{text}");
+    let objects: Vec<Value> = ["podmonitor", "prometheusrule"]
+        .into_iter()
+        .map(|f| object(&bundle, &format!("manifests/{f}.yaml")))
+        .collect();
+    let (ok, text) = crd_validate(&objects);
+    assert!(ok, "{text}");
 }
 
 const NS: &str = "registry";

@@ -33,7 +33,7 @@ mod backends;
 mod discovery;
 mod maintenance;
 mod mirrors;
-pub(crate) mod monitoring;
+mod monitoring;
 mod pull_test;
 mod scale;
 mod secrets;

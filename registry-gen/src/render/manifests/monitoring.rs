@@ -1,7 +1,8 @@
 //! The monitoring objects (`monitoring`): the PodMonitor, the
 //! PrometheusRule and the Probe (typed in `crd.rs`), the Grafana dashboard
-//! (`monitoring/grafana-dashboard.json` and the same bytes in a ConfigMap)
-//! and the blackbox exporter's module (`monitoring/blackbox.yml`). Every
+//! (`monitoring/grafana-dashboard.json` and the same bytes in a ConfigMap),
+//! the alerts as a plain rule file (`monitoring/alerts.yml`) and the
+//! blackbox exporter's module (`monitoring/blackbox.yml`). Every
 //! name, selector, port, query and threshold is the plan's.
 
 use std::collections::BTreeMap;
@@ -78,8 +79,8 @@ pub(super) fn pod_monitor(plan: &Plan) -> Result<PodMonitor> {
     })
 }
 
-/// The alerts as one rule group (also what `promtool` reads).
-pub(crate) fn rule_group(plan: &Plan) -> Result<RuleGroup> {
+/// The alerts as one rule group (the PrometheusRule's and the rule file's).
+fn rule_group(plan: &Plan) -> Result<RuleGroup> {
     let m = monitoring(plan)?;
     Ok(RuleGroup {
         name: format!("registry-gen.{}.{}", plan.namespace, plan.name),
@@ -204,11 +205,26 @@ struct BlackboxTls {
     ca_file: String,
 }
 
-/// The files beside the manifests: the dashboard's JSON, the blackbox module.
+/// A plain Prometheus rule file.
+#[derive(Serialize)]
+struct RuleFile {
+    groups: Vec<RuleGroup>,
+}
+
+/// The files beside the manifests: the alerts as a rule file, the
+/// dashboard's JSON, the blackbox module.
 pub(crate) fn render_files(plan: &Plan, out: &mut Bundle) -> Result<()> {
     let Some(m) = &plan.monitoring else {
         return Ok(());
     };
+    let rules = RuleFile {
+        groups: vec![rule_group(plan)?],
+    };
+    out.add(
+        paths::ALERT_RULES,
+        crate::yaml::file(paths::ALERT_RULES, &rules)?,
+        MODE_FILE,
+    );
     if m.dashboard.is_some() {
         out.add(paths::GRAFANA_DASHBOARD, dashboard_json(plan)?, MODE_FILE);
     }
