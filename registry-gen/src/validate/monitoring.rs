@@ -8,11 +8,12 @@ pub(super) fn check(c: &Config, e: &mut Errors) {
     let Some(m) = &c.monitoring else {
         return;
     };
-    if !c.registry.debug.as_ref().is_some_and(|d| d.metrics) {
+    let metrics = c.registry.debug.as_ref().map(|d| d.metrics);
+    if metrics != Some(true) {
         e.push(
-            "monitoring",
-            "set",
-            "`registry.debug: {port: <port>, metrics: true}` as well: the PodMonitor, the annotations, the alerts and the dashboard read the registries' `/metrics` on their debug listener, which is off",
+            "registry.debug.metrics",
+            metrics.map_or("null (no registry.debug)".to_owned(), |m| m.to_string()),
+            "`true`, with `registry.debug.port`, when `monitoring` is set: the PodMonitor, the annotations, the alerts and the dashboard read the registries' `/metrics` on their debug listener",
         );
     }
     if let Some(b) = &m.blackbox {
