@@ -179,6 +179,21 @@ impl MonitoringPlan {
     }
 }
 
+/// What the user should know about the monitoring settings.
+pub(super) fn warnings(config: &Config) -> Vec<String> {
+    let Some(m) = &config.monitoring else {
+        return Vec::new();
+    };
+    let mut w = Vec::new();
+    if m.prometheus_operator && m.scrape_annotations {
+        w.push("monitoring.prometheus_operator and monitoring.scrape_annotations are both on: a Prometheus that also honours the prometheus.io annotations scrapes every registry twice, and the alerts count each request twice".to_owned());
+    }
+    if m.blackbox.is_some() && !m.prometheus_operator {
+        w.push("monitoring.blackbox is set without monitoring.prometheus_operator: no Probe is rendered, so nothing probes the certificate until your Prometheus scrapes the exporter with the module of monitoring/blackbox.yml (docs/howto-monitoring.md); until then the certificate alerts stay silent".to_owned());
+    }
+    w
+}
+
 fn pod_monitor(plan: &Plan) -> PodMonitorPlan {
     let mut names = Vec::new();
     if plan.private {

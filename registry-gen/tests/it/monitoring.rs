@@ -621,3 +621,38 @@ fn monitoring_needs_the_metrics_switch() {
         "{err}"
     );
 }
+
+#[test]
+fn contradictory_settings_are_warned_about() {
+    let (mut config, bundle) = observed();
+    assert!(
+        bundle.warnings().iter().all(|w| !w.contains("monitoring")),
+        "{:?}",
+        bundle.warnings()
+    );
+    let m = config.monitoring.as_mut().unwrap();
+    m.scrape_annotations = true;
+    let w = common::render(&config).warnings().join("\n");
+    assert!(w.contains("scrapes every registry twice"), "{w}");
+    let m = config.monitoring.as_mut().unwrap();
+    m.scrape_annotations = false;
+    m.prometheus_operator = false;
+    let bundle = common::render(&config);
+    let w = bundle.warnings().join("\n");
+    assert!(w.contains("no Probe is rendered"), "{w}");
+    // Without the operator: no PodMonitor, PrometheusRule or Probe, but the
+    // rule file, the blackbox module and the dashboard.
+    for gone in ["podmonitor", "prometheusrule", "probe"] {
+        assert!(
+            bundle.get(&format!("manifests/{gone}.yaml")).is_none(),
+            "{gone}"
+        );
+    }
+    for kept in [
+        "monitoring/alerts.yml",
+        "monitoring/blackbox.yml",
+        "manifests/grafana-dashboard.yaml",
+    ] {
+        assert!(bundle.get(kept).is_some(), "{kept}");
+    }
+}
