@@ -656,3 +656,17 @@ fn contradictory_settings_are_warned_about() {
         assert!(bundle.get(kept).is_some(), "{kept}");
     }
 }
+
+#[test]
+fn check_says_what_is_monitored() {
+    let (config, _) = observed();
+    let text = registry_gen::summarize(&config).unwrap().to_string();
+    for line in [
+        "monitoring: every registry serves http://<pod IP>:5001/metrics (container port debug)",
+        "  PodMonitor kube-registry, PrometheusRule kube-registry-alerts (9 alerts)",
+        "  certificate probed through the blackbox exporter at prometheus-blackbox-exporter.monitoring.svc:9115 (module registry_tls)",
+        "  Grafana dashboard in ConfigMap kube-registry-grafana-dashboard",
+    ] {
+        assert!(text.contains(&format!("{line}\n")), "{text}");
+    }
+}
