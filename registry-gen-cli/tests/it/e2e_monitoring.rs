@@ -13,11 +13,13 @@
 //! dashboard returns a number, except those named below that this setup
 //! cannot answer: the 3.x-only metrics (checked in distribution's source,
 //! docs/howto-monitoring.md) and the kubelet's volume statistics. The
-//! probe's `probe_ssl_earliest_cert_expiry` is the certificate's notAfter,
-//! and a module trusting another CA fails. The mirror's Deployment is
-//! selected too (its pod is not played: its target is down), and its
-//! series carry `upstream="docker.io"` where the private registry's carry
-//! none.
+//! Docker Hub mirror is played too, from its own rendered Deployment, in
+//! front of e2e_mirror's stand-in upstream: its series carry
+//! `upstream="docker.io"` where the private registry's carry none, and as
+//! 2.8 it keeps its proxy counters in expvar only. The probe's
+//! `probe_ssl_earliest_cert_expiry` is the certificate's notAfter, a module
+//! trusting another CA fails, and the rendered alerts stay silent until the
+//! mirror stops.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,15 +31,19 @@ use serde_json::{json, Value};
 
 use crate::common::text;
 use crate::e2e::{
-    example, render, start_pod, start_proxies, wait_for, Sandbox, Scenario, CLUSTER_IP, NODE_IP,
-    POD_IP,
+    example, render, start_pod, start_pod_as, start_proxies, start_proxies_as, wait_for, Bundle,
+    Sandbox, Scenario, CLUSTER_IP, NODE_IP, POD_IP,
+};
+use crate::e2e_mirror::{
+    make_upstream, mirror_bundle, push, start_upstream, HUB, HUB_REPO, UPSTREAM_IP,
 };
 use crate::support::self_signed;
 
-/// Where the mirror's pod would be: no route in the sandbox, so its
-/// target is down (any 127/8 address would reach the played registry).
-const MIRROR_POD_IP: &str = "10.244.0.11";
-const BLACKBOX_IP: &str = "127.0.0.20";
+const MIRROR_POD_IP: &str = "127.0.0.11";
+/// The mirror's Service (its cluster IP).
+const MIRROR_CLUSTER_IP: &str = "127.0.0.4";
+const MIRROR_SERVICE: &str = "kube-registry-mirror-docker-io.registry.svc";
+const BLACKBOX_IP: &str = "127.0.0.21";
 const PROMETHEUS: &str = "127.0.0.30:9090";
 /// The played pods' names, as a ReplicaSet would make them.
 const POD: &str = "kube-registry-7d9f8b6c5-e2e0a";
@@ -219,31 +225,17 @@ fn not_after(cert: &Path) -> i64 {
     text(&o).trim().parse().unwrap()
 }
 
-#[test]
-fn prometheus_scrapes_every_dashboard_query_and_the_probe_sees_the_certificate() {
-    let prober = "prometheus-blackbox-exporter.monitoring.svc";
-    let mut sb = Sandbox::new(&[
-        (NODE_IP, vec!["registry.example.internal".into()]),
-        (CLUSTER_IP, vec!["kube-registry.registry.svc".into()]),
-        (BLACKBOX_IP, vec![prober.into()]),
-    ]);
-    let b = render(
-        &sb,
-        &Scenario::plain(example("observed.yaml"), vec!["--node-ip", NODE_IP]),
-    );
-    let manifests = b.dir.join("manifests");
-    start_pod(&mut sb, &b);
-    start_proxies(&mut sb, &b, false);
-
-    // The blackbox exporter with the rendered module; the CA where the
-    // how-to mounts it is the bundle's trust/ca.crt. A second module, the
-    // same but trusting another CA, must fail.
+/// The blackbox exporter with the rendered module; the CA where the how-to
+/// mounts it is the bundle's trust/ca.crt. A second module, the same but
+/// trusting another CA, must fail. Returns the prober's `host:port`.
+fn start_blackbox(sb: &mut Sandbox, b: &Bundle, probe: &Value) -> String {
     let mut blackbox = yaml(&b.dir.join("monitoring/blackbox.yml"));
     let module = blackbox["modules"]["registry_tls"].clone();
     let mount = module["http"]["tls_config"]["ca_file"]
         .as_str()
         .unwrap()
         .to_owned();
+    assert!(mount.ends_with("kube-registry-ca.crt"), "{mount}");
     let ca = sb.path().join("blackbox-ca.crt");
     fs::copy(b.dir.join("trust/ca.crt"), &ca).unwrap();
     let foreign = sb.path().join("foreign-ca.crt");
@@ -252,21 +244,99 @@ fn prometheus_scrapes_every_dashboard_query_and_the_probe_sees_the_certificate()
     let mut other = module.clone();
     other["http"]["tls_config"]["ca_file"] = json!(foreign);
     blackbox["modules"]["foreign_ca"] = other;
-    assert!(mount.ends_with("kube-registry-ca.crt"), "{mount}");
-    let blackbox_file = sb.path().join("blackbox.yml");
-    fs::write(&blackbox_file, serde_yaml::to_string(&blackbox).unwrap()).unwrap();
-    let probe = yaml(&manifests.join("probe.yaml"));
-    let prober_url = probe["spec"]["prober"]["url"].as_str().unwrap().to_owned();
+    let file = sb.path().join("blackbox.yml");
+    fs::write(&file, serde_yaml::to_string(&blackbox).unwrap()).unwrap();
+    let prober = probe["spec"]["prober"]["url"].as_str().unwrap().to_owned();
     let mut c = sb.cmd("prometheus-blackbox-exporter");
-    c.arg(format!("--config.file={}", blackbox_file.display()))
+    c.arg(format!("--config.file={}", file.display()))
         .arg(format!(
             "--web.listen-address={BLACKBOX_IP}:{}",
-            prober_url.rsplit_once(':').unwrap().1
+            prober.rsplit_once(':').unwrap().1
         ));
     sb.spawn("blackbox", c);
+    prober
+}
 
-    // Prometheus with the translated jobs and the rendered alerts.
-    let pm = yaml(&manifests.join("podmonitor.yaml"));
+/// Prometheus with the jobs translated from the PodMonitor (for `pods`) and
+/// the Probe, and the rendered rule file.
+fn start_prometheus(sb: &mut Sandbox, b: &Bundle, pods: &[Pod], probe: &Value) {
+    let pm = yaml(&b.dir.join("manifests/podmonitor.yaml"));
+    let config = json!({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [b.dir.join("monitoring/alerts.yml")],
+        "scrape_configs": [pod_monitor_job(&pm, pods), probe_job(probe)],
+    });
+    let file = sb.path().join("prometheus.yml");
+    fs::write(&file, serde_yaml::to_string(&config).unwrap()).unwrap();
+    let mut c = sb.cmd("prometheus");
+    c.arg(format!("--config.file={}", file.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            sb.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={PROMETHEUS}"));
+    sb.spawn("prometheus", c);
+    wait_for("prometheus to be ready", Duration::from_secs(30), || {
+        sb.curl(&[&format!("http://{PROMETHEUS}/-/ready")], None).0 == "200"
+    });
+}
+
+/// Pull the upstream's test image through the mirror's NodePort with
+/// skopeo, trusting the bundle's CA: the first time the mirror fetches it
+/// from the upstream, later from its cache.
+fn pull_through_mirror(sb: &Sandbox, b: &Bundle) {
+    let endpoint = format!("{NODE_IP}:30521");
+    let out = sb.path().join("pulled");
+    let _ = fs::remove_dir_all(&out);
+    let o = sb.run(
+        sb.cmd("skopeo")
+            .args(["copy", "--quiet", "--src-cert-dir"])
+            .arg(b.dir.join("trust/docker/certs.d").join(&endpoint))
+            .arg(format!("docker://{endpoint}/{HUB_REPO}"))
+            .arg(format!("dir:{}", out.display())),
+    );
+    assert!(o.status.success(), "pull through the mirror: {}", text(&o));
+}
+
+/// The observed example with the sandbox's stand-in Docker Hub: its mirror
+/// trusts the stand-in's CA (`ca_file`, beside the config).
+fn config() -> String {
+    let mut c: Value = serde_yaml::from_str(&example("observed.yaml")).unwrap();
+    c["mirrors"][0]["ca_file"] = json!("upstream/ca.crt");
+    serde_yaml::to_string(&c).unwrap()
+}
+
+#[test]
+fn prometheus_scrapes_every_dashboard_query_and_the_probe_sees_the_certificate() {
+    let prober_host = "prometheus-blackbox-exporter.monitoring.svc";
+    let mut sb = Sandbox::new(&[
+        (NODE_IP, vec!["registry.example.internal".into()]),
+        (CLUSTER_IP, vec!["kube-registry.registry.svc".into()]),
+        (MIRROR_CLUSTER_IP, vec![MIRROR_SERVICE.into()]),
+        (BLACKBOX_IP, vec![prober_host.into()]),
+        (UPSTREAM_IP, vec![HUB.into()]),
+    ]);
+    // The stand-in Docker Hub (e2e_mirror's) holds the test image.
+    let upstream_ca = make_upstream(&sb);
+    start_upstream(&mut sb, &upstream_ca);
+    push(&sb, &upstream_ca, &format!("{HUB}/{HUB_REPO}"));
+    let b = render(&sb, &Scenario::plain(config(), vec!["--node-ip", NODE_IP]));
+    let manifests = b.dir.join("manifests");
+    start_pod(&mut sb, &b);
+    start_proxies(&mut sb, &b, false);
+    let mirror = mirror_bundle(&b.dir, "docker-io");
+    start_pod_as(&mut sb, &mirror, "mirror", MIRROR_POD_IP);
+    start_proxies_as(
+        &mut sb,
+        &mirror,
+        false,
+        MIRROR_POD_IP,
+        MIRROR_CLUSTER_IP,
+        "mirror-proxy",
+    );
+
+    let probe = yaml(&manifests.join("probe.yaml"));
+    let prober = start_blackbox(&mut sb, &b, &probe);
     let pods = [
         Pod {
             name: POD,
@@ -279,36 +349,67 @@ fn prometheus_scrapes_every_dashboard_query_and_the_probe_sees_the_certificate()
             deployment: yaml(&manifests.join("mirror-docker-io-deployment.yaml")),
         },
     ];
-    let rules_file = b.dir.join("monitoring/alerts.yml");
-    let config = json!({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [rules_file],
-        "scrape_configs": [pod_monitor_job(&pm, &pods), probe_job(&probe)],
-    });
-    let config_file = sb.path().join("prometheus.yml");
-    fs::write(&config_file, serde_yaml::to_string(&config).unwrap()).unwrap();
-    let mut c = sb.cmd("prometheus");
-    c.arg(format!("--config.file={}", config_file.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            sb.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address={PROMETHEUS}"));
-    sb.spawn("prometheus", c);
-    wait_for("prometheus to be ready", Duration::from_secs(30), || {
-        sb.curl(&[&format!("http://{PROMETHEUS}/-/ready")], None).0 == "200"
-    });
+    start_prometheus(&mut sb, &b, &pods, &probe);
 
-    // Traffic: verify.sh logs in, pushes and pulls at every node address;
-    // twice, so the second round increments series Prometheus has already
-    // scraped (a counter first seen at its final value has no rate).
+    // Traffic: verify.sh logs in, pushes and pulls at every node address,
+    // and an image is pulled through the mirror; twice, so the second
+    // round increments series Prometheus has already scraped (a counter
+    // first seen at its final value has no rate).
     for round in 1..=2 {
         let o = sb.run(sb.cmd("bash").arg(b.dir.join("scripts/verify.sh")));
         assert!(o.status.success(), "verify.sh round {round}: {}", text(&o));
+        pull_through_mirror(&sb, &b);
         std::thread::sleep(Duration::from_secs(3));
     }
 
-    // Every dashboard query returns a number, but the named ones.
+    every_dashboard_query_answers(&sb, &b);
+
+    // The mirror's series say its upstream; the private registry's none.
+    let requests = query(&sb, "sum by (pod, upstream) (registry_http_requests_total)");
+    let by_pod: BTreeMap<&str, &Value> = (requests.iter())
+        .map(|s| (s["metric"]["pod"].as_str().unwrap(), &s["metric"]))
+        .collect();
+    assert_eq!(by_pod[MIRROR_POD]["upstream"], "docker.io", "{requests:?}");
+    assert!(by_pod[POD].get("upstream").is_none(), "{requests:?}");
+    // 2.8's mirror keeps its proxy counters in expvar, not in Prometheus
+    // (the dashboard's mirror panels are 3.x's).
+    let vars = sb.run(sb.cmd("curl").args([
+        "--silent",
+        &format!("http://{MIRROR_POD_IP}:5001/debug/vars"),
+    ]));
+    let vars: Value = serde_json::from_slice(&vars.stdout).unwrap();
+    // The manifest was fetched from the upstream once (2.8 counts no blob
+    // misses: its blob counters are not to be trusted either).
+    let manifests = &vars["registry"]["proxy"]["manifests"];
+    assert_eq!(manifests["Misses"], 1, "{}", vars["registry"]);
+    assert_eq!(manifests["Requests"], 2, "{}", vars["registry"]);
+    assert!(query(&sb, r#"{__name__=~"registry_proxy_.*"}"#).is_empty());
+
+    certificate_as_the_probe_sees_it(&sb, &b, &prober, &probe);
+
+    // The rendered alerts load and evaluate: none while all is well; with
+    // the mirror stopped, its probe alert goes pending.
+    let alerts = query(&sb, "ALERTS");
+    assert!(alerts.is_empty(), "alerts while all is well: {alerts:?}");
+    sb.stop("mirror");
+    wait_for(
+        "RegistryProbeFailing pending for the stopped mirror",
+        Duration::from_secs(20),
+        || {
+            query(&sb, r#"ALERTS{alertname="RegistryProbeFailing"}"#)
+                .iter()
+                .any(|s| {
+                    s["metric"]["instance"]
+                        .as_str()
+                        .is_some_and(|i| i.contains(MIRROR_SERVICE))
+                })
+        },
+    );
+}
+
+/// Every query of the rendered dashboard returns a number, but the named
+/// ones, which must have no data here.
+fn every_dashboard_query_answers(sb: &Sandbox, b: &Bundle) {
     let dashboard: Value = serde_json::from_str(
         &fs::read_to_string(b.dir.join("monitoring/grafana-dashboard.json")).unwrap(),
     )
@@ -334,43 +435,29 @@ fn prometheus_scrapes_every_dashboard_query_and_the_probe_sees_the_certificate()
     );
     for (title, expr) in &answered {
         let start = std::time::Instant::now();
-        while !has_number(&query(&sb, expr)) {
+        while !has_number(&query(sb, expr)) {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "no number for \"{title}\": {expr}\n= {:?}\ncounters: {:?}",
-                query(&sb, expr),
-                query(&sb, "registry_http_requests_total"),
+                "no number for \"{title}\": {expr}\n= {:?}",
+                query(sb, expr),
             );
             std::thread::sleep(Duration::from_millis(500));
         }
     }
-    // ... and the ones named really have no data here (were they answered,
-    // they belong among the checked ones).
+    // Were they answered, they belong among the checked ones.
     for expr in &unanswered {
         assert!(
-            !has_number(&query(&sb, expr)),
+            !has_number(&query(sb, expr)),
             "{expr} has data: check it instead"
         );
     }
+}
 
-    // The mirror's series say its upstream; the private registry's none.
-    let up = query(&sb, r#"up{job="registry/kube-registry"}"#);
-    let by_pod: BTreeMap<&str, &Value> = up
-        .iter()
-        .map(|s| (s["metric"]["pod"].as_str().unwrap(), &s["metric"]))
-        .collect();
-    assert_eq!(by_pod[MIRROR_POD]["upstream"], "docker.io", "{up:?}");
-    assert!(by_pod[POD].get("upstream").is_none(), "{up:?}");
-    assert_eq!(
-        query(&sb, &format!(r#"up{{pod="{POD}"}}"#))[0]["value"][1],
-        "1"
-    );
-
-    // The probe: the certificate's notAfter, as a client trusting the
-    // bundle's CA sees it; another CA fails.
+/// The probe reports the certificate's notAfter, as a client trusting the
+/// bundle's CA sees it; with another CA it fails.
+fn certificate_as_the_probe_sees_it(sb: &Sandbox, b: &Bundle, prober: &str, probe: &Value) {
     let target = "https://kube-registry.registry.svc:5000/";
-    let probe_url =
-        |module: &str| format!("http://{prober_url}/probe?module={module}&target={target}");
+    let probe_url = |module: &str| format!("http://{prober}/probe?module={module}&target={target}");
     let o =
         sb.run(
             sb.cmd("curl")
@@ -398,30 +485,14 @@ fn prometheus_scrapes_every_dashboard_query_and_the_probe_sees_the_certificate()
         "trusted with another CA: {}",
         text(&o)
     );
-    let expiry = query(
-        &sb,
-        &format!(r#"probe_ssl_earliest_cert_expiry{{instance="{target}"}}"#),
-    );
-    assert_eq!(expiry[0]["metric"]["job"], probe["spec"]["jobName"]);
-
-    // The rendered alerts load and evaluate: the mirror's Service does not
-    // answer (no mirror runs), so its probe alert is pending.
-    wait_for(
-        "RegistryProbeFailing pending for the mirror",
-        Duration::from_secs(20),
-        || {
-            query(&sb, r#"ALERTS{alertname="RegistryProbeFailing"}"#)
-                .iter()
-                .any(|s| {
-                    s["metric"]["instance"]
-                        .as_str()
-                        .is_some_and(|i| i.contains("mirror-docker-io"))
-                })
-        },
-    );
-    let firing = query(&sb, r#"ALERTS{instance!~".*mirror.*"}"#);
+    // Prometheus has it too, from the job translated from the Probe, for
+    // the mirror's Service as well.
+    let expiry = query(sb, "probe_ssl_earliest_cert_expiry");
+    assert_eq!(expiry.len(), 2, "{expiry:?}");
     assert!(
-        firing.is_empty(),
-        "alerts about the healthy registry: {firing:?}"
+        expiry
+            .iter()
+            .all(|s| s["metric"]["job"] == probe["spec"]["jobName"]),
+        "{expiry:?}"
     );
 }
