@@ -67,7 +67,7 @@ fn promtool_accepts_the_rendered_rules() {
     .unwrap();
     let (ok, text) = promtool(dir.path(), &["check", "rules", "alerts.yml"]);
     assert!(ok, "promtool check rules:\n{text}");
-    assert!(text.contains("SUCCESS: 9 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 10 rules found"), "{text}");
 }
 
 /// Without claims (emptyDir, S3) and without a blackbox exporter there are
@@ -93,6 +93,7 @@ fn smaller_bundles_have_fewer_alerts_and_still_pass() {
     assert_eq!(
         names.iter().map(String::as_str).collect::<Vec<_>>(),
         [
+            "RegistryCacheFailing",
             "RegistryErrorRatioHigh",
             "RegistryLatencyHigh",
             "RegistryMirrorUpstreamFailing",
@@ -332,6 +333,57 @@ fn cases() -> Vec<(&'static str, Value)> {
                 ]
                 .concat(),
                 "25m",
+                None,
+            ),
+        ),
+        (
+            "RegistryCacheFailing",
+            case(
+                "RegistryCacheFailing",
+                vec![series(
+                    "registry_storage_cache_total",
+                    &with(&main, &[("type", "Error")]),
+                    "0+1x30",
+                )],
+                "20m",
+                Some(json!({"severity": "warning", "namespace": ns})),
+            ),
+        ),
+        // The 3.x counter of the same.
+        (
+            "RegistryCacheFailing",
+            case(
+                "RegistryCacheFailing",
+                vec![series(
+                    "registry_storage_cache_errors_total",
+                    &mirror,
+                    "0+1x30",
+                )],
+                "20m",
+                Some(json!({"severity": "warning", "namespace": ns, "upstream": "docker.io"})),
+            ),
+        ),
+        // A cache that hits and misses, and errors no more.
+        (
+            "RegistryCacheFailing",
+            case(
+                "RegistryCacheFailing",
+                ["Request", "Hit", "Miss"]
+                    .into_iter()
+                    .map(|t| {
+                        series(
+                            "registry_storage_cache_total",
+                            &with(&main, &[("type", t)]),
+                            "0+5x30",
+                        )
+                    })
+                    .chain([series(
+                        "registry_storage_cache_total",
+                        &with(&main, &[("type", "Error")]),
+                        "0+1x5 5x25",
+                    )])
+                    .collect(),
+                "30m",
                 None,
             ),
         ),
@@ -663,7 +715,7 @@ fn check_says_what_is_monitored() {
     let text = registry_gen::summarize(&config).unwrap().to_string();
     for line in [
         "monitoring: every registry serves http://<pod IP>:5001/metrics (container port debug)",
-        "  PodMonitor kube-registry, PrometheusRule kube-registry-alerts (9 alerts)",
+        "  PodMonitor kube-registry, PrometheusRule kube-registry-alerts (10 alerts)",
         "  certificate probed through the blackbox exporter at prometheus-blackbox-exporter.monitoring.svc:9115 (module registry_tls)",
         "  Grafana dashboard in ConfigMap kube-registry-grafana-dashboard",
     ] {

@@ -147,6 +147,21 @@ pub(super) fn alerts(s: &Selectors) -> Vec<Alert> {
             Warning,
             ("Registry storage calls are slow.", "p99 of storage driver {{ $labels.driver }} action {{ $labels.action }} in {{ $labels.namespace }} {{ $labels.upstream }} is {{ $value | humanizeDuration }}."),
         ),
+        // Distribution counts no storage errors (its storage driver base
+        // only times calls): failing storage shows as 5xx. What it does
+        // count is its blob-descriptor cache failing (Redis down or refusing
+        // the login): 2.8 as `registry_storage_cache_total{type="Error"}`,
+        // 3.x as `registry_storage_cache_errors_total`. An in-memory cache
+        // never errs, so this stays silent without Redis.
+        alert(
+            "RegistryCacheFailing",
+            format!(
+                "(\n  sum by (namespace, {UPSTREAM_LABEL}) (rate(registry_storage_cache_total{{{pods},type=\"Error\"}}[5m]))\n  or sum by (namespace, {UPSTREAM_LABEL}) (rate(registry_storage_cache_errors_total{{{pods}}}[5m]))\n) > 0"
+            ),
+            "10m",
+            Warning,
+            ("The registry's blob-descriptor cache fails.", "The registry in {{ $labels.namespace }} {{ $labels.upstream }} gets errors from its blob-descriptor cache: it answers from storage instead, slower, and a stale cache may follow."),
+        ),
         alert(
             "RegistryMirrorUpstreamFailing",
             format!(
