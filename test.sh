@@ -35,6 +35,14 @@ command -v haproxy >/dev/null || packages+=(haproxy)
 command -v redis-server >/dev/null || packages+=(redis-server)
 # The Ingress (e2e_exposure): nginx with the rendered Ingress's settings.
 command -v nginx >/dev/null || packages+=(nginx-light)
+# Monitoring (monitoring.rs, e2e_monitoring): Prometheus 2.42 with promtool
+# scrapes the registry and tests the alerts; the blackbox exporter probes
+# its certificate. Debian's packages enable their services but start none
+# where no init runs (a container), and the tests use their own listeners.
+command -v promtool >/dev/null || packages+=(prometheus)
+command -v prometheus-blackbox-exporter >/dev/null || packages+=(prometheus-blackbox-exporter)
+# Node runs the Prometheus Operator's CRD validators (below).
+command -v npm >/dev/null || packages+=(nodejs npm)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "test.sh: installing ${packages[*]}"
     $sudo apt-get update -qq

@@ -51,6 +51,15 @@ pub const HTPASSWD: &str = "auth/htpasswd";
 pub const HTTP_SECRET: &str = "auth/http-secret";
 /// The kustomization listing every manifest.
 pub const KUSTOMIZATION: &str = "manifests/kustomization.yaml";
+/// The Grafana dashboard (`monitoring.dashboard`), to import by hand; the
+/// dashboard ConfigMap carries the same bytes.
+pub const GRAFANA_DASHBOARD: &str = "monitoring/grafana-dashboard.json";
+/// The alerts as a plain Prometheus rule file (`monitoring`), for a
+/// Prometheus without the operator; the PrometheusRule holds the same group.
+pub const ALERT_RULES: &str = "monitoring/alerts.yml";
+/// The blackbox exporter's module that trusts the bundle's CA
+/// (`monitoring.blackbox`).
+pub const BLACKBOX_CONFIG: &str = "monitoring/blackbox.yml";
 /// The CA alone, for system trust stores.
 pub const TRUST_CA: &str = "trust/ca.crt";
 /// Deploys the registry.

@@ -43,10 +43,11 @@ mod yaml;
 
 pub use bundle::{Bundle, File, MODE_EXEC, MODE_FILE, MODE_SECRET};
 pub use config::{
-    AccessMode, Addresses, Auth, CaFiles, Cache, Config, CpuMemory, DebugListener, Exposure,
-    GatewayRef, HostPathStorage, IngressMode, IngressOptions, KeyAlgorithm, Limits, LogLevel,
-    Mirror, MirrorPorts, NfsStorage, Ports, PvcStorage, RedisCache, RegistryOptions, Resources,
-    S3Storage, Spread, Storage, Tls, TlsRouteVersion, TrustOptions, User,
+    AccessMode, Addresses, Auth, Blackbox, CaFiles, Cache, Config, CpuMemory, DebugListener,
+    Exposure, GatewayRef, HostPathStorage, IngressMode, IngressOptions, KeyAlgorithm, Limits,
+    LogLevel, Mirror, MirrorPorts, Monitoring, NfsStorage, Ports, PvcStorage, RedisCache,
+    RegistryOptions, Resources, S3Storage, Spread, Storage, Tls, TlsRouteVersion, TrustOptions,
+    User,
 };
 pub use error::{Error, FieldError, Result};
 pub use inputs::{

@@ -75,6 +75,44 @@ fn text(plan: &Plan) -> String {
     rest(plan, s)
 }
 
+/// The metrics endpoint and the monitoring objects, if any.
+fn monitoring(plan: &Plan, s: &mut String) {
+    let Some(m) = &plan.monitoring else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "\nmonitoring: every registry serves http://<pod IP>:{}{} (container port {})",
+        m.debug.port,
+        crate::plan::monitoring::METRICS_PATH,
+        m.debug.name
+    );
+    if let (Some(pm), Some(rule)) = (&m.pod_monitor, &m.rule) {
+        let _ = writeln!(
+            s,
+            "  PodMonitor {pm}, PrometheusRule {rule} ({} alerts)",
+            m.alerts.len(),
+            pm = pm.name
+        );
+    }
+    if !m.pod_annotations.is_empty() {
+        let _ = writeln!(
+            s,
+            "  prometheus.io/* scrape annotations on the pod templates"
+        );
+    }
+    if let Some(p) = &m.probe {
+        let _ = writeln!(
+            s,
+            "  certificate probed through the blackbox exporter at {} (module {})",
+            p.prober, p.module
+        );
+    }
+    if let Some(d) = &m.dashboard {
+        let _ = writeln!(s, "  Grafana dashboard in ConfigMap {}", d.config_map);
+    }
+}
+
 /// The private registry's endpoints, ports and storage.
 fn private_registry(plan: &Plan, s: &mut String) {
     let _ = writeln!(s, "\nendpoints (as image names spell them):");
@@ -127,6 +165,7 @@ fn rest(plan: &Plan, mut s: String) -> String {
             }
         }
     }
+    monitoring(plan, &mut s);
     let _ = writeln!(s, "\nwhat each client needs (files in the bundle):");
     for (who, what) in client_rows(plan) {
         let _ = writeln!(s, "  {:18} {what}", format!("{who}:"));

@@ -720,9 +720,12 @@ pub(crate) fn play_container(
             let path: String = serde_yaml::from_str(&value).unwrap();
             value = serde_json::to_string(&reroot(&path).display().to_string()).unwrap();
         }
-        if e.name == "REGISTRY_HTTP_ADDR" {
-            // `:port` binds every address of the pod: here, the pod's IP.
-            assert!(value.starts_with(':'), "REGISTRY_HTTP_ADDR={value}");
+        if e.name == "REGISTRY_HTTP_ADDR"
+            || (e.name == "REGISTRY_HTTP_DEBUG_ADDR" && value.starts_with(':'))
+        {
+            // `:port` binds every address of the pod: here, the pod's IP
+            // (two pods played in one namespace each have their own).
+            assert!(value.starts_with(':'), "{}={value}", e.name);
             value = format!("{pod_ip}{value}");
         }
         c.env(&e.name, value);

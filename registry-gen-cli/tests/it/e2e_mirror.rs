@@ -42,15 +42,15 @@ use crate::e2e::{
 };
 use crate::support::{openssl_ca, sh};
 
-const UPSTREAM_IP: &str = "127.0.0.20";
-const HUB: &str = "registry-1.docker.io";
+pub(crate) const UPSTREAM_IP: &str = "127.0.0.20";
+pub(crate) const HUB: &str = "registry-1.docker.io";
 const OTHER: &str = "upstream.e2e.test";
 const HUB_MIRROR_IP: &str = "127.0.0.11";
 const OTHER_MIRROR_IP: &str = "127.0.0.12";
 const UPSTREAM_USER: &str = "hubuser";
 const UPSTREAM_TOKEN: &str = "hub token: e2e";
 /// The test image, as the upstream holds it.
-const HUB_REPO: &str = "library/e2e-mirror:1";
+pub(crate) const HUB_REPO: &str = "library/e2e-mirror:1";
 const OTHER_REPO: &str = "team/e2e-mirror:1";
 /// Where nodes reach the mirrors (NodePort / hostPort of the config below).
 const HUB_MIRROR: &str = "127.0.0.2:30521";
@@ -85,7 +85,7 @@ mirrors:
 
 /// The stand-in upstream's files: a test CA and a server certificate for
 /// both names; returns the CA file.
-fn make_upstream(sb: &Sandbox) -> PathBuf {
+pub(crate) fn make_upstream(sb: &Sandbox) -> PathBuf {
     let dir = sb.path().join("upstream");
     fs::create_dir_all(dir.join("data")).unwrap();
     let (ca, _) = openssl_ca(
@@ -110,7 +110,7 @@ fn make_upstream(sb: &Sandbox) -> PathBuf {
     ca
 }
 
-fn start_upstream(sb: &mut Sandbox, ca: &Path) {
+pub(crate) fn start_upstream(sb: &mut Sandbox, ca: &Path) {
     let mut c = sb.cmd("docker-registry");
     c.arg("serve")
         .arg(sb.path().join("upstream/config.yml"))
@@ -124,7 +124,7 @@ fn start_upstream(sb: &mut Sandbox, ca: &Path) {
 
 /// Build the tiny test image (an OCI layout) and push it to `reference`
 /// on the upstream with skopeo; returns its digest.
-fn push(sb: &Sandbox, ca: &Path, reference: &str) -> String {
+pub(crate) fn push(sb: &Sandbox, ca: &Path, reference: &str) -> String {
     push_image(
         sb,
         ca,
@@ -237,7 +237,7 @@ fn containerd_requests(sb: &Sandbox) -> usize {
         .count()
 }
 
-fn mirror_bundle(dir: &Path, slug: &str) -> Bundle {
+pub(crate) fn mirror_bundle(dir: &Path, slug: &str) -> Bundle {
     Bundle::load_as(
         dir.to_owned(),
         &format!("mirror-{slug}-deployment.yaml"),

@@ -12,6 +12,7 @@ mod e2e_exposure;
 mod e2e_gc;
 mod e2e_hostile;
 mod e2e_mirror;
+mod e2e_monitoring;
 mod e2e_rotation;
 mod e2e_s3;
 mod faults;

@@ -116,6 +116,8 @@ fn cases() -> Vec<Case> {
         cfg("NodePort outside 30000-32767", "{base}ports: {container: 8443, node: 443}\n"),
         cfg("hostPort equal to the NodePort", "{base}ports: {container: 8443, host: 30443, node: 30443}\n"),
         cfg("debug listener on the container port (the registry would crash-loop)", "{base}ports: {container: 5001}\nregistry: {debug: {port: 5001}}\n"),
+        cfg("monitoring without the metrics switch", "{base}monitoring: {dashboard: true}\n"),
+        cfg("monitoring: blackbox exporter given as a URL", "{base}registry: {debug: {port: 5001}}\nmonitoring: {blackbox: {address: 'http://blackbox:9115/probe'}}\n"),
         cfg("unknown log level", "{base}registry: {log_level: trace}\n"),
         cfg("port-less alias without a NodePort", "{base}ports: {container: 5000, portless_alias: true}\n"),
         cfg("port-less alias beside hostPort 443", "{base}ports: {container: 5000, host: 443, node: 30443}\n"),

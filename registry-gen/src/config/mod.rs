@@ -15,8 +15,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod exposure;
+mod mirrors;
+mod monitoring;
 mod storage;
 pub use exposure::{Exposure, GatewayRef, IngressMode, IngressOptions, TlsRouteVersion};
+pub use mirrors::{Mirror, MirrorPorts};
+pub use monitoring::{Blackbox, Monitoring};
 pub use storage::{AccessMode, HostPathStorage, NfsStorage, PvcStorage, S3Storage, Storage};
 
 /// The embedded default configuration, as YAML text.
@@ -73,58 +77,11 @@ pub struct Config {
     /// docs/howto-gateway.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposure: Option<Exposure>,
-}
-
-/// A pull-through cache of one upstream registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Mirror {
-    /// The registry host image names use, e.g. `docker.io` (which means
-    /// `registry-1.docker.io`), `registry.k8s.io`, `quay.io`, `ghcr.io`, or
-    /// `host:port`; no scheme, no path.
-    pub upstream: String,
-    /// Whether nodes may still reach the upstream themselves when the
-    /// mirror does not answer. `false`: the mirror is the only way
-    /// (containerd's `server` and CRI-O's `location` are the mirror itself).
-    #[serde(default = "default_true")]
-    pub fallback: bool,
-    /// How nodes reach the mirror: hostPort and/or NodePort, like the main
-    /// registry's `ports.host` and `ports.node`; at least one.
-    #[serde(default)]
-    pub ports: MirrorPorts,
-    /// Where the cache lives: any storage kind (`empty_dir: {}` is fine for a
-    /// cache that may be refilled).
-    #[serde(default)]
-    pub storage: Storage,
-    /// How long cached content is kept (`REGISTRY_PROXY_TTL`, a Go duration
-    /// such as `168h`); absent: the registry's default, 7 days. Registry 3.x
-    /// only: 2.8 ignores it and always keeps 7 days.
+    /// Monitoring objects: a PodMonitor, alerts, a Grafana dashboard, a TLS
+    /// probe (needs `registry.debug.metrics`). Absent (the default): none.
+    /// See docs/howto-monitoring.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<String>,
-    /// File holding the upstream user name (first line), e.g. a Docker Hub
-    /// account against its rate limits. Needs `password_file`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username_file: Option<PathBuf>,
-    /// File holding the upstream password or access token (first line).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<PathBuf>,
-    /// PEM file of the CA(s) the mirror trusts for the upstream, instead of
-    /// the image's system CAs (an upstream with a private CA). Absent: the
-    /// system CAs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<PathBuf>,
-}
-
-/// How nodes reach a mirror.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MirrorPorts {
-    /// Port opened on the node running the mirror's pod (hostPort).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<u16>,
-    /// NodePort of the mirror's Service (every node).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<u16>,
+    pub monitoring: Option<Monitoring>,
 }
 
 /// How the pods of several replicas are spread across nodes
@@ -378,7 +335,8 @@ pub struct RegistryOptions {
     pub delete_enabled: bool,
     /// The registry's debug listener (`REGISTRY_HTTP_DEBUG_ADDR`): expvar at
     /// `/debug/vars` and, with `metrics`, Prometheus `/metrics`, over plain
-    /// HTTP without authentication. `null` (the default) switches it off,
+    /// HTTP without authentication, on the private registry and on every
+    /// mirror (each its own pod). `null` (the default) switches it off,
     /// including the one on `:5001` that the official 3.x image's own config
     /// file starts.
     pub debug: Option<DebugListener>,
@@ -431,7 +389,7 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
-fn default_true() -> bool {
+pub(crate) fn default_true() -> bool {
     true
 }
 
@@ -452,6 +410,7 @@ impl Default for Config {
             trust: TrustOptions::default(),
             mirrors: Vec::new(),
             exposure: None,
+            monitoring: None,
             spread: Spread::default(),
             cache: Cache::default(),
         }

@@ -45,6 +45,14 @@ pub(crate) enum ManifestKind {
     /// ... and, re-encrypting, the Secret with the bundle CA it verifies
     /// the registry with.
     IngressCaSecret,
+    /// Monitoring (`monitoring`): the Prometheus Operator's PodMonitor ...
+    PodMonitor,
+    /// ... its PrometheusRule with the alerts ...
+    PrometheusRule,
+    /// ... the blackbox exporter's TLS Probe ...
+    Probe,
+    /// ... and the Grafana dashboard's ConfigMap.
+    GrafanaDashboard,
 }
 
 impl ManifestKind {
@@ -126,7 +134,30 @@ impl Plan<'_> {
             add("trust-configmap", ManifestKind::TrustConfigMap);
             add("trust-daemonset", ManifestKind::TrustDaemonSet);
         }
+        manifests.extend(self.monitoring_manifests());
         manifests
+    }
+
+    /// The monitoring objects, after what they watch.
+    fn monitoring_manifests(&self) -> Vec<Manifest> {
+        let Some(m) = &self.monitoring else {
+            return Vec::new();
+        };
+        let operator = m.pod_monitor.is_some();
+        [
+            (operator, "podmonitor", ManifestKind::PodMonitor),
+            (operator, "prometheusrule", ManifestKind::PrometheusRule),
+            (operator && m.probe.is_some(), "probe", ManifestKind::Probe),
+            (
+                m.dashboard.is_some(),
+                "grafana-dashboard",
+                ManifestKind::GrafanaDashboard,
+            ),
+        ]
+        .into_iter()
+        .filter(|(on, ..)| *on)
+        .map(|(_, file, kind)| Manifest::new(file, kind))
+        .collect()
     }
 
     /// What the registry's pods need before they start: its namespace,

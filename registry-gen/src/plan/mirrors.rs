@@ -23,7 +23,7 @@ const DOCKER_HUB_SERVER: &str = "registry-1.docker.io";
 pub(crate) const DOCKER_HUB_ALIASES: [&str; 2] = ["index.docker.io", DOCKER_HUB_SERVER];
 
 /// The label that tells the mirrors' pods apart (the selector's third key).
-const LABEL_MIRROR: &str = "registry-gen/mirror";
+pub(super) const LABEL_MIRROR: &str = "registry-gen/mirror";
 
 /// The Deployment's pod-template annotation for the upstream credentials
 /// Secret (an env value from a Secret is fixed for a container's life).
@@ -144,15 +144,22 @@ pub(crate) struct MirrorStart {
 }
 
 impl MirrorPlan {
-    pub(super) fn new(config: &Config, m: &Mirror, hosts: &[String], container: u16) -> MirrorPlan {
+    /// `main`: the private registry's ports, whose container port and
+    /// debug listener (`registry.debug`) every mirror shares.
+    pub(super) fn new(
+        config: &Config,
+        m: &Mirror,
+        hosts: &[String],
+        main: &PortPlan,
+    ) -> MirrorPlan {
         let name = object_name(&config.name, &m.upstream);
         let ports = PortPlan {
-            container,
-            service: container,
+            container: main.container,
+            service: main.container,
             host: m.ports.host,
             node: m.ports.node,
-            name: "registry",
-            debug: None,
+            name: main.name,
+            debug: main.debug,
         };
         let data = data_plan(
             &m.storage,

@@ -20,6 +20,8 @@
 //! - `workload`, `env`: what runs (Deployments, resources, strategy,
 //!   hardening) and the `REGISTRY_*` environment with its one quoting rule;
 //! - `mirrors`: the pull-through caches;
+//! - `monitoring`: how Prometheus scrapes them, the alerts, the dashboard,
+//!   the certificate probe;
 //! - `gc`: maintenance (garbage collection);
 //! - `trust`: how nodes come to trust and pull (trust file paths, the
 //!   installer, discovery, the pull test);
@@ -43,6 +45,7 @@ mod exposure;
 mod gc;
 mod manifests;
 pub(crate) mod mirrors;
+pub(crate) mod monitoring;
 mod owner;
 mod tls;
 mod trust;
@@ -57,7 +60,7 @@ pub(crate) use backends::{
 use data::data_plan;
 pub(crate) use data::{ClaimPlan, DataPlan, DataSource};
 use endpoints::primary_endpoint;
-pub(crate) use endpoints::{Endpoint, PortPlan, Via};
+pub(crate) use endpoints::{DebugPlan, Endpoint, PortPlan, Via};
 pub(crate) use env::{EnvValue, Literal, SecretText};
 pub(crate) use exposure::{ExposurePlan, IngressPlan, RoutePlan};
 pub(crate) use gc::{
@@ -65,6 +68,7 @@ pub(crate) use gc::{
 };
 pub(crate) use manifests::{Manifest, ManifestKind};
 pub(crate) use mirrors::MirrorPlan;
+pub(crate) use monitoring::MonitoringPlan;
 pub(crate) use owner::OWNER_KEY;
 pub(crate) use tls::{CaPlan, TlsPlan, CHECKSUM_TLS, TLS_MOUNT};
 pub(crate) use trust::{
@@ -153,6 +157,8 @@ pub(crate) struct Plan<'c> {
     pub mirrors: Vec<MirrorPlan>,
     /// The registry on port 443 by a DNS name (Gateway, Ingress).
     pub exposure: Option<ExposurePlan>,
+    /// The monitoring objects (`monitoring`), if any.
+    pub monitoring: Option<MonitoringPlan>,
     /// The effective config as YAML, saved in the bundle for re-renders.
     pub effective_config: String,
     /// Things the user should know before relying on this bundle.
@@ -219,8 +225,9 @@ impl<'c> Plan<'c> {
             auth: AuthPlan::new(config, private),
             http_secret: auth::http_secret(name),
             mirrors: (config.mirrors.iter())
-                .map(|m| MirrorPlan::new(config, m, &hosts, ports.container))
+                .map(|m| MirrorPlan::new(config, m, &hosts, &ports))
                 .collect(),
+            monitoring: None,
             ports,
             data,
             endpoints,
@@ -238,6 +245,7 @@ impl<'c> Plan<'c> {
             effective_config: config.to_yaml()?,
             warnings: Vec::new(),
         };
+        plan.monitoring = MonitoringPlan::new(config, &plan);
         plan.manifests = plan.manifest_list();
         plan.warnings = warnings::warnings(config, &plan);
         Ok(plan)

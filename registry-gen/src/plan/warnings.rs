@@ -31,7 +31,7 @@ fn cpu_millis(q: &str) -> Option<f64> {
 }
 
 /// The warnings of `plan`, in a fixed order: the private registry's, the
-/// trust installer's, then each mirror's and the shared backends'.
+/// trust installer's, then each mirror's, the shared backends', monitoring's.
 pub(super) fn warnings(config: &Config, plan: &Plan) -> Vec<String> {
     let mut warnings = registry_warnings(config, plan);
     for (i, m) in plan.mirrors.iter().enumerate() {
@@ -51,6 +51,7 @@ pub(super) fn warnings(config: &Config, plan: &Plan) -> Vec<String> {
     if plan.private {
         warnings.extend(backends::warnings(config, &plan.data.source));
     }
+    warnings.extend(super::monitoring::warnings(config));
     warnings
 }
 

@@ -30,6 +30,9 @@ pub(crate) struct Workload<'p> {
     pub env: Vec<(&'static str, EnvValue)>,
     /// Read-only volumes after the data volume, in order.
     pub mounts: Vec<WorkloadMount>,
+    /// Pod-template annotations besides the checksums (the scrape
+    /// annotations of `monitoring.scrape_annotations`).
+    pub annotations: BTreeMap<String, String>,
     /// The pod-template annotations: key and the object whose data it hashes.
     pub checksums: Vec<(&'static str, Checksum)>,
     /// Whether the plan's spread over the nodes (and its
@@ -81,6 +84,12 @@ impl<'c> Plan<'c> {
         }
     }
 
+    /// The annotations every registry's pod template carries besides its
+    /// checksums.
+    fn pod_annotations(&self) -> BTreeMap<String, String> {
+        (self.monitoring.as_ref()).map_or_else(BTreeMap::new, |m| m.pod_annotations.clone())
+    }
+
     /// The main registry.
     pub fn workload(&self) -> Workload<'_> {
         let mut mounts = vec![self.tls_mount()];
@@ -124,6 +133,7 @@ impl<'c> Plan<'c> {
             env: self.env(),
             mounts,
             checksums,
+            annotations: self.pod_annotations(),
             scaled: true,
             start: None,
         }
@@ -164,6 +174,7 @@ impl<'c> Plan<'c> {
             env,
             mounts,
             checksums,
+            annotations: self.pod_annotations(),
             scaled: false,
             start: Some(m.start()),
         })

@@ -248,7 +248,58 @@ fn certificates_and_files(plan: &Plan, generated_ca: bool, mut s: String) -> Str
             plan.data_on_delete()
         );
     }
+    monitoring(plan, &mut s);
     files(plan, s)
+}
+
+/// What the monitoring files are and what the cluster must provide.
+fn monitoring(plan: &Plan, s: &mut String) {
+    let Some(m) = &plan.monitoring else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "## Monitoring
+
+Every registry of the bundle serves Prometheus metrics at `http://<pod IP>:{}{}` (container port `{}`; plain HTTP, on no Service).
+",
+        m.debug.port,
+        crate::plan::monitoring::METRICS_PATH,
+        m.debug.name,
+    );
+    if m.pod_monitor.is_some() {
+        s.push_str("- `manifests/podmonitor.yaml` and `manifests/prometheusrule.yaml` (the alerts) need the Prometheus Operator's CRDs on the cluster before `./scripts/start.sh`.
+");
+    }
+    let _ = writeln!(
+        s,
+        "- `{}`: the same alerts as a plain Prometheus rule file.",
+        paths::ALERT_RULES
+    );
+    if let Some(p) = &m.probe {
+        let _ = writeln!(
+            s,
+            "- `{}`: the blackbox exporter's module `{}` for the certificate probe; the exporter at `{}` reads this bundle's `{}` as `{}`.",
+            paths::BLACKBOX_CONFIG,
+            p.module,
+            p.prober,
+            paths::TRUST_CA,
+            p.ca_file,
+        );
+    }
+    if m.dashboard.is_some() {
+        let _ = writeln!(
+            s,
+            "- `{}`: the Grafana dashboard; `manifests/grafana-dashboard.yaml` carries it to Grafana's dashboard sidecar.",
+            paths::GRAFANA_DASHBOARD
+        );
+    }
+    s.push_str(
+        "
+The alerts' runbooks: docs/howto-monitoring.md of registry-gen.
+
+",
+    );
 }
 
 fn storage_and_gc(plan: &Plan, s: &mut String) {

@@ -28,6 +28,7 @@ mod mirror_only;
 mod storage;
 use storage::{check_storage, check_storage_kind};
 mod mirrors;
+mod monitoring;
 
 #[derive(Default)]
 struct Errors(Vec<FieldError>);
@@ -80,6 +81,7 @@ pub(crate) fn validate(c: &Config) -> Result<()> {
     mirrors::check(c, &mut e);
     exposure::check(c, &mut e);
     mirror_only::check(c, &mut e);
+    monitoring::check(c, &mut e);
 
     if e.0.is_empty() {
         Ok(())

@@ -3,6 +3,7 @@
 // objects on stdin; prints one line per object; exits 1 if any fails.
 const packages = {
   "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 const input = JSON.parse(await new Promise((resolve) => {
   let s = "";

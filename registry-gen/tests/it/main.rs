@@ -12,6 +12,7 @@ mod gc_script;
 mod interop;
 mod mirror_start;
 mod mirrors;
+mod monitoring;
 mod owners;
 mod plan_xrefs;
 mod rollout;

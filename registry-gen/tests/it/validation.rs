@@ -303,3 +303,11 @@ fn scale_out_settings_that_cannot_give_what_they_seem_to_warn() {
     .unwrap();
     assert!(registry_gen::summarize(&c).is_err());
 }
+
+#[test]
+fn monitoring_needs_metrics_and_a_plain_exporter_address() {
+    check(
+        "monitoring-fields",
+        "addresses: {node_ips: [127.0.0.1]}\nmonitoring:\n  blackbox: {address: 'http://blackbox:9115', module: 'a b'}\n  labels: {release: 'not a label!'}\n",
+    );
+}

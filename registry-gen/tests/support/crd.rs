@@ -8,6 +8,14 @@ use std::process::{Command, Stdio};
 /// Validate `objects` (parsed YAML documents); `Err` with the validator's
 /// report when one fails.
 pub fn validate(objects: &[serde_yaml::Value]) -> Result<String, String> {
+    let json: Vec<serde_json::Value> = (objects.iter())
+        .map(|o| serde_json::to_value(o).unwrap())
+        .collect();
+    validate_json(&json)
+}
+
+/// [`validate`] of objects as JSON values.
+pub fn validate_json(objects: &[serde_json::Value]) -> Result<String, String> {
     let dir = super::workspace().join("registry-gen/tests/crd");
     let json = serde_json::to_string(objects).unwrap();
     let mut child = Command::new("node")

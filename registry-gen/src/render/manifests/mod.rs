@@ -13,7 +13,9 @@
 //! - `maintenance.rs`: the garbage-collection Job (not in the
 //!   kustomization; gc.sh runs it).
 //! - `backends.rs`: the S3 key Secret, the S3 CA ConfigMap, the Redis Secret;
-//! - `scale.rs`: the PodDisruptionBudget and the spread over the nodes.
+//! - `scale.rs`: the PodDisruptionBudget and the spread over the nodes;
+//! - `monitoring.rs`: the PodMonitor, PrometheusRule and Probe (typed in
+//!   `monitoring/crd.rs`), the Grafana dashboard, the blackbox module.
 //!
 //! Every name, label, port, path and Secret key comes from the plan; the
 //! Secrets carry the very bytes of the bundle's `certs/` and `auth/` files.
@@ -32,6 +34,7 @@ mod discovery;
 mod exposure;
 mod maintenance;
 mod mirrors;
+mod monitoring;
 mod pull_test;
 mod scale;
 mod secrets;
@@ -106,6 +109,12 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             ManifestKind::TlsRoute => file(&m.path, &exposure::tls_route(plan)?),
             ManifestKind::Ingress => file(&m.path, &exposure::ingress(plan)?),
             ManifestKind::IngressCaSecret => file(&m.path, &exposure::ca_secret(plan, out)?),
+            ManifestKind::PodMonitor => file(&m.path, &monitoring::pod_monitor(plan)?),
+            ManifestKind::PrometheusRule => file(&m.path, &monitoring::prometheus_rule(plan)?),
+            ManifestKind::Probe => file(&m.path, &monitoring::probe(plan)?),
+            ManifestKind::GrafanaDashboard => {
+                file(&m.path, &monitoring::dashboard_config_map(plan)?)
+            }
         }?;
         let mode = if m.kind.is_secret() {
             MODE_SECRET
@@ -126,6 +135,7 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
             MODE_FILE,
         );
     }
+    monitoring::render_files(plan, out)?;
     // No Job can reach an emptyDir: there, gc.sh only explains why.
     if plan.gc.quiesce.is_some() {
         out.add(

@@ -174,7 +174,8 @@ fn container(plan: &Plan, w: &Workload, mounts: Vec<core::VolumeMount>) -> core:
     }
 }
 
-/// The pod template's annotations: a checksum of each Secret (or
+/// The pod template's annotations: the workload's own (scrape
+/// annotations), then a checksum of each Secret (or
 /// ConfigMap) the registry reads only at start (see
 /// [`crate::plan::CHECKSUM_TLS`]), computed from the objects as rendered, so
 /// the annotation changes exactly when their bytes do.
@@ -184,7 +185,7 @@ fn checksums(
     inputs: &Inputs,
     out: &Bundle,
 ) -> Result<BTreeMap<String, String>> {
-    let mut m = BTreeMap::new();
+    let mut m = w.annotations.clone();
     for (key, of) in &w.checksums {
         let sum = match *of {
             Checksum::TlsSecret => secrets::checksum(&secrets::tls(plan, out)?),
