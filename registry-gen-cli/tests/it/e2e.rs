@@ -1438,3 +1438,71 @@ fn a_new_dns_name_rolls_the_pod_and_the_new_certificate_is_served() {
         assert_eq!(code, "401", "{name} after the rollout: {said}");
     }
 }
+
+/// A file of `mib` MiB of random bytes at `path`, and its digest
+/// (`sha256:<hex>`), as a layer pushed as a blob.
+pub(crate) fn random_blob(path: &Path, mib: usize) -> String {
+    let o = Command::new("head")
+        .args(["-c", &(mib << 20).to_string(), "/dev/urandom"])
+        .stdout(fs::File::create(path).unwrap())
+        .status()
+        .unwrap();
+    assert!(o.success());
+    let o = Command::new("sha256sum").arg(path).output().unwrap();
+    format!("sha256:{}", text(&o).split_whitespace().next().unwrap())
+}
+
+/// Push `blob` of digest `digest` to the repository at `repo_url`
+/// (`https://host/v2/<name>`) as a client pushes a layer in one request:
+/// POST for an upload, then one PUT with the whole body; `tls`: curl's
+/// trust flags. The PUT's HTTP status.
+pub(crate) fn push_blob(
+    sb: &Sandbox,
+    repo_url: &str,
+    tls: &[&str],
+    blob: &Path,
+    digest: &str,
+) -> String {
+    let o = sb.run(
+        sb.cmd("curl")
+            .args(["--silent", "--show-error"])
+            .args(tls)
+            .args(["--request", "POST", "--dump-header", "-"])
+            .args(["--output", "/dev/null"])
+            .arg(format!("{repo_url}/blobs/uploads/")),
+    );
+    let headers = text(&o);
+    let location = (headers.lines())
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+        })
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no upload location: {headers}"));
+    // A relative Location is against the registry's origin.
+    let location = match location.strip_prefix('/') {
+        Some(path) => {
+            let origin = repo_url.split("/v2/").next().unwrap();
+            format!("{origin}/{path}")
+        }
+        None => location,
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let mut args: Vec<String> = tls.iter().map(|s| (*s).to_owned()).collect();
+    args.extend(
+        [
+            "--max-time",
+            "300",
+            "--request",
+            "PUT",
+            "--header",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+        ]
+        .map(str::to_owned),
+    );
+    args.push(format!("@{}", blob.display()));
+    args.push(format!("{location}{sep}digest={digest}"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.curl(&args, None).0
+}

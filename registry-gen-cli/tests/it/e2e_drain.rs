@@ -12,11 +12,13 @@
 //! stopping pod leaving the Service's endpoints is the cluster's part.
 
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::text;
-use crate::e2e::{render, start_pod, start_pod_with, wait_for, Sandbox, Scenario, POD_IP};
+use crate::e2e::{
+    push_blob, random_blob, render, start_pod_with, wait_for, Bundle, Sandbox, Scenario, POD_IP,
+};
 
 const CONFIG: &str = "name: registry
 namespace: registry
@@ -39,47 +41,16 @@ fn base() -> String {
     format!("https://{POD_IP}:5000/v2/drain/blob")
 }
 
-/// Push `blob` monolithically (POST, then PUT with the digest); its digest.
-fn push_blob(sb: &Sandbox, blob: &std::path::Path) -> String {
-    let o = sb.run(Command::new("sha256sum").arg(blob));
-    let digest = format!("sha256:{}", text(&o).split_whitespace().next().unwrap());
-    let o = sb.run(sb.cmd("curl").args([
-        "--silent",
-        "--show-error",
-        "--insecure",
-        "--request",
-        "POST",
-        "--dump-header",
-        "-",
-        "--output",
-        "/dev/null",
-        &format!("{}/blobs/uploads/", base()),
-    ]));
-    let headers = text(&o);
-    let location = headers
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
-        })
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("no upload location: {headers}"));
-    let sep = if location.contains('?') { '&' } else { '?' };
-    let (code, o) = sb.curl(
-        &[
-            "--insecure",
-            "--request",
-            "PUT",
-            "--header",
-            "Content-Type: application/octet-stream",
-            "--data-binary",
-            &format!("@{}", blob.display()),
-            &format!("{location}{sep}digest={digest}"),
-        ],
-        None,
-    );
-    assert_eq!(code, "201", "blob upload: {}", text(&o));
-    digest
+/// A registry of the rendered bundle serving a [`BLOB_MIB`] MiB blob, with
+/// `extra` variables added to its env; the blob's digest.
+fn serving_a_large_blob(sb: &mut Sandbox, extra: &[(String, String)]) -> (Bundle, String) {
+    let b = render(sb, &Scenario::plain(CONFIG.to_owned(), vec![]));
+    start_pod_with(sb, &b, extra);
+    let blob = sb.path().join("blob");
+    let digest = random_blob(&blob, BLOB_MIB);
+    let code = push_blob(sb, &base(), &["--insecure"], &blob, &digest);
+    assert_eq!(code, "201", "the blob upload");
+    (b, digest)
 }
 
 /// Start a rate-limited pull of `digest` into `to`; the running curl.
@@ -106,20 +77,9 @@ fn wait_in_flight(to: &std::path::Path) {
 #[test]
 fn a_pull_in_flight_at_sigterm_completes_byte_exact() {
     let mut sb = Sandbox::new(&[]);
-    let b = render(&sb, &Scenario::plain(CONFIG.to_owned(), vec![]));
+    let (b, digest) = serving_a_large_blob(&mut sb, &[]);
     assert_eq!(b.env("REGISTRY_HTTP_DRAINTIMEOUT").as_deref(), Some("60s"));
     let grace = b.pod().termination_grace_period_seconds.unwrap();
-    start_pod(&mut sb, &b);
-
-    let blob = sb.path().join("blob");
-    let o = sb.run(
-        Command::new("head")
-            .args(["-c", &format!("{}", BLOB_MIB << 20), "/dev/urandom"])
-            .stdout(fs::File::create(&blob).unwrap()),
-    );
-    assert!(o.status.success());
-    let digest = push_blob(&sb, &blob);
-
     let pulled = sb.path().join("pulled");
     let pull = start_pull(&sb, &digest, &pulled);
     wait_in_flight(&pulled);
@@ -149,7 +109,7 @@ fn a_pull_in_flight_at_sigterm_completes_byte_exact() {
     );
     assert_eq!(
         fs::read(&pulled).unwrap(),
-        fs::read(&blob).unwrap(),
+        fs::read(sb.path().join("blob")).unwrap(),
         "the pulled blob differs"
     );
     wait_for("the registry to exit", Duration::from_secs(10), || {
@@ -171,21 +131,9 @@ fn a_pull_in_flight_at_sigterm_completes_byte_exact() {
 #[test]
 fn without_the_drain_timeout_the_pull_is_cut() {
     let mut sb = Sandbox::new(&[]);
-    let b = render(&sb, &Scenario::plain(CONFIG.to_owned(), vec![]));
     // As the bundle was before: no REGISTRY_HTTP_DRAINTIMEOUT (0: none).
-    start_pod_with(
-        &mut sb,
-        &b,
-        &[("REGISTRY_HTTP_DRAINTIMEOUT".to_owned(), "0".to_owned())],
-    );
-    let blob = sb.path().join("blob");
-    let o = sb.run(
-        Command::new("head")
-            .args(["-c", &format!("{}", BLOB_MIB << 20), "/dev/urandom"])
-            .stdout(fs::File::create(&blob).unwrap()),
-    );
-    assert!(o.status.success());
-    let digest = push_blob(&sb, &blob);
+    let no_drain = [("REGISTRY_HTTP_DRAINTIMEOUT".to_owned(), "0".to_owned())];
+    let (_, digest) = serving_a_large_blob(&mut sb, &no_drain);
     let pulled = sb.path().join("pulled");
     let pull = start_pull(&sb, &digest, &pulled);
     wait_in_flight(&pulled);

@@ -19,14 +19,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use k8s_openapi::api::networking::v1 as net;
 
 use crate::common::text;
 use crate::e2e::{
-    ctr_pull, render, start_containerd, start_pod, wait_for, Bundle, Sandbox, Scenario, POD_IP,
+    ctr_pull, push_blob, random_blob, render, start_containerd, start_pod, wait_for, Bundle,
+    Sandbox, Scenario, POD_IP,
 };
 use crate::e2e_gc::make_image;
 
@@ -180,56 +180,11 @@ fn ca_file(b: &Bundle) -> PathBuf {
     b.dir.join("trust/ca.crt")
 }
 
-/// Push `blob` (POST, then one PUT with the body) through `https://HOST`;
-/// the HTTP status of the PUT.
-fn push_blob(sb: &Sandbox, b: &Bundle, blob: &Path, digest: &str) -> String {
+/// Push `blob` through `https://HOST` with the bundle's CA; the status.
+fn push_through(sb: &Sandbox, b: &Bundle, blob: &Path, digest: &str) -> String {
     let ca = ca_file(b);
-    let o = sb.run(
-        sb.cmd("curl")
-            .args(["--silent", "--show-error", "--cacert"])
-            .arg(&ca)
-            .args([
-                "--request",
-                "POST",
-                "--dump-header",
-                "-",
-                "--output",
-                "/dev/null",
-                &format!("https://{HOST}/v2/e2e/big/blobs/uploads/"),
-            ]),
-    );
-    let headers = text(&o);
-    let location = headers
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
-        })
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("no upload location: {headers}"));
-    let location = if location.starts_with('/') {
-        format!("https://{HOST}{location}")
-    } else {
-        location
-    };
-    let sep = if location.contains('?') { '&' } else { '?' };
-    sb.curl(
-        &[
-            "--cacert",
-            ca.to_str().unwrap(),
-            "--max-time",
-            "300",
-            "--request",
-            "PUT",
-            "--header",
-            "Content-Type: application/octet-stream",
-            "--data-binary",
-            &format!("@{}", blob.display()),
-            &format!("{location}{sep}digest={digest}"),
-        ],
-        None,
-    )
-    .0
+    let url = format!("https://{HOST}/v2/e2e/big");
+    push_blob(sb, &url, &["--cacert", ca.to_str().unwrap()], blob, digest)
 }
 
 #[test]
@@ -302,22 +257,15 @@ fn a_300_mib_layer_pushes_through_the_ingress_with_the_rendered_settings() {
     let b = render(&sb, &Scenario::plain(config(), vec![]));
     start_pod(&mut sb, &b);
     let blob = sb.path().join("layer");
-    let o = Command::new("head")
-        .args(["-c", &(300usize << 20).to_string(), "/dev/urandom"])
-        .stdout(fs::File::create(&blob).unwrap())
-        .status()
-        .unwrap();
-    assert!(o.success());
-    let o = Command::new("sha256sum").arg(&blob).output().unwrap();
-    let digest = format!("sha256:{}", text(&o).split_whitespace().next().unwrap());
+    let digest = random_blob(&blob, 300);
 
     // Without the body-size annotation: nginx's own 1m limit.
     start_ingress(&mut sb, &b, "proxy-body-size", "nginx-default");
-    assert_eq!(push_blob(&sb, &b, &blob, &digest), "413");
+    assert_eq!(push_through(&sb, &b, &blob, &digest), "413");
     sb.stop("nginx-default");
 
     start_ingress(&mut sb, &b, "", "nginx");
-    assert_eq!(push_blob(&sb, &b, &blob, &digest), "201");
+    assert_eq!(push_through(&sb, &b, &blob, &digest), "201");
     let pulled = sb.path().join("pulled");
     let o = sb.run(
         sb.cmd("curl")
