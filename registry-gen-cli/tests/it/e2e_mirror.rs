@@ -504,14 +504,21 @@ mirrors:
     ca_file: upstream/ca.crt
 ";
 
-#[test]
-fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
+/// The stand-in Docker Hub running and holding the test image, and the
+/// mirror-only bundle rendered: the sandbox, the stand-in's CA, the
+/// image's digest and the bundle's directory.
+fn mirror_only_before_its_start() -> (Sandbox, PathBuf, String, PathBuf) {
     let mut sb = Sandbox::new(&[(UPSTREAM_IP, vec![HUB.to_owned()])]);
     let ca = make_upstream(&sb);
     start_upstream(&mut sb, &ca);
     let hub_digest = push(&sb, &ca, &format!("{HUB}/{HUB_REPO}"));
-
     let dir = render_config(&sb, MIRROR_ONLY_CONFIG);
+    (sb, ca, hub_digest, dir)
+}
+
+#[test]
+fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
+    let (mut sb, ca, hub_digest, dir) = mirror_only_before_its_start();
     // Nothing of the private registry: no workload, storage, login, pull
     // test or garbage collection, and no trust for its addresses.
     for gone in [
@@ -570,11 +577,7 @@ fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
 /// never seen), it must proxy it without anyone touching the pod.
 #[test]
 fn a_mirror_restarted_while_its_upstream_is_down_serves_its_cache_then_proxies_again() {
-    let mut sb = Sandbox::new(&[(UPSTREAM_IP, vec![HUB.to_owned()])]);
-    let ca = make_upstream(&sb);
-    start_upstream(&mut sb, &ca);
-    let hub_digest = push(&sb, &ca, &format!("{HUB}/{HUB_REPO}"));
-    let dir = render_config(&sb, MIRROR_ONLY_CONFIG);
+    let (mut sb, ca, hub_digest, dir) = mirror_only_before_its_start();
     let bundle_ca = dir.join("trust/ca.crt");
     start_mirror(
         &mut sb,
