@@ -96,15 +96,20 @@ pub(super) fn data_plan(
     }
 }
 
+/// The private registry's data source, or in a mirror-only bundle
+/// (`private` false) an emptyDir: nothing to claim, collect or keep.
+pub(super) fn main_data(private: bool, data: &DataPlan) -> &DataSource {
+    if private {
+        &data.source
+    } else {
+        &DataSource::EmptyDir
+    }
+}
+
 impl Plan<'_> {
-    /// The private registry's data source, or in a mirror-only bundle an
-    /// emptyDir (nothing to claim, collect or keep).
+    /// [`main_data`] of this plan.
     pub(super) fn main_data(&self) -> &DataSource {
-        if self.private {
-            &self.data.source
-        } else {
-            &DataSource::EmptyDir
-        }
+        main_data(self.private, &self.data)
     }
 
     /// What `delete.sh` does to the data, for its `--help` and the

@@ -191,16 +191,11 @@ impl<'c> Plan<'c> {
         let trust_installer =
             (config.trust.daemonset).then(|| TrustInstallerPlan::new(name, &node_paths));
         // A mirror-only bundle has nothing to collect: no gc.sh, no Job.
-        let gc_data = if private {
-            &data.source
-        } else {
-            &DataSource::EmptyDir
-        };
         let gc = GcPlan::new(
             name,
             &config.image,
             config.registry.delete_enabled,
-            gc_data,
+            data::main_data(private, &data),
             cache.as_ref(),
         );
         let runtime_authority = match private {
