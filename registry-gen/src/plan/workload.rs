@@ -22,8 +22,6 @@ pub(crate) struct Workload<'p> {
     pub selector: BTreeMap<String, String>,
     pub replicas: i32,
     pub strategy: &'static str,
-    /// How its pods stop (from the strategy).
-    pub drain: DrainPlan,
     pub ports: &'p PortPlan,
     pub data: &'p DataPlan,
     pub security: SecurityPlan,
@@ -73,6 +71,13 @@ pub(crate) enum Checksum {
     S3Ca,
     /// The Redis password Secret.
     RedisSecret,
+}
+
+impl Workload<'_> {
+    /// How its pods stop, which follows from its strategy.
+    pub fn drain(&self) -> DrainPlan {
+        DrainPlan::new(self.strategy)
+    }
 }
 
 impl<'c> Plan<'c> {
@@ -126,7 +131,6 @@ impl<'c> Plan<'c> {
             selector: self.selector(),
             replicas: self.replicas,
             strategy: self.strategy,
-            drain: DrainPlan::new(self.strategy),
             ports: &self.ports,
             data: &self.data,
             security: self.security,
@@ -167,7 +171,6 @@ impl<'c> Plan<'c> {
             selector: m.selector(self),
             replicas: 1,
             strategy: m.strategy,
-            drain: DrainPlan::new(m.strategy),
             ports: &m.ports,
             data: &m.data,
             security: m.security,

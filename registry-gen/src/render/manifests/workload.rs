@@ -213,7 +213,7 @@ fn checksums(
 /// the kubelet's sleep action, which needs Kubernetes 1.30; the official
 /// images (Alpine) have one.
 fn pre_stop(w: &Workload) -> Option<core::Lifecycle> {
-    let seconds = w.drain.pre_stop_seconds?;
+    let seconds = w.drain().pre_stop_seconds?;
     Some(core::Lifecycle {
         pre_stop: Some(core::LifecycleHandler {
             exec: Some(core::ExecAction {
@@ -266,7 +266,7 @@ pub(super) fn deployment(
                     node_selector: storage::node_selector(w.data),
                     topology_spread_constraints: w.scaled.then(|| scale::spread(plan)).flatten(),
                     automount_service_account_token: Some(false),
-                    termination_grace_period_seconds: Some(w.drain.grace_seconds),
+                    termination_grace_period_seconds: Some(w.drain().grace_seconds),
                     security_context: Some(pod_security(w.security.run_as)),
                     ..Default::default()
                 }),
