@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use super::endpoints::service_names;
 use crate::config::{Config, IngressMode};
 
 /// The Gateway API group of the TLSRoute.
@@ -56,8 +55,10 @@ const NGINX: &str = "nginx.ingress.kubernetes.io";
 const PROXY_TIMEOUT_SECONDS: u32 = 900;
 
 impl ExposurePlan {
-    /// `service_port`: the registry Service's port.
-    pub(super) fn new(config: &Config) -> Option<ExposurePlan> {
+    /// `service_host`: the name the registry's certificate gives its
+    /// Service (`<name>.<namespace>.svc`), which a re-encrypting Ingress
+    /// verifies it by.
+    pub(super) fn new(config: &Config, service_host: &str) -> Option<ExposurePlan> {
         let x = config
             .exposure
             .as_ref()
@@ -73,17 +74,12 @@ impl ExposurePlan {
         let ingress = x.ingress.as_ref().map(|i| {
             let reencrypt = i.mode == IngressMode::Reencrypt;
             let ca_secret = reencrypt.then(|| format!("{name}-ingress-ca"));
-            // The name the registry's certificate gives the Service.
-            let service = service_names(name, &config.namespace, &config.addresses.cluster_domain);
-            let annotations = nginx_annotations(
-                i.mode,
-                &format!(
-                    "{}/{}",
-                    config.namespace,
-                    ca_secret.as_deref().unwrap_or("")
-                ),
-                &service[2],
-            );
+            let annotations = match &ca_secret {
+                Some(secret) => {
+                    reencrypt_annotations(&format!("{}/{secret}", config.namespace), service_host)
+                }
+                None => BTreeMap::from([nginx("ssl-passthrough", "true")]),
+            };
             IngressPlan {
                 name: name.clone(),
                 class_name: i.class_name.clone(),
@@ -101,32 +97,30 @@ impl ExposurePlan {
     }
 }
 
-/// What a registry needs from ingress-nginx: no body size limit (layers are
-/// large; the default 1m answers 413), no request buffering (a push streams
-/// to the registry instead of filling the controller's disk first), no
-/// response buffering, long timeouts, and the backend spoken to in TLS,
-/// verified against the bundle CA under the Service's name; or, passing
-/// through, SNI routing alone.
-fn nginx_annotations(
-    mode: IngressMode,
-    ca_secret: &str,
-    service_name: &str,
-) -> BTreeMap<String, String> {
-    let a = |k: &str, v: &str| (format!("{NGINX}/{k}"), v.to_owned());
+/// One ingress-nginx annotation.
+fn nginx(key: &str, value: &str) -> (String, String) {
+    (format!("{NGINX}/{key}"), value.to_owned())
+}
+
+/// What a registry needs from ingress-nginx when it re-encrypts: no body
+/// size limit (layers are large; the default 1m answers 413), no request
+/// buffering (a push streams to the registry instead of filling the
+/// controller's disk first), no response buffering, long timeouts, and the
+/// backend spoken to in TLS, verified against the bundle CA (`ca_secret`,
+/// `<namespace>/<name>`) under the Service's name. Passing through needs
+/// none of it: the controller routes on SNI alone.
+fn reencrypt_annotations(ca_secret: &str, service_name: &str) -> BTreeMap<String, String> {
     let timeout = PROXY_TIMEOUT_SECONDS.to_string();
-    match mode {
-        IngressMode::Passthrough => BTreeMap::from([a("ssl-passthrough", "true")]),
-        IngressMode::Reencrypt => BTreeMap::from([
-            a("backend-protocol", "HTTPS"),
-            a("proxy-body-size", "0"),
-            a("proxy-request-buffering", "off"),
-            a("proxy-buffering", "off"),
-            a("proxy-read-timeout", &timeout),
-            a("proxy-send-timeout", &timeout),
-            a("proxy-ssl-secret", ca_secret),
-            a("proxy-ssl-verify", "on"),
-            a("proxy-ssl-name", service_name),
-            a("proxy-ssl-server-name", "on"),
-        ]),
-    }
+    BTreeMap::from([
+        nginx("backend-protocol", "HTTPS"),
+        nginx("proxy-body-size", "0"),
+        nginx("proxy-request-buffering", "off"),
+        nginx("proxy-buffering", "off"),
+        nginx("proxy-read-timeout", &timeout),
+        nginx("proxy-send-timeout", &timeout),
+        nginx("proxy-ssl-secret", ca_secret),
+        nginx("proxy-ssl-verify", "on"),
+        nginx("proxy-ssl-name", service_name),
+        nginx("proxy-ssl-server-name", "on"),
+    ])
 }

@@ -175,7 +175,7 @@ impl<'c> Plan<'c> {
         let service_dns =
             endpoints::service_names(name, namespace, &config.addresses.cluster_domain);
         let hosts = endpoints::hosts(&config.addresses);
-        let exposure = ExposurePlan::new(config);
+        let exposure = ExposurePlan::new(config, &service_dns[2]);
         let exposed = exposure.as_ref().map(|x| x.hostname.as_str());
         let endpoints = if private {
             endpoints::endpoints(config, &ports, &hosts, exposed, &service_dns[2])
