@@ -14,10 +14,9 @@ fn custom_resources(b: &Bundle) -> Vec<serde_yaml::Value> {
         .filter(|(p, _)| p.starts_with("manifests/") && p.ends_with(".yaml"))
         .filter_map(|(_, f)| serde_yaml::from_slice::<serde_yaml::Value>(&f.contents).ok())
         .filter(|v| {
-            v["apiVersion"].as_str().is_some_and(|a| {
-                a.starts_with("gateway.networking.k8s.io/")
-                    || a.starts_with("monitoring.coreos.com/")
-            })
+            v["apiVersion"]
+                .as_str()
+                .is_some_and(crd::is_custom_resource)
         })
         .collect()
 }

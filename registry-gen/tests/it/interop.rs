@@ -53,12 +53,9 @@ fn all_configs() -> Vec<Config> {
 /// validates them against their CRDs' schemas.
 fn is_custom_resource(manifest: &std::path::Path) -> bool {
     let text = std::fs::read_to_string(manifest).unwrap();
-    text.lines().any(|l| {
-        l.starts_with("apiVersion: ")
-            && ["gateway.networking.k8s.io/", "monitoring.coreos.com/"]
-                .iter()
-                .any(|g| l.contains(g))
-    })
+    (text.lines())
+        .filter_map(|l| l.strip_prefix("apiVersion: "))
+        .any(crate::support::crd::is_custom_resource)
 }
 
 /// `openssl verify` flags that check one configured address each.

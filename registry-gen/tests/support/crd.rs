@@ -5,6 +5,16 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+/// The API groups of the custom resources a bundle renders (validate.mjs
+/// maps each to its npm package).
+const GROUPS: [&str; 2] = ["gateway.networking.k8s.io/", "monitoring.coreos.com/"];
+
+/// Whether an object of `api_version` is a custom resource: the Kubernetes
+/// schema validator has no schema for it; [`validate`] checks it.
+pub fn is_custom_resource(api_version: &str) -> bool {
+    GROUPS.iter().any(|g| api_version.starts_with(g))
+}
+
 /// Validate `objects` (parsed YAML documents); `Err` with the validator's
 /// report when one fails.
 pub fn validate(objects: &[serde_yaml::Value]) -> Result<String, String> {
