@@ -16,7 +16,7 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {
 /// One value as a YAML document without header.
 pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String> {
     serde_yaml::to_string(value)
-        .map(|y| quote_yaml11_booleans(&y))
+        .map(|y| quote_yaml11_non_strings(&y))
         .map_err(|e| Error::Serialize {
             path: std::any::type_name::<T>().to_owned(),
             message: e.to_string(),
@@ -29,15 +29,16 @@ pub(crate) fn file<T: Serialize>(path: &str, value: &T) -> Result<String> {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
-    Ok(format!("{}{}", header(), quote_yaml11_booleans(&body)))
+    Ok(format!("{}{}", header(), quote_yaml11_non_strings(&body)))
 }
 
-/// The plain scalars that YAML 1.1 reads as booleans but YAML 1.2 (and so
-/// serde_yaml, which writes them bare) as strings. Kubernetes reads
+/// The plain scalars that YAML 1.1 reads as something else than a string
+/// (booleans; `=`, its "value" key; `~`, null) but YAML 1.2, and so
+/// serde_yaml, which writes them bare, as strings. Kubernetes reads
 /// manifests with a YAML 1.1 parser (go-yaml v2 under sigs.k8s.io/yaml,
 /// PyYAML under kubernetes-validate): a bare `on` there is `true`, and a
 /// string field holding it fails to apply.
-const YAML11_BOOLEANS: [&str; 18] = [
+const YAML11_NON_STRINGS: [&str; 18] = [
     "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
     "OFF", "=", "~",
 ];
@@ -45,7 +46,7 @@ const YAML11_BOOLEANS: [&str; 18] = [
 /// `yaml` (serde_yaml's block-style output) with every plain scalar value
 /// that YAML 1.1 would read as something else than the string it is
 /// single-quoted. Block scalars (`|`, `>`) are text and left alone.
-fn quote_yaml11_booleans(yaml: &str) -> String {
+fn quote_yaml11_non_strings(yaml: &str) -> String {
     let mut out = String::with_capacity(yaml.len());
     // The indentation of a line that opened a block scalar.
     let mut block: Option<usize> = None;
@@ -74,7 +75,7 @@ fn quote_yaml11_booleans(yaml: &str) -> String {
                 indent + items
             }
         };
-        if value_at < text.len() && YAML11_BOOLEANS.contains(&&text[value_at..]) {
+        if value_at < text.len() && YAML11_NON_STRINGS.contains(&&text[value_at..]) {
             out.push_str(&text[..value_at]);
             out.push('\'');
             out.push_str(&text[value_at..]);
@@ -105,10 +106,10 @@ fn header() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote_yaml11_booleans as q;
+    use super::quote_yaml11_non_strings as q;
 
     #[test]
-    fn yaml11_booleans_are_quoted_and_nothing_else_changes() {
+    fn yaml11_non_strings_are_quoted_and_nothing_else_changes() {
         assert_eq!(q("a: on\nb: 'x'\n"), "a: 'on'\nb: 'x'\n");
         assert_eq!(q("- no\n- - yes\n- off2\n"), "- 'no'\n- - 'yes'\n- off2\n");
         assert_eq!(
@@ -123,7 +124,7 @@ mod tests {
 
     #[test]
     fn serde_yaml_round_trips_what_was_quoted() {
-        for word in super::YAML11_BOOLEANS {
+        for word in super::YAML11_NON_STRINGS {
             let v = std::collections::BTreeMap::from([("k", vec![word])]);
             let y = q(&serde_yaml::to_string(&v).unwrap());
             let back: std::collections::BTreeMap<String, Vec<String>> =
