@@ -16,7 +16,7 @@ pub(super) fn check(c: &Config, e: &mut Errors) {
         );
     }
     let host = &x.hostname;
-    if !is_dns_name(host) || host.contains('*') || host.parse::<IpAddr>().is_ok() {
+    if !is_subdomain(host) || host.parse::<IpAddr>().is_ok() {
         e.push(
             "exposure.hostname",
             quoted(host),
@@ -68,7 +68,8 @@ pub(super) fn check(c: &Config, e: &mut Errors) {
     }
 }
 
-/// A DNS-1123 subdomain (an object name): lowercase labels joined by dots.
+/// A DNS-1123 subdomain (an object name): a DNS name without the wildcard
+/// that [`is_dns_name`] allows.
 fn is_subdomain(s: &str) -> bool {
-    s.len() <= 253 && !s.contains('*') && is_dns_name(s)
+    !s.contains('*') && is_dns_name(s)
 }
