@@ -821,3 +821,44 @@ fn is_mirror_dir(config: &Config, dir: &str) -> bool {
                 .any(|p| dir.ends_with(&format!(":{p}")))
     })
 }
+
+/// An Ingress that passes TLS through carries only the passthrough
+/// annotation (none of the re-encrypting settings), no TLS section and no
+/// CA Secret; the re-encrypting one names the CA Secret the bundle holds.
+#[test]
+fn the_ingress_modes_render_what_each_needs() {
+    use k8s_openapi::api::networking::v1 as net;
+    let mut config = common::load(&common::workspace().join("examples/exposed.yaml"));
+    let b = common::render(&config);
+    let ing: net::Ingress = common::yaml(&b, "manifests/ingress.yaml");
+    let a = ing.metadata.annotations.unwrap();
+    let secret = &a["nginx.ingress.kubernetes.io/proxy-ssl-secret"];
+    let ca: k8s_openapi::api::core::v1::Secret =
+        common::yaml(&b, "manifests/secret-ingress-ca.yaml");
+    assert_eq!(*secret, format!("registry/{}", ca.metadata.name.unwrap()));
+    assert_eq!(
+        a["nginx.ingress.kubernetes.io/proxy-ssl-name"],
+        "registry.registry.svc"
+    );
+
+    config
+        .exposure
+        .as_mut()
+        .unwrap()
+        .ingress
+        .as_mut()
+        .unwrap()
+        .mode = registry_gen::IngressMode::Passthrough;
+    let b = common::render(&config);
+    let ing: net::Ingress = common::yaml(&b, "manifests/ingress.yaml");
+    let a = ing.metadata.annotations.unwrap();
+    assert_eq!(
+        a.into_iter().collect::<Vec<_>>(),
+        [(
+            "nginx.ingress.kubernetes.io/ssl-passthrough".to_owned(),
+            "true".to_owned()
+        )]
+    );
+    assert!(ing.spec.unwrap().tls.is_none());
+    assert!(b.get("manifests/secret-ingress-ca.yaml").is_none());
+}
