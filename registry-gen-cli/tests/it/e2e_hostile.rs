@@ -32,13 +32,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::{bin, text};
-use crate::e2e::{play_container, reroot, wait_for, Bundle, Sandbox, POD_IP};
-use crate::e2e_s3::{s3_certs, MAKE_IMAGE};
+use crate::e2e::{play_container, reroot, Bundle, Sandbox, POD_IP};
+use crate::e2e_s3::{
+    s3_certs, start_redis, wait_for_moto, MAKE_IMAGE, REDIS_IP, S3_HOST, S3_IP, S3_PORT,
+};
 
-const S3_IP: &str = "127.0.0.20";
-const S3_HOST: &str = "s3.test";
-const S3_PORT: u16 = 9000;
-const REDIS_IP: &str = "127.0.0.21";
 const BUCKET: &str = "e2e-hostile";
 /// The Service name the certificate carries; resolves to the pod here.
 const SERVICE: &str = "registry.registry.svc";
@@ -369,42 +367,11 @@ fn hostile_secrets_reach_s3_and_redis_as_given() {
             format!("https://{S3_HOST}:{S3_PORT}"),
         );
     sb.spawn("moto", moto);
-    let ca = s3_ca.to_str().unwrap().to_owned();
-    let s3_url = format!("https://{S3_HOST}:{S3_PORT}/");
-    wait_for("moto", Duration::from_secs(60), || {
-        sb.curl(&["--cacert", &ca, &s3_url], None).0 != "000"
-    });
+    wait_for_moto(&sb, &s3_ca);
 
     // Redis, with an administrator of the test's own besides the default user.
-    let rdir = dir.join("redis-data");
-    fs::create_dir(&rdir).unwrap();
-    let conf = dir.join("redis.conf");
-    fs::write(
-        &conf,
-        format!(
-            "bind {REDIS_IP}\nport 6379\nsave \"\"\nappendonly no\ndir {}\nuser admin on >{REDIS_ADMIN} ~* &* +@all\n",
-            rdir.display()
-        ),
-    )
-    .unwrap();
-    let mut c = sb.cmd("redis-server");
-    c.arg(&conf);
-    sb.spawn("redis", c);
-    wait_for("redis-server", Duration::from_secs(10), || {
-        let o = sb.run(
-            sb.cmd("redis-cli")
-                .args([
-                    "-h",
-                    REDIS_IP,
-                    "--user",
-                    "admin",
-                    "--no-auth-warning",
-                    "ping",
-                ])
-                .env("REDISCLI_AUTH", REDIS_ADMIN),
-        );
-        String::from_utf8_lossy(&o.stdout).trim() == "PONG"
-    });
+    let admin = format!("user admin on >{REDIS_ADMIN} ~* &* +@all");
+    start_redis(&mut sb, &admin, Some("admin"), REDIS_ADMIN);
 
     let mut failed = Vec::new();
     for (i, value) in rows.iter().enumerate() {

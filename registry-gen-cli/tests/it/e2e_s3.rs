@@ -38,10 +38,11 @@ use crate::e2e_gc::{gc_job, gc_var, play_job};
 use crate::support::{openssl_ca, sh};
 
 /// moto_server's address and the name its certificate carries.
-const S3_IP: &str = "127.0.0.20";
-const S3_HOST: &str = "s3.test";
-const S3_PORT: u16 = 9000;
-const REDIS_IP: &str = "127.0.0.21";
+pub(crate) const S3_IP: &str = "127.0.0.20";
+pub(crate) const S3_HOST: &str = "s3.test";
+pub(crate) const S3_PORT: u16 = 9000;
+/// redis-server's address.
+pub(crate) const REDIS_IP: &str = "127.0.0.21";
 /// The pods' IPs, one per replica.
 const PODS: [(&str, &str); 2] = [("replica-a", "127.0.0.11"), ("replica-b", "127.0.0.12")];
 /// The node ports of the two "directly to one replica" frontends.
@@ -308,37 +309,12 @@ fn setup(redis: bool, delete: bool) -> Setup {
             format!("https://{S3_HOST}:{S3_PORT}"),
         );
     sb.spawn("moto", moto);
-    let s3_url = format!("https://{S3_HOST}:{S3_PORT}/");
-    let ca = s3_ca.to_str().unwrap().to_owned();
-    // Any HTTP answer over a verified TLS handshake (moto says 404 at /).
-    wait_for("moto_server", Duration::from_secs(30), || {
-        sb.curl(&["--cacert", &ca, &s3_url], None).0 != "000"
-    });
+    wait_for_moto(&sb, &s3_ca);
     s3_client(&sb, &s3_ca, &["create", BUCKET]);
 
     if redis {
-        let rdir = dir.join("redis-data");
-        fs::create_dir(&rdir).unwrap();
-        let conf = dir.join("redis.conf");
-        fs::write(
-            &conf,
-            format!(
-                "bind {REDIS_IP}\nport 6379\nrequirepass {REDIS_PASSWORD}\nsave \"\"\nappendonly no\ndir {}\n",
-                rdir.display()
-            ),
-        )
-        .unwrap();
-        let mut c = sb.cmd("redis-server");
-        c.arg(&conf);
-        sb.spawn("redis", c);
-        wait_for("redis-server", Duration::from_secs(10), || {
-            let o = sb.run(
-                sb.cmd("redis-cli")
-                    .args(["-h", REDIS_IP, "ping"])
-                    .env("REDISCLI_AUTH", REDIS_PASSWORD),
-            );
-            String::from_utf8_lossy(&o.stdout).trim() == "PONG"
-        });
+        let auth = format!("requirepass {REDIS_PASSWORD}");
+        start_redis(&mut sb, &auth, None, REDIS_PASSWORD);
     }
 
     // Render with the real binary, the keys and CA in files beside the config.
@@ -777,4 +753,44 @@ fn gc_with_a_shared_redis_cache_then_the_same_image_pushed_again_pulls() {
         )) && !said.contains("registry-gen: flushed"),
         "{said}"
     );
+}
+
+/// Wait until moto_server answers over a TLS handshake verified with
+/// `s3_ca` (any HTTP answer: moto says 404 at /).
+pub(crate) fn wait_for_moto(sb: &Sandbox, s3_ca: &Path) {
+    let s3_url = format!("https://{S3_HOST}:{S3_PORT}/");
+    let ca = s3_ca.to_str().unwrap().to_owned();
+    wait_for("moto_server", Duration::from_secs(60), || {
+        sb.curl(&["--cacert", &ca, &s3_url], None).0 != "000"
+    });
+}
+
+/// redis-server on [`REDIS_IP`]:6379, in memory, its data directory in the
+/// sandbox, with the config lines `extra` (users, `requirepass`); ready
+/// when `redis-cli` (as `user`, else the default user) with `password`
+/// gets its PONG.
+pub(crate) fn start_redis(sb: &mut Sandbox, extra: &str, user: Option<&str>, password: &str) {
+    let rdir = sb.path().join("redis-data");
+    fs::create_dir(&rdir).unwrap();
+    let conf = sb.path().join("redis.conf");
+    fs::write(
+        &conf,
+        format!(
+            "bind {REDIS_IP}\nport 6379\nsave \"\"\nappendonly no\ndir {}\n{extra}\n",
+            rdir.display()
+        ),
+    )
+    .unwrap();
+    let mut c = sb.cmd("redis-server");
+    c.arg(&conf);
+    sb.spawn("redis", c);
+    wait_for("redis-server", Duration::from_secs(10), || {
+        let mut cli = sb.cmd("redis-cli");
+        cli.args(["-h", REDIS_IP, "--no-auth-warning"]);
+        if let Some(u) = user {
+            cli.args(["--user", u]);
+        }
+        let o = sb.run(cli.arg("ping").env("REDISCLI_AUTH", password));
+        String::from_utf8_lossy(&o.stdout).trim() == "PONG"
+    });
 }
