@@ -36,6 +36,7 @@ use crate::e2e::{play_container, reroot, Bundle, Sandbox, POD_IP};
 use crate::e2e_s3::{
     s3_certs, start_redis, wait_for_moto, MAKE_IMAGE, REDIS_IP, S3_HOST, S3_IP, S3_PORT,
 };
+use crate::support::YAML_SPECIAL;
 
 const BUCKET: &str = "e2e-hostile";
 /// The Service name the certificate carries; resolves to the pod here.
@@ -43,31 +44,10 @@ const SERVICE: &str = "registry.registry.svc";
 /// Redis's own administrator, which sets the row's password.
 const REDIS_ADMIN: &str = "e2e-admin-password";
 
-/// The rows: what YAML reads as a map, an alias, an anchor, a tag, a quoted
-/// string, a sequence, a directive, padded text, a boolean, a null, a hex
-/// number, a number, and a long key.
+/// The rows: what YAML reads as something else (the shared table), and a
+/// long key.
 fn table() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "@x: y #z",
-        "*a",
-        "&b",
-        "!t",
-        "'q'",
-        "\"q\"",
-        "- x",
-        "[1]",
-        "{a: b}",
-        "%s",
-        "  padded both ends  ",
-        "yes",
-        "null",
-        "~",
-        "0x1F",
-        "123",
-        "redis: pass#1",
-    ]
-    .map(str::to_owned)
-    .into();
+    let mut v: Vec<String> = YAML_SPECIAL.map(str::to_owned).into();
     v.push("k/+=".repeat(32));
     v
 }

@@ -8,8 +8,10 @@ mod files;
 mod kube;
 mod openssl;
 mod schema_paths;
+mod yaml_special;
 
 pub use files::{examples, files_under, tree, workspace};
 pub use kube::kubernetes_validate;
 pub use openssl::{openssl_ca, openssl_verify, self_signed, sh, CA_EXTENSIONS};
 pub use schema_paths::schema_paths;
+pub use yaml_special::YAML_SPECIAL;
