@@ -559,23 +559,7 @@ fn start_pod_full(
             c.args(["docker-registry", "serve"])
                 .arg(reroot(&root, config));
         }
-        Some(command) => {
-            let bin = crate::e2e_gc::image_path(sb);
-            // (`env`, not Command::env: that PATH would be searched for nsenter.)
-            c.arg("/usr/bin/env").arg(format!("PATH={}", bin.display()));
-            let program = match command[0].as_str() {
-                "/bin/sh" => bin.join("sh"),
-                other => panic!("unexpected command {other}: {command:?}"),
-            };
-            c.arg(program);
-            for a in &command[1..] {
-                if a.starts_with("/etc/") {
-                    c.arg(reroot(&root, a));
-                } else {
-                    c.arg(a);
-                }
-            }
-        }
+        Some(command) => crate::e2e_gc::image_command(sb, &mut c, &root, command),
     }
     for (name, value) in extra {
         c.env(name, value);

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use k8s_openapi::api::batch::v1 as batch;
@@ -202,6 +202,28 @@ pub(crate) fn gc_job(b: &Bundle) -> batch::Job {
     job
 }
 
+/// Append a container's `command` to `c` as the image runs it: with the
+/// image's PATH ([`image_path`]), `registry` or the image's `/bin/sh`, and
+/// the image's own files (`/etc/...`) under the container's `root`.
+pub(crate) fn image_command(sb: &Sandbox, c: &mut Command, root: &Path, command: &[String]) {
+    let bin = image_path(sb);
+    // (`env`, not Command::env: that PATH would be searched for nsenter.)
+    c.arg("/usr/bin/env").arg(format!("PATH={}", bin.display()));
+    let program = match command[0].as_str() {
+        "registry" => bin.join("registry"),
+        "/bin/sh" => bin.join("sh"),
+        other => panic!("unexpected command {other}: {command:?}"),
+    };
+    c.arg(program);
+    for a in &command[1..] {
+        if a.starts_with("/etc/") {
+            c.arg(reroot(root, a));
+        } else {
+            c.arg(a);
+        }
+    }
+}
+
 /// The image's `PATH` as the played Job sees it: busybox's applets (the
 /// registry image is Alpine: its shell and tools are busybox) and
 /// `registry`, the image's binary, which Debian names `docker-registry`.
@@ -248,23 +270,8 @@ pub(crate) fn play_job(
         .expect("the image's config file");
     let root = sb.path().join("gc-pod");
     let (_, volumes) = pod_dirs(sb, pod);
-    let bin = image_path(sb);
     let mut c = play_container(sb, b, &root, &volumes, POD_IP, spec, container, config);
-    // (`env`, not Command::env: that PATH would be searched for nsenter.)
-    c.arg("/usr/bin/env").arg(format!("PATH={}", bin.display()));
-    let program = match command[0].as_str() {
-        "registry" => bin.join("registry"),
-        "/bin/sh" => bin.join("sh"),
-        other => panic!("unexpected Job command {other}: {command:?}"),
-    };
-    c.arg(program);
-    for a in &command[1..] {
-        if a.starts_with("/etc/") {
-            c.arg(reroot(&root, a));
-        } else {
-            c.arg(a);
-        }
-    }
+    image_command(sb, &mut c, &root, command);
     c.args(flags);
     sb.run(&mut c)
 }
