@@ -3,7 +3,7 @@
 //! things about the same bundle. Plain text, no Markdown.
 
 use crate::plan::{
-    paths, CaPlan, DataPlan, DataSource, DrainPlan, Endpoint, MirrorPlan, Plan, Via,
+    paths, CaPlan, DataPlan, DataSource, DrainPlan, Endpoint, IngressMode, MirrorPlan, Plan, Via,
     DRAIN_TIMEOUT_SECONDS,
 };
 
@@ -44,10 +44,10 @@ fn exposed_via(plan: &Plan) -> String {
     }
     if let Some(i) = &x.ingress {
         let how = match i.mode {
-            crate::config::IngressMode::Reencrypt => {
+            IngressMode::Reencrypt => {
                 "TLS re-encrypted to the registry, verified against the bundle CA"
             }
-            crate::config::IngressMode::Passthrough => "TLS passed through by SNI",
+            IngressMode::Passthrough => "TLS passed through by SNI",
         };
         ways.push(format!("Ingress class {} ({how})", i.class_name));
     }

@@ -52,6 +52,8 @@ mod trust;
 mod warnings;
 mod workload;
 
+/// How an Ingress carries TLS: the config's choice, as renderers see it.
+pub(crate) use crate::config::IngressMode;
 pub(crate) use auth::{AuthPlan, SecretKeyRef, AUTH_MOUNT, CHECKSUM_HTTP_SECRET};
 pub(crate) use backends::{
     RedisPlan, S3CaPlan, S3Plan, S3SecretPlan, ScalePlan, CHECKSUM_REDIS, CHECKSUM_S3,

@@ -12,9 +12,8 @@ use serde::Serialize;
 
 use super::metadata;
 use crate::bundle::Bundle;
-use crate::config::IngressMode;
 use crate::error::{Error, Result};
-use crate::plan::{paths, ExposurePlan, IngressPlan, Plan, RoutePlan};
+use crate::plan::{paths, ExposurePlan, IngressMode, IngressPlan, Plan, RoutePlan};
 
 /// `gateway.networking.k8s.io` TLSRoute (v1 and v1alpha2 share these fields).
 #[derive(Serialize)]
