@@ -53,19 +53,24 @@ fn promtool(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `promtool check rules` on the bundle's `monitoring/alerts.yml`.
+fn check_rules(bundle: &registry_gen::Bundle) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("alerts.yml"),
+        common::text(bundle, "monitoring/alerts.yml"),
+    )
+    .unwrap();
+    promtool(dir.path(), &["check", "rules", "alerts.yml"])
+}
+
 #[test]
 fn promtool_accepts_the_rendered_rules() {
     let (_, bundle) = observed();
     // The rule file and the PrometheusRule hold the same group.
     let file: Value = common::yaml(&bundle, "monitoring/alerts.yml");
     assert_eq!(file, rule_file(&bundle));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("alerts.yml"),
-        common::text(&bundle, "monitoring/alerts.yml"),
-    )
-    .unwrap();
-    let (ok, text) = promtool(dir.path(), &["check", "rules", "alerts.yml"]);
+    let (ok, text) = check_rules(&bundle);
     assert!(ok, "promtool check rules:\n{text}");
     assert!(text.contains("SUCCESS: 10 rules found"), "{text}");
 }
@@ -108,13 +113,7 @@ fn smaller_bundles_have_fewer_alerts_and_still_pass() {
         pm["spec"]["selector"]["matchExpressions"][0]["values"],
         json!(["registry-mirror"])
     );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("alerts.yml"),
-        common::text(&bundle, "monitoring/alerts.yml"),
-    )
-    .unwrap();
-    let (ok, text) = promtool(dir.path(), &["check", "rules", "alerts.yml"]);
+    let (ok, text) = check_rules(&bundle);
     assert!(ok, "{text}");
     let objects: Vec<Value> = ["podmonitor", "prometheusrule"]
         .into_iter()
