@@ -18,6 +18,7 @@ pub const MODE_SECRET: u32 = 0o600;
 
 /// One file of the bundle.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct File {
     /// The file's bytes.
     pub contents: Vec<u8>,

@@ -75,6 +75,7 @@ pub enum Error {
 
 /// One broken rule of the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldError {
     /// Path of the field in the config, e.g. `addresses.node_ips[1]`.
     pub path: String,

@@ -19,6 +19,7 @@ use crate::x509;
 
 /// One decoded certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CertReport {
     /// Where it came from, e.g. `certs/server.crt` or `ca.pem #2`.
     pub source: String,
@@ -42,6 +43,7 @@ pub struct CertReport {
 
 /// The result of [`inspect`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Inspection {
     /// Every certificate found, in order.
     pub certificates: Vec<CertReport>,

@@ -34,7 +34,7 @@ pub enum CaStep {
 
 impl CaStep {
     /// Every step, in order.
-    pub const ALL: [CaStep; 3] = [CaStep::Start, CaStep::Switch, CaStep::Finish];
+    pub(crate) const ALL: [CaStep; 3] = [CaStep::Start, CaStep::Switch, CaStep::Finish];
 
     /// The step's name on the command line.
     pub fn as_str(self) -> &'static str {

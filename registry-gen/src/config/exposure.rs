@@ -57,7 +57,7 @@ pub enum TlsRouteVersion {
 
 impl TlsRouteVersion {
     /// The version as the apiVersion spells it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TlsRouteVersion::V1 => "v1",
             TlsRouteVersion::V1alpha2 => "v1alpha2",

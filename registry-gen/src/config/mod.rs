@@ -287,7 +287,7 @@ impl KeyAlgorithm {
     }
 
     /// RSA keys also need keyEncipherment in a server certificate.
-    pub fn is_rsa(self) -> bool {
+    pub(crate) fn is_rsa(self) -> bool {
         matches!(
             self,
             KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
@@ -375,7 +375,7 @@ pub enum LogLevel {
 
 impl LogLevel {
     /// The value `REGISTRY_LOG_LEVEL` takes.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LogLevel::Error => "error",
             LogLevel::Warn => "warn",
@@ -547,7 +547,11 @@ impl Config {
     /// assert!(schema.contains("\"title\": \"registry-gen.yaml\""));
     /// ```
     pub fn json_schema() -> String {
-        let schema = schemars::schema_for!(Config);
+        use schemars::transform::RecursiveTransform;
+        let schema = schemars::generate::SchemaSettings::draft2020_12()
+            .with_transform(RecursiveTransform(drop_doc_examples))
+            .into_generator()
+            .into_root_schema_for::<Config>();
         // A schema of plain data always serialises.
         serde_json::to_string_pretty(&schema).expect("a JSON Schema serialises") + "\n"
     }
@@ -563,5 +567,28 @@ impl Config {
     /// ```
     pub fn to_yaml(&self) -> Result<String> {
         crate::yaml::to_string(self)
+    }
+}
+
+/// A schema's description is the type's doc comment: keep its prose for an
+/// editor's hover and drop the Rust examples written for rustdoc.
+fn drop_doc_examples(schema: &mut schemars::Schema) {
+    let Some(serde_json::Value::String(text)) = schema.get_mut("description") else {
+        return;
+    };
+    let mut kept = Vec::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code {
+            kept.push(line);
+        }
+    }
+    let prose = kept.join("\n").trim().to_owned();
+    if prose.is_empty() {
+        schema.remove("description");
+    } else {
+        *text = prose;
     }
 }

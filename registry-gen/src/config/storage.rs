@@ -209,7 +209,7 @@ pub enum AccessMode {
 
 impl AccessMode {
     /// The Kubernetes spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AccessMode::ReadWriteOnce => "ReadWriteOnce",
             AccessMode::ReadWriteMany => "ReadWriteMany",

@@ -14,6 +14,7 @@ use crate::plan::paths;
 
 /// One path a write would change, relative to the bundle directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Change {
     /// The bundle path, e.g. `certs/server.crt`.
     pub path: String,

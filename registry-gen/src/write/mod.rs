@@ -176,6 +176,7 @@ struct Prepared {
 
 /// An old CA file that [`Bundle::write_replacing_ca`] kept under another name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SetAside {
     /// Its bundle path, e.g. `certs/ca.crt`.
     pub path: String,

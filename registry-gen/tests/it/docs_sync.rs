@@ -70,6 +70,12 @@ fn the_schema_describes_every_field_and_knows_the_defaults() {
         schema["properties"]["tls"]["default"]["key_algorithm"],
         "ecdsa-p256"
     );
+    // The types' rustdoc examples stay out of an editor's hover text.
+    let text = registry_gen::Config::json_schema();
+    assert!(
+        !text.contains("```"),
+        "a doc example leaked into the schema"
+    );
     assert_eq!(schema["properties"]["auth"]["default"]["bcrypt_cost"], 5);
     assert_eq!(schema["$defs"]["Storage"]["maxProperties"], 1);
 }
