@@ -17,6 +17,21 @@ pub const MODE_EXEC: u32 = 0o755;
 pub const MODE_SECRET: u32 = 0o600;
 
 /// One file of the bundle.
+///
+/// ```
+/// # let config = registry_gen::Config::embedded_default();
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// let bundle = registry_gen::render(&config, &inputs)?;
+/// let start = bundle.get("scripts/start.sh").unwrap();
+/// assert_eq!(start.mode, registry_gen::MODE_EXEC);
+/// assert!(start.contents.starts_with(b"#!"));
+/// // Debug shows the size and mode, never the bytes: a file may be a key.
+/// let key = bundle.get("certs/ca.key").unwrap();
+/// assert_eq!(key.mode, registry_gen::MODE_SECRET);
+/// assert!(!format!("{key:?}").contains("PRIVATE KEY"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct File {
@@ -34,6 +49,20 @@ impl std::fmt::Debug for File {
 }
 
 /// A rendered bundle: relative path → file, in stable (sorted) order.
+///
+/// ```
+/// use registry_gen::{render, Config, Inputs};
+///
+/// let config = Config::from_yaml("name: hub\naddresses: {node_ips: [10.0.0.5]}\nports: {node: 30443}\n")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// // Paths are relative, `/`-separated, and iterate in sorted order.
+/// let paths: Vec<&str> = bundle.files().map(|(path, _)| path).collect();
+/// assert!(paths.windows(2).all(|w| w[0] < w[1]));
+/// assert!(paths.contains(&"trust/docker/certs.d/10.0.0.5:30443/ca.crt"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Bundle {
     files: BTreeMap<String, File>,

@@ -8,6 +8,20 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in registry-gen.
+///
+/// ```
+/// use registry_gen::{Config, Error};
+///
+/// let err = Config::from_yaml("replicas: two\n").unwrap_err();
+/// assert!(matches!(err, Error::Parse { .. }), "{err}");
+///
+/// let mut config = Config::embedded_default();
+/// config.replicas = 0;
+/// match registry_gen::validate(&config) {
+///     Err(Error::Invalid(problems)) => assert_eq!(problems[0].path, "replicas"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -74,12 +88,25 @@ pub enum Error {
 }
 
 /// One broken rule of the config.
+///
+/// ```
+/// let mut config = registry_gen::Config::embedded_default();
+/// config.addresses.dns_names = vec!["Registry_1".into()];
+/// let Err(registry_gen::Error::Invalid(problems)) = registry_gen::validate(&config) else {
+///     panic!("accepted")
+/// };
+/// let problem = &problems[0];
+/// assert_eq!(problem.path, "addresses.dns_names[0]");
+/// assert_eq!(problem.value, r#""Registry_1""#); // strings in double quotes
+/// println!("{problem}"); // path: value: what is accepted
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FieldError {
     /// Path of the field in the config, e.g. `addresses.node_ips[1]`.
     pub path: String,
-    /// The value found, as the user wrote it.
+    /// The value found, as the user wrote it; strings in double quotes, so
+    /// an empty or blank one shows.
     pub value: String,
     /// What is accepted instead.
     pub expected: String,

@@ -18,6 +18,20 @@ use crate::plan::Plan;
 use crate::x509;
 
 /// One decoded certificate.
+///
+/// ```
+/// # let config = registry_gen::Config::embedded_default();
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// # let bundle = registry_gen::render(&config, &inputs)?;
+/// let files = ["certs/ca.crt", "certs/server.crt"].map(|p| (p, bundle.get(p).unwrap().contents.as_slice()));
+/// let report = registry_gen::inspect(&files, Some(&config), inputs.now)?;
+/// let server = report.certificates.iter().find(|c| !c.is_ca).unwrap();
+/// assert_eq!(server.source, "certs/server.crt");
+/// assert!(server.sans.iter().any(|san| san.contains("localhost")));
+/// assert_eq!(server.days_left, 824); // tls.server_validity_days, less today
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CertReport {
@@ -42,6 +56,20 @@ pub struct CertReport {
 }
 
 /// The result of [`inspect`].
+///
+/// ```
+/// # let config = registry_gen::Config::embedded_default();
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// # let bundle = registry_gen::render(&config, &inputs)?;
+/// let files = ["certs/ca.crt", "certs/server.crt"].map(|p| (p, bundle.get(p).unwrap().contents.as_slice()));
+/// let report = registry_gen::inspect(&files, Some(&config), inputs.now)?;
+/// assert_eq!(report.certificates.len(), 2);
+/// assert!(report.problems.is_empty() && report.warnings.is_empty());
+/// assert!(matches!(report.chain, Some(Ok(_)))); // the CA verifies the server certificate
+/// print!("{report}"); // as `registry-gen inspect` prints it
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Inspection {
@@ -249,6 +277,20 @@ fn describe(source: &str, cert: &X509Certificate<'_>, now: OffsetDateTime) -> Ce
 impl Inspection {
     /// The certificates that expire within `within` of `now` (or already
     /// have), for `registry-gen inspect --fail-within`.
+    ///
+    /// ```
+    /// use time::Duration;
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// let files = ["certs/ca.crt", "certs/server.crt"].map(|p| (p, bundle.get(p).unwrap().contents.as_slice()));
+    /// let report = registry_gen::inspect(&files, Some(&config), inputs.now)?;
+    /// assert!(report.expiring_within(inputs.now, Duration::days(30)).is_empty());
+    /// let soon = report.expiring_within(inputs.now, Duration::days(900));
+    /// assert_eq!(soon.len(), 1); // the server certificate (825 days), not the CA (3650)
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn expiring_within(&self, now: OffsetDateTime, within: Duration) -> Vec<&CertReport> {
         self.certificates
             .iter()
@@ -258,6 +300,20 @@ impl Inspection {
 
     /// kubeadm's `certs check-expiration` table of these certificates at
     /// `now`: name, expiry, residual time, and the certificate authority.
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = registry_gen::render(&config, &inputs)?;
+    /// let files = ["certs/ca.crt", "certs/server.crt"].map(|p| (p, bundle.get(p).unwrap().contents.as_slice()));
+    /// let report = registry_gen::inspect(&files, Some(&config), inputs.now)?;
+    /// let table = report.expiry_table(inputs.now).to_string();
+    /// let header = table.lines().next().unwrap();
+    /// assert!(header.starts_with("CERTIFICATE"));
+    /// assert!(table.contains("certs/server.crt") && table.contains("2y")); // 824 days
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn expiry_table(&self, now: OffsetDateTime) -> ExpiryTable<'_> {
         ExpiryTable {
             inspection: self,
@@ -278,6 +334,18 @@ impl Inspection {
 }
 
 /// See [`Inspection::expiry_table`].
+///
+/// ```
+/// # let config = registry_gen::Config::embedded_default();
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// # let bundle = registry_gen::render(&config, &inputs)?;
+/// let files = ["certs/ca.crt", "certs/server.crt"].map(|p| (p, bundle.get(p).unwrap().contents.as_slice()));
+/// let report = registry_gen::inspect(&files, Some(&config), inputs.now)?;
+/// let table: registry_gen::ExpiryTable<'_> = report.expiry_table(inputs.now);
+/// print!("{table}"); // CERTIFICATE  EXPIRES  RESIDUAL TIME  CERTIFICATE AUTHORITY
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub struct ExpiryTable<'a> {
     inspection: &'a Inspection,
     now: OffsetDateTime,
@@ -285,6 +353,17 @@ pub struct ExpiryTable<'a> {
 
 /// A residual time as kubeadm prints it: `45s`, `59m`, `47h`, `364d`, `9y`;
 /// `<invalid>` once expired.
+///
+/// ```
+/// use registry_gen::residual;
+/// use time::Duration;
+///
+/// assert_eq!(residual(Duration::seconds(45)), "45s");
+/// assert_eq!(residual(Duration::hours(47)), "47h");
+/// assert_eq!(residual(Duration::days(364)), "364d");
+/// assert_eq!(residual(Duration::days(3650)), "10y");
+/// assert_eq!(residual(Duration::seconds(-1)), "<invalid>");
+/// ```
 pub fn residual(left: Duration) -> String {
     if left.is_negative() {
         return "<invalid>".into();

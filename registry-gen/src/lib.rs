@@ -116,6 +116,18 @@ pub mod bench {
 ///
 /// See the [crate] example; `examples/embed.rs` and `examples/fleet.rs` in
 /// the repository are whole programs.
+///
+/// ```
+/// use registry_gen::{render, Config, Inputs};
+///
+/// let config = Config::from_yaml("name: hub\naddresses: {node_ips: [10.0.0.5]}\nports: {node: 30443}\n")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// assert!(bundle.manifest_stream().contains("nodePort: 30443"));
+/// assert!(bundle.get("trust/containerd/certs.d/10.0.0.5:30443/hosts.toml").is_some());
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn render(config: &Config, inputs: &Inputs) -> Result<Bundle> {
     validate::validate(config)?;
     let ca_kept = matches!(inputs.ca, Some(CaInput::Kept { .. }));

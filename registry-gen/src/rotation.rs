@@ -22,6 +22,25 @@ use crate::error::{Error, Result};
 use crate::layout::{self, GENERATED};
 
 /// A rotation step to take (`registry-gen render --rotate-ca STEP`).
+///
+/// ```
+/// use registry_gen::{render, CaStep, Config, Inputs};
+///
+/// let config = Config::embedded_default();
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+///
+/// // `registry-gen render --rotate-ca start`: a re-render that takes step 1.
+/// let mut next = Inputs::new(inputs.now);
+/// next.rotate_ca = Some("start".parse::<CaStep>().unwrap());
+/// next.reuse_previous(&config, &mut |path| bundle.get(path).map(|f| f.contents.clone()))?;
+/// next.fill_missing(&config)?;
+/// let started = render(&config, &next)?;
+/// assert!(started.get("certs/ca-next.crt").is_some());
+/// assert_eq!(started.get("certs/ca.crt"), bundle.get("certs/ca.crt")); // the old CA still signs
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaStep {
     /// Step 1: a new CA, trusted beside the old one, which still signs.
@@ -37,6 +56,15 @@ impl CaStep {
     pub(crate) const ALL: [CaStep; 3] = [CaStep::Start, CaStep::Switch, CaStep::Finish];
 
     /// The step's name on the command line.
+    ///
+    /// ```
+    /// use registry_gen::CaStep;
+    ///
+    /// assert_eq!(CaStep::Switch.as_str(), "switch");
+    /// assert_eq!("switch".parse::<CaStep>(), Ok(CaStep::Switch));
+    /// assert_eq!("2".parse::<CaStep>(), Ok(CaStep::Switch));
+    /// assert_eq!(CaStep::Switch.to_string(), "step 2 of 3 (switch)");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             CaStep::Start => "start",
@@ -71,6 +99,26 @@ impl FromStr for CaStep {
 }
 
 /// Where a bundle is in a rotation, as `certs/ca-rotation.yaml` records it.
+///
+/// ```
+/// # use registry_gen::{render, CaStep, Config, Inputs, RotationStep};
+/// # let config = Config::embedded_default();
+/// # let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// # let bundle = render(&config, &inputs)?;
+/// # let mut next = Inputs::new(inputs.now);
+/// # next.rotate_ca = Some(CaStep::Start);
+/// # next.reuse_previous(&config, &mut |path| bundle.get(path).map(|f| f.contents.clone()))?;
+/// # next.fill_missing(&config)?;
+/// # let started = render(&config, &next)?;
+/// // A bundle after `--rotate-ca start` records where it is:
+/// let record = &started.get("certs/ca-rotation.yaml").unwrap().contents;
+/// let step = RotationStep::from_record(std::str::from_utf8(record).unwrap())?;
+/// assert_eq!(step, RotationStep::BothTrusted);
+/// println!("{}: {}", step.taken(), step.describe());
+/// println!("next: {}, then {}", step.before_next(), step.next());
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RotationStep {
     /// After step 1: both CAs trusted, the old one signs.
@@ -81,6 +129,13 @@ pub enum RotationStep {
 
 impl RotationStep {
     /// The step that brought the bundle here.
+    ///
+    /// ```
+    /// use registry_gen::{CaStep, RotationStep};
+    ///
+    /// assert_eq!(RotationStep::BothTrusted.taken(), CaStep::Start);
+    /// assert_eq!(RotationStep::Switched.taken(), CaStep::Switch);
+    /// ```
     pub fn taken(self) -> CaStep {
         match self {
             RotationStep::BothTrusted => CaStep::Start,
@@ -89,6 +144,13 @@ impl RotationStep {
     }
 
     /// The step that comes next.
+    ///
+    /// ```
+    /// use registry_gen::{CaStep, RotationStep};
+    ///
+    /// assert_eq!(RotationStep::BothTrusted.next(), CaStep::Switch);
+    /// assert_eq!(RotationStep::Switched.next(), CaStep::Finish);
+    /// ```
     pub fn next(self) -> CaStep {
         match self {
             RotationStep::BothTrusted => CaStep::Switch,
@@ -97,6 +159,11 @@ impl RotationStep {
     }
 
     /// What this step means, in words.
+    ///
+    /// ```
+    /// let now = registry_gen::RotationStep::Switched.describe();
+    /// assert!(now.contains("the new CA (certs/ca.crt) signs"));
+    /// ```
     pub fn describe(self) -> &'static str {
         match self {
             RotationStep::BothTrusted => "both CAs are trusted; the old CA (certs/ca.crt) still signs the server certificate, the new one is certs/ca-next.crt",
@@ -105,6 +172,11 @@ impl RotationStep {
     }
 
     /// What the operator does before the next step.
+    ///
+    /// ```
+    /// let todo = registry_gen::RotationStep::BothTrusted.before_next();
+    /// assert!(todo.contains("scripts/trust-node.sh"));
+    /// ```
     pub fn before_next(self) -> &'static str {
         match self {
             RotationStep::BothTrusted => "install the new trust files on every node and client (scripts/trust-node.sh, or kubectl apply the trust DaemonSet)",
@@ -128,6 +200,25 @@ pub(crate) fn record(step: RotationStep) -> String {
 
 impl RotationStep {
     /// The step a bundle's `certs/ca-rotation.yaml` (its text) records.
+    ///
+    /// ```
+    /// # use registry_gen::{render, CaStep, Config, Inputs, RotationStep};
+    /// # let config = Config::embedded_default();
+    /// # let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+    /// # inputs.fill_missing(&config)?;
+    /// # let bundle = render(&config, &inputs)?;
+    /// # let mut next = Inputs::new(inputs.now);
+    /// # next.rotate_ca = Some(CaStep::Start);
+    /// # next.reuse_previous(&config, &mut |path| bundle.get(path).map(|f| f.contents.clone()))?;
+    /// # next.fill_missing(&config)?;
+    /// # let started = render(&config, &next)?;
+    /// // A bundle after `--rotate-ca start` records where it is:
+    /// let record = &started.get("certs/ca-rotation.yaml").unwrap().contents;
+    /// let step = RotationStep::from_record(std::str::from_utf8(record).unwrap())?;
+    /// assert_eq!(step, RotationStep::BothTrusted);
+    /// assert!(RotationStep::from_record("step: 7\n").is_err());
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn from_record(text: &str) -> Result<RotationStep> {
         parse_record(text)
     }

@@ -14,6 +14,13 @@ use crate::plan::{paths, Plan};
 /// What a render of a config would set up, in words: endpoints, ports,
 /// storage, TLS, auth, and what each kind of client needs. Its
 /// [`Display`](fmt::Display) is the text `registry-gen check` prints.
+///
+/// ```
+/// let config = registry_gen::Config::from_yaml("addresses: {node_ips: [10.0.0.5]}\nports: {node: 30443}\n")?;
+/// let summary = registry_gen::summarize(&config)?;
+/// assert!(summary.to_string().contains("10.0.0.5:30443"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     text: String,
@@ -22,6 +29,15 @@ pub struct Summary {
 
 impl Summary {
     /// The plan's warnings (emptyDir storage, auth off, ...), also part of the text.
+    ///
+    /// ```
+    /// let mut config = registry_gen::Config::embedded_default();
+    /// config.auth = None;
+    /// let summary = registry_gen::summarize(&config)?;
+    /// assert!(summary.warnings().iter().any(|w| w.starts_with("storage is empty_dir")));
+    /// assert!(summary.warnings().iter().any(|w| w.starts_with("auth is off")));
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn warnings(&self) -> &[String] {
         &self.warnings
     }

@@ -13,6 +13,22 @@ use crate::error::{Error, Result};
 use crate::plan::paths;
 
 /// One path a write would change, relative to the bundle directory.
+///
+/// ```
+/// use registry_gen::ChangeKind;
+/// # let config = registry_gen::Config::embedded_default();
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// let bundle = registry_gen::render(&config, &inputs)?;
+/// # let dir = tempfile::tempdir().unwrap();
+/// bundle.write_to(dir.path())?;
+/// std::fs::write(dir.path().join("manifests/service.yaml"), "edited by hand\n").unwrap();
+/// let changes = bundle.changes(dir.path(), None)?;
+/// assert_eq!(changes.len(), 1);
+/// assert_eq!(changes[0].path, "manifests/service.yaml");
+/// assert_eq!(changes[0].kind, ChangeKind::Changed);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Change {
@@ -24,6 +40,22 @@ pub struct Change {
 
 /// What a write would do to one path. Contents are never part of it: the
 /// path may hold a key or a password.
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// use registry_gen::ChangeKind;
+/// # let config = registry_gen::Config::embedded_default();
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// let bundle = registry_gen::render(&config, &inputs)?;
+/// # let dir = tempfile::tempdir().unwrap();
+/// bundle.write_to(dir.path())?;
+/// let key = dir.path().join("certs/server.key");
+/// std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+/// let changes = bundle.changes(dir.path(), None)?;
+/// assert_eq!(changes[0].kind, ChangeKind::Mode(0o644, 0o600));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChangeKind {
@@ -48,6 +80,19 @@ impl Bundle {
     /// write would leave every file as it is. Writes nothing; fails where
     /// the write would fail before writing (a CA it would not replace, a
     /// path that is not a directory, an unreadable file).
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+    /// # inputs.fill_missing(&config)?;
+    /// let bundle = registry_gen::render(&config, &inputs)?;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let first = bundle.changes(dir.path(), None)?;
+    /// assert!(first.iter().all(|c| c.kind == registry_gen::ChangeKind::Added));
+    /// bundle.write_to(dir.path())?;
+    /// assert!(bundle.changes(dir.path(), None)?.is_empty()); // up to date
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn changes(&self, dir: &Path, replace_ca: Option<OffsetDateTime>) -> Result<Vec<Change>> {
         let Prepared {
             set_aside,

@@ -77,6 +77,24 @@ impl Bundle {
     /// Refuses, before writing anything, to replace an existing CA
     /// certificate or key with different contents, or to write into a path
     /// that is not a directory.
+    ///
+    /// ```
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+    /// # inputs.fill_missing(&config)?;
+    /// let bundle = registry_gen::render(&config, &inputs)?;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// bundle.write_to(dir.path())?;
+    /// assert!(dir.path().join("manifests/deployment.yaml").is_file());
+    /// bundle.write_to(dir.path())?; // again: nothing changes
+    ///
+    /// // A bundle with another CA is refused before anything is written.
+    /// let mut other = registry_gen::Inputs::new(inputs.now);
+    /// other.fill_missing(&config)?;
+    /// let err = registry_gen::render(&config, &other)?.write_to(dir.path()).unwrap_err();
+    /// assert!(matches!(err, registry_gen::Error::Refused { .. }), "{err}");
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn write_to(&self, dir: &Path) -> Result<()> {
         self.write(dir, None).map(drop)
     }
@@ -100,6 +118,25 @@ impl Bundle {
     /// are linked to their set-aside names before anything is replaced.
     ///
     /// Returns what was set aside, in order (certificate, then key).
+    ///
+    /// ```
+    /// use time::macros::datetime;
+    /// # let config = registry_gen::Config::embedded_default();
+    /// # let fresh = || -> registry_gen::Result<registry_gen::Bundle> {
+    /// #     let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+    /// #     inputs.fill_missing(&config)?;
+    /// #     registry_gen::render(&config, &inputs)
+    /// # };
+    /// let dir = tempfile::tempdir().unwrap();
+    /// fresh()?.write_to(dir.path())?;
+    /// // A second bundle with a CA of its own: the old CA is kept, not lost.
+    /// let kept = fresh()?.write_replacing_ca(dir.path(), datetime!(2027-01-15 8:00 UTC))?;
+    /// assert_eq!(kept[0].path, "certs/ca.crt");
+    /// assert_eq!(kept[0].kept_as, "certs/ca.crt.20270115T080000Z");
+    /// assert_eq!(kept[1].kept_as, "certs/ca.key.20270115T080000Z");
+    /// assert!(dir.path().join(&kept[1].kept_as).is_file());
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn write_replacing_ca(&self, dir: &Path, at: OffsetDateTime) -> Result<Vec<SetAside>> {
         self.write(dir, Some(at))
     }
@@ -175,6 +212,23 @@ struct Prepared {
 }
 
 /// An old CA file that [`Bundle::write_replacing_ca`] kept under another name.
+///
+/// ```
+/// # let config = registry_gen::Config::embedded_default();
+/// # let fresh = || -> registry_gen::Result<registry_gen::Bundle> {
+/// #     let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// #     inputs.fill_missing(&config)?;
+/// #     registry_gen::render(&config, &inputs)
+/// # };
+/// # let dir = tempfile::tempdir().unwrap();
+/// # fresh()?.write_to(dir.path())?;
+/// let now = time::OffsetDateTime::now_utc();
+/// for aside in fresh()?.write_replacing_ca(dir.path(), now)? {
+///     println!("{} is now {}", aside.path, aside.kept_as);
+///     assert!(aside.kept_as.starts_with(&aside.path));
+/// }
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SetAside {
