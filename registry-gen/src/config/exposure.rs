@@ -6,6 +6,24 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The registry on port 443 by a DNS name. Off (`null`) by default.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error};
+///
+/// let mut config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5]}
+/// exposure:
+///   hostname: registry.example.com
+///   gateway: {name: edge, namespace: gateways}
+/// ")?;
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("docker login registry.example.com -u admin")); // no port to type
+///
+/// config.exposure.as_mut().unwrap().gateway = None;
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "exposure"); // a gateway, an ingress, or both
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exposure {
@@ -24,6 +42,22 @@ pub struct Exposure {
 }
 
 /// The Gateway the `TLSRoute` attaches to (its `parentRefs`).
+///
+/// ```
+/// use registry_gen::{Config, Exposure, GatewayRef, TlsRouteVersion};
+///
+/// let gateway = GatewayRef {
+///     name: "edge".into(),
+///     namespace: None, // the registry's
+///     section_name: Some("tls".into()),
+///     api_version: TlsRouteVersion::V1,
+/// };
+/// let mut config = Config::embedded_default();
+/// config.exposure = Some(Exposure { hostname: "registry.example.com".into(), gateway: Some(gateway), ingress: None });
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("port 443 through Gateway kube-system/edge listener tls (TLSRoute gateway.networking.k8s.io/v1,"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayRef {
@@ -44,6 +78,23 @@ pub struct GatewayRef {
 }
 
 /// `gateway.networking.k8s.io/<version>` of the TLSRoute.
+///
+/// ```
+/// use registry_gen::{Config, TlsRouteVersion};
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5]}
+/// exposure:
+///   hostname: registry.example.com
+///   gateway: {name: edge, api_version: v1alpha2}
+/// ")?;
+/// let gateway = config.exposure.as_ref().and_then(|x| x.gateway.as_ref()).unwrap();
+/// assert_eq!(gateway.api_version, TlsRouteVersion::V1alpha2);
+/// assert_eq!(TlsRouteVersion::default(), TlsRouteVersion::V1);
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("(TLSRoute gateway.networking.k8s.io/v1alpha2, TLS passed through by SNI)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum TlsRouteVersion {
     /// Gateway API 1.5 and later (standard channel).
@@ -66,6 +117,17 @@ impl TlsRouteVersion {
 }
 
 /// The Ingress.
+///
+/// ```
+/// use registry_gen::{Config, Exposure, IngressMode, IngressOptions};
+///
+/// let ingress = IngressOptions { class_name: "nginx".into(), mode: IngressMode::default() };
+/// let mut config = Config::embedded_default();
+/// config.exposure = Some(Exposure { hostname: "registry.example.com".into(), gateway: None, ingress: Some(ingress) });
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("through Ingress class nginx (TLS re-encrypted to the registry, verified against the bundle CA)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngressOptions {
@@ -80,6 +142,25 @@ pub struct IngressOptions {
 }
 
 /// How the Ingress carries TLS.
+///
+/// ```
+/// use registry_gen::{Config, IngressMode};
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5]}
+/// exposure:
+///   hostname: registry.example.com
+///   ingress: {class_name: nginx, mode: passthrough}
+/// ")?;
+/// assert_eq!(config.exposure.as_ref().unwrap().ingress.as_ref().unwrap().mode, IngressMode::Passthrough);
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// let bundle = registry_gen::render(&config, &inputs)?;
+/// let ingress = String::from_utf8_lossy(&bundle.get("manifests/ingress.yaml").unwrap().contents).into_owned();
+/// assert!(ingress.contains("nginx.ingress.kubernetes.io/ssl-passthrough: 'true'"));
+/// assert!(bundle.get("manifests/secret-ingress-ca.yaml").is_none()); // only `reencrypt` needs the CA
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IngressMode {

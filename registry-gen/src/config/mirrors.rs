@@ -8,6 +8,24 @@ use serde::{Deserialize, Serialize};
 use super::{default_true, Storage};
 
 /// A pull-through cache of one upstream registry.
+///
+/// ```
+/// use registry_gen::{Config, Storage};
+///
+/// let config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// mirrors:
+///   - upstream: docker.io
+///     ports: {node: 30500}
+///     ttl: 168h
+/// ")?;
+/// let mirror = &config.mirrors[0];
+/// assert!(mirror.fallback); // nodes may still reach docker.io themselves
+/// assert_eq!(mirror.storage, Storage::EmptyDir {}); // the default
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("docker.io (proxies https://registry-1.docker.io), as kube-registry-mirror-docker-io:"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mirror {
@@ -48,6 +66,22 @@ pub struct Mirror {
 }
 
 /// How nodes reach a mirror.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error, MirrorPorts};
+///
+/// let mut config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// mirrors: [{upstream: quay.io}]
+/// ")?;
+/// assert_eq!(config.mirrors[0].ports, MirrorPorts::default()); // parses, but...
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "mirrors[0].ports"); // ...a mirror needs a host or a node port
+///
+/// config.mirrors[0].ports = MirrorPorts { node: Some(30501), ..MirrorPorts::default() };
+/// validate(&config)?;
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MirrorPorts {

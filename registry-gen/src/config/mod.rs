@@ -30,6 +30,22 @@ pub(crate) const DEFAULT_YAML: &str = include_str!("../default.yaml");
 ///
 /// Read one with [`Config::from_yaml`], start from [`Config::embedded_default`],
 /// or build one in Rust: every section implements [`Default`].
+///
+/// ```
+/// use registry_gen::Config;
+///
+/// let mut config = Config::embedded_default();
+/// config.name = "hub".into();
+/// config.namespace = "registry".into();
+/// config.addresses.dns_names = vec!["registry.example.com".into()];
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.starts_with("registry registry/hub: image registry:3.1.1, 1 replica"));
+///
+/// // `Config::default()` holds the field defaults: no address yet, so it does
+/// // not validate on its own (the embedded default does).
+/// assert!(registry_gen::validate(&Config::default()).is_err());
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 #[schemars(
@@ -86,6 +102,22 @@ pub struct Config {
 
 /// How the pods of several replicas are spread across nodes
 /// (a topologySpreadConstraint on `kubernetes.io/hostname`).
+///
+/// ```
+/// use registry_gen::{Config, Spread};
+///
+/// let config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// replicas: 2
+/// storage: {pvc: {access_modes: [ReadWriteMany]}}
+/// spread: strict
+/// ")?;
+/// assert_eq!(config.spread, Spread::Strict);
+/// assert_eq!(Spread::default(), Spread::Preferred);
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("2 pods on different nodes (strict: a pod waits rather than share a node)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Spread {
@@ -100,6 +132,19 @@ pub enum Spread {
 }
 
 /// Caches shared by the replicas.
+///
+/// ```
+/// use registry_gen::{Cache, Config, RedisCache};
+///
+/// let mut config = Config::embedded_default();
+/// assert_eq!(config.cache, Cache::default()); // no Redis: each pod caches in its own memory
+/// let redis = RedisCache { address: "redis.registry.svc:6379".into(), password_file: None, db: 1 };
+/// config.cache = Cache { redis: Some(redis) };
+/// let summary = registry_gen::summarize(&config)?;
+/// assert!(summary.to_string().contains("cached in Redis redis.registry.svc:6379 (db 1), shared by every pod"));
+/// assert!(summary.warnings().iter().any(|w| w.starts_with("cache.redis with replicas: 1")));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Cache {
@@ -111,6 +156,21 @@ pub struct Cache {
 }
 
 /// A Redis server the replicas share.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error};
+///
+/// let config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// cache:
+///   redis: {address: redis.registry.svc, password_file: redis.password}
+/// ")?;
+/// let redis = config.cache.redis.as_ref().unwrap();
+/// assert_eq!(redis.db, 0); // the default database
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "cache.redis.address"); // `host:port`: the port is required
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisCache {
@@ -126,6 +186,18 @@ pub struct RedisCache {
 }
 
 /// How nodes get the trust files.
+///
+/// ```
+/// use registry_gen::{Config, TrustOptions};
+///
+/// let mut config = Config::embedded_default();
+/// assert_eq!(config.trust, TrustOptions { daemonset: false }); // the default
+/// config.trust = TrustOptions { daemonset: true };
+/// let summary = registry_gen::summarize(&config)?;
+/// assert!(summary.to_string().contains("the trust DaemonSet installs the CA and hosts.toml files"));
+/// assert!(summary.warnings().iter().any(|w| w.starts_with("trust.daemonset is on")));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustOptions {
@@ -137,6 +209,17 @@ pub struct TrustOptions {
 }
 
 /// Resource requests and limits, as Kubernetes quantities (`100m`, `100Mi`).
+///
+/// ```
+/// use registry_gen::{Config, Resources};
+///
+/// let config = Config::from_yaml("resources: {requests: {cpu: 250m, memory: 128Mi}}\n")?;
+/// assert_eq!(config.resources.requests.memory, "128Mi");
+/// // `limits` left out: the default, 256Mi of memory and no CPU limit.
+/// assert_eq!(config.resources.limits, Resources::default().limits);
+/// assert_eq!(config.resources.limits.cpu, None);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Resources {
@@ -148,6 +231,20 @@ pub struct Resources {
 }
 
 /// The limits: memory always, CPU only when given.
+///
+/// ```
+/// use registry_gen::{Config, Limits};
+///
+/// let mut config = Config::embedded_default();
+/// config.resources.limits = Limits { cpu: Some("500m".into()), memory: "512Mi".into() };
+/// let summary = registry_gen::summarize(&config)?;
+/// assert!(summary.warnings().iter().any(|w| w.starts_with("resources.limits.cpu is 500m: the registry is throttled")));
+///
+/// // A `limits` map in YAML must give its memory.
+/// let err = Config::from_yaml("resources: {limits: {cpu: '1'}}\n").unwrap_err();
+/// assert!(err.to_string().contains("missing field `memory`"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
@@ -160,6 +257,16 @@ pub struct Limits {
 }
 
 /// A CPU and a memory quantity.
+///
+/// ```
+/// use registry_gen::{validate, Config, CpuMemory, Error};
+///
+/// let mut config = Config::embedded_default();
+/// assert_eq!(config.resources.requests, CpuMemory { cpu: "100m".into(), memory: "64Mi".into() });
+/// config.resources.requests.cpu = "0".into();
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "resources.requests.cpu"); // a positive quantity
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CpuMemory {
@@ -170,6 +277,19 @@ pub struct CpuMemory {
 }
 
 /// The addresses clients use: every one is a SAN of the server certificate.
+///
+/// ```
+/// let config = registry_gen::Config::from_yaml("
+/// addresses:
+///   node_ips: [10.0.0.5, 'fd00::5']
+///   dns_names: [registry.example.com]
+/// ")?;
+/// assert!(config.addresses.node_ips[1].is_ipv6());
+/// assert_eq!(config.addresses.cluster_domain, "cluster.local"); // the default
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("CN registry.example.com, SANs: 10.0.0.5, fd00::5, registry.example.com, kube-registry,"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Addresses {
@@ -182,6 +302,20 @@ pub struct Addresses {
 }
 
 /// Ports.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error, Ports};
+///
+/// let mut config = Config::embedded_default();
+/// config.ports = Ports { node: Some(30443), ..Ports::default() }; // no hostPort any more
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("ports: container 5000, Service 5000, NodePort 30443\n"));
+///
+/// config.ports.node = Some(443);
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "ports.node"); // 30000-32767; a low port is a `host` port
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
@@ -202,6 +336,19 @@ pub struct Ports {
 }
 
 /// htpasswd authentication.
+///
+/// ```
+/// use registry_gen::{Auth, Config};
+///
+/// let auth = Auth { bcrypt_cost: 10, ..Auth::default() };
+/// assert_eq!(auth.users[0].name, "admin"); // one user by default, password generated
+///
+/// let config = Config::from_yaml("addresses: {dns_names: [registry.example.com]}\nauth: null\n")?;
+/// assert_eq!(config.auth, None);
+/// let summary = registry_gen::summarize(&config)?;
+/// assert!(summary.warnings().iter().any(|w| w.starts_with("auth is off")));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
@@ -217,6 +364,22 @@ pub struct Auth {
 }
 
 /// One registry user.
+///
+/// ```
+/// use registry_gen::{Config, User};
+///
+/// let config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// auth:
+///   users:
+///     - {name: ci, password_file: secrets/ci.password}
+///     - {name: alice}
+/// ")?;
+/// assert_eq!(config.auth.as_ref().unwrap().users[1], User { name: "alice".into(), password_file: None });
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("users: ci (password from secrets/ci.password), alice (password generated into auth/alice.password)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct User {
@@ -229,6 +392,20 @@ pub struct User {
 }
 
 /// TLS settings.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error, KeyAlgorithm, Tls};
+///
+/// let mut config = Config::embedded_default();
+/// config.tls = Tls { key_algorithm: KeyAlgorithm::EcdsaP384, server_validity_days: 365, ..Tls::default() };
+/// assert_eq!(config.tls.ca_validity_days, 3650);
+/// assert!(registry_gen::summarize(&config)?.to_string().contains("server certificate valid 365 days"));
+///
+/// config.tls.server_validity_days = 4000;
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "tls.server_validity_days"); // it can't outlive its CA
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tls {
@@ -245,6 +422,21 @@ pub struct Tls {
 }
 
 /// PEM files of an existing CA.
+///
+/// ```
+/// let config = registry_gen::Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// tls:
+///   ca: {cert_file: /etc/kubernetes/pki/ca.crt, key_file: /etc/kubernetes/pki/ca.key}
+/// ")?;
+/// let ca = config.tls.ca.as_ref().unwrap();
+/// assert_eq!(ca.key_file, std::path::Path::new("/etc/kubernetes/pki/ca.key"));
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("signed by the given CA /etc/kubernetes/pki/ca.crt"));
+/// // The library reads no file: put their contents in `Inputs::ca` as
+/// // `CaInput::External` before rendering.
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaFiles {
@@ -255,6 +447,17 @@ pub struct CaFiles {
 }
 
 /// Key algorithm of generated keys.
+///
+/// ```
+/// use registry_gen::{Config, KeyAlgorithm};
+///
+/// let config = Config::from_yaml("tls: {key_algorithm: rsa-2048}\n")?;
+/// assert_eq!(config.tls.key_algorithm, KeyAlgorithm::Rsa2048);
+/// assert_eq!(KeyAlgorithm::default(), KeyAlgorithm::EcdsaP256);
+/// // The `--key-algorithm` flag's spelling is the same.
+/// assert_eq!("ecdsa-p384".parse::<KeyAlgorithm>(), Ok(KeyAlgorithm::EcdsaP384));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyAlgorithm {
@@ -276,6 +479,16 @@ pub enum KeyAlgorithm {
 
 impl KeyAlgorithm {
     /// The config and CLI spelling, e.g. `ecdsa-p256`.
+    ///
+    /// ```
+    /// use registry_gen::KeyAlgorithm;
+    ///
+    /// assert_eq!(KeyAlgorithm::Rsa4096.as_str(), "rsa-4096");
+    /// let all: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
+    /// assert_eq!(all, ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"]);
+    /// // Each parses back, as the config file and `--key-algorithm` spell it.
+    /// assert!(KeyAlgorithm::ALL.iter().all(|a| a.as_str().parse() == Ok(*a)));
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             KeyAlgorithm::EcdsaP256 => "ecdsa-p256",
@@ -318,6 +531,21 @@ impl std::str::FromStr for KeyAlgorithm {
 }
 
 /// Registry behaviour.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error, RegistryOptions};
+///
+/// let mut config = Config::embedded_default();
+/// config.registry = RegistryOptions { delete_enabled: true, ..RegistryOptions::default() };
+/// assert_eq!(config.registry.data_path, "/var/lib/registry");
+/// validate(&config)?;
+///
+/// // `enabled: false` is a mirror-only bundle, which needs a mirror.
+/// config.registry = RegistryOptions { enabled: false, ..RegistryOptions::default() };
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "registry.enabled");
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistryOptions {
@@ -346,6 +574,21 @@ pub struct RegistryOptions {
 }
 
 /// The registry's debug listener, on every address of the pod.
+///
+/// ```
+/// use registry_gen::{validate, Config, DebugListener, Error};
+///
+/// let mut config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// registry: {debug: {port: 5001}}
+/// ")?;
+/// assert_eq!(config.registry.debug, Some(DebugListener { port: 5001, metrics: true }));
+///
+/// config.registry.debug = Some(DebugListener { port: 5000, metrics: false });
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "registry.debug.port"); // 5000 is `ports.container`
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DebugListener {
@@ -359,6 +602,24 @@ pub struct DebugListener {
 }
 
 /// A log level of the distribution registry.
+///
+/// ```
+/// use registry_gen::{Config, LogLevel};
+///
+/// let parsed = Config::from_yaml("registry: {log_level: warn}\n")?;
+/// assert_eq!(parsed.registry.log_level, LogLevel::Warn);
+/// assert_eq!(LogLevel::default(), LogLevel::Info);
+/// assert!(Config::from_yaml("registry: {log_level: warning}\n").is_err());
+///
+/// let mut config = Config::embedded_default();
+/// config.registry.log_level = LogLevel::Warn;
+/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
+/// # inputs.fill_missing(&config)?;
+/// let bundle = registry_gen::render(&config, &inputs)?;
+/// let deployment = String::from_utf8_lossy(&bundle.get("manifests/deployment.yaml").unwrap().contents).into_owned();
+/// assert!(deployment.contains("- name: REGISTRY_LOG_LEVEL\n          value: warn\n"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {

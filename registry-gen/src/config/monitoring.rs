@@ -10,6 +10,25 @@ use serde::{Deserialize, Serialize};
 
 /// Monitoring objects for the registries' metrics (needs
 /// `registry.debug.metrics: true`). See docs/howto-monitoring.md.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error};
+///
+/// let mut config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// registry: {debug: {port: 5001}}
+/// monitoring: {labels: {release: kube-prometheus-stack}}
+/// ")?;
+/// let monitoring = config.monitoring.as_ref().unwrap();
+/// assert!(monitoring.prometheus_operator && monitoring.dashboard && !monitoring.scrape_annotations);
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("PodMonitor kube-registry, PrometheusRule kube-registry-alerts"));
+///
+/// config.registry.debug = None; // the objects read `/metrics` on the debug listener
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "registry.debug.metrics");
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Monitoring {
@@ -43,6 +62,20 @@ pub struct Monitoring {
 }
 
 /// Where the blackbox exporter answers.
+///
+/// ```
+/// let config = registry_gen::Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// registry: {debug: {port: 5001}}
+/// monitoring:
+///   blackbox: {address: 'prometheus-blackbox-exporter.monitoring.svc:9115'}
+/// ")?;
+/// let blackbox = config.monitoring.as_ref().and_then(|m| m.blackbox.as_ref()).unwrap();
+/// assert_eq!(blackbox.module, "registry_tls"); // the default
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("probed through the blackbox exporter at prometheus-blackbox-exporter.monitoring.svc:9115 (module registry_tls)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Blackbox {

@@ -9,6 +9,19 @@ use serde::{Deserialize, Serialize};
 
 /// Where images are stored. Exactly one kind; in YAML a map with one key,
 /// e.g. `storage: {nfs: {server: ..., path: ...}}`.
+///
+/// ```
+/// use registry_gen::{Config, PvcStorage, Storage};
+///
+/// let config = Config::from_yaml("storage: {pvc: {}}\n")?;
+/// let Storage::Pvc(PvcStorage { size, .. }) = &config.storage else { panic!() };
+/// assert_eq!(size, "10Gi");
+/// assert_eq!(Storage::default(), Storage::EmptyDir {}); // `empty_dir: {}`
+///
+/// let err = Config::from_yaml("storage: {empty_dir: {}, pvc: {}}\n").unwrap_err();
+/// assert!(err.to_string().contains("exactly one of `nfs`, `host_path`, `pvc`, `empty_dir` or `s3`"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "StorageRepr", into = "StorageRepr")]
 pub enum Storage {
@@ -107,6 +120,21 @@ impl From<Storage> for StorageRepr {
 }
 
 /// NFS storage.
+///
+/// ```
+/// use registry_gen::{AccessMode, Config, Storage};
+///
+/// let config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// storage:
+///   nfs: {server: nfs.example.com, path: /srv/registry}
+/// ")?;
+/// let Storage::Nfs(nfs) = &config.storage else { panic!() };
+/// assert_eq!((nfs.size.as_str(), &nfs.access_modes[..]), ("10Gi", &[AccessMode::ReadWriteOnce][..]));
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("PersistentVolume kube-system-kube-registry-data (reclaim policy Retain) on NFS nfs.example.com:/srv/registry"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NfsStorage {
@@ -126,6 +154,26 @@ pub struct NfsStorage {
 }
 
 /// An S3-compatible bucket.
+///
+/// ```
+/// use registry_gen::{Config, Storage};
+///
+/// let config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// replicas: 3
+/// storage:
+///   s3:
+///     bucket: registry-images
+///     region: us-east-1
+///     endpoint: https://minio.example.com:9000
+///     path_style: true
+/// ")?;
+/// let Storage::S3(s3) = &config.storage else { panic!() };
+/// assert!(!s3.redirect && s3.secure.is_none()); // blobs go through the registry; https from the URL
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("S3 bucket registry-images in region us-east-1 at https://minio.example.com:9000 (path-style)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct S3Storage {
@@ -170,6 +218,21 @@ pub struct S3Storage {
 }
 
 /// hostPath storage.
+///
+/// ```
+/// use registry_gen::{validate, Config, Error, HostPathStorage, Storage};
+///
+/// let mut config = Config::embedded_default();
+/// let dir = HostPathStorage { path: "/data/registry".into(), node: "worker-1".into() };
+/// config.storage = Storage::HostPath(dir); // `host_path: {path: ..., node: ...}`
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("hostPath /data/registry on node worker-1 (the pod is pinned there)"));
+///
+/// config.replicas = 2; // one node's directory can't be shared by several pods
+/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
+/// assert_eq!(problems[0].path, "replicas");
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostPathStorage {
@@ -180,6 +243,20 @@ pub struct HostPathStorage {
 }
 
 /// A claim on an existing StorageClass.
+///
+/// ```
+/// use registry_gen::{AccessMode, Config, PvcStorage, Storage};
+///
+/// let mut config = Config::embedded_default();
+/// config.storage = Storage::Pvc(PvcStorage {
+///     storage_class_name: Some("longhorn".into()),
+///     size: "50Gi".into(),
+///     access_modes: vec![AccessMode::ReadWriteOnce],
+/// });
+/// let summary = registry_gen::summarize(&config)?.to_string();
+/// assert!(summary.contains("PersistentVolumeClaim kube-registry-data (50Gi, ReadWriteOnce, StorageClass longhorn)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PvcStorage {
@@ -195,6 +272,22 @@ pub struct PvcStorage {
 }
 
 /// A Kubernetes volume access mode.
+///
+/// ```
+/// use registry_gen::{AccessMode, Config, Storage};
+///
+/// let mut config = Config::from_yaml("
+/// addresses: {dns_names: [registry.example.com]}
+/// replicas: 3
+/// storage:
+///   pvc: {access_modes: [ReadWriteMany]}
+/// ")?;
+/// registry_gen::validate(&config)?; // several pods may share a ReadWriteMany claim...
+/// let Storage::Pvc(pvc) = &mut config.storage else { panic!() };
+/// pvc.access_modes = vec![AccessMode::ReadWriteOnce];
+/// assert!(registry_gen::validate(&config).is_err()); // ...but not a ReadWriteOnce one
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
