@@ -428,7 +428,7 @@ impl Inputs {
     /// Generate, from the OS CSPRNG, every input the config needs that is
     /// still missing: CA and server keys of the configured algorithm (and
     /// the key of the next CA when a rotation starts), certificate serials,
-    /// passwords (128 bits, printable), bcrypt salts and the HTTP secret.
+    /// passwords (192 bits, URL-safe base64), bcrypt salts and the HTTP secret.
     ///
     /// ```
     /// let config = registry_gen::Config::embedded_default();
