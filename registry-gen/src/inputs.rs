@@ -23,6 +23,28 @@ mod rotate;
 /// signing one ([`Inputs::ca`]): at [`RotationStep::BothTrusted`] the
 /// incoming CA (`None` until [`Inputs::fill_missing`] draws its key), at
 /// [`RotationStep::Switched`] the outgoing one.
+///
+/// ```
+/// use registry_gen::{layout, render, CaInput, CaStep, Config, Inputs, RotationStep};
+///
+/// let config = Config::embedded_default();
+/// # let mut first = Inputs::new(time::OffsetDateTime::now_utc());
+/// # first.fill_missing(&config)?;
+/// # let before = render(&config, &first)?;
+/// // Over an earlier bundle `before`: `registry-gen render --rotate-ca start`.
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.rotate_ca = Some(CaStep::Start);
+/// inputs.reuse_previous(&config, &mut |path| before.get(path).map(|f| f.contents.clone()))?;
+/// let rotation = inputs.rotation.as_ref().unwrap();
+/// assert_eq!(rotation.step, RotationStep::BothTrusted);
+/// assert!(rotation.other.is_none()); // the incoming CA: its key is still to draw
+/// inputs.fill_missing(&config)?;
+/// assert!(matches!(inputs.rotation.as_ref().unwrap().other, Some(CaInput::New { .. })));
+/// let after = render(&config, &inputs)?;
+/// assert_eq!(after.get(layout::CA_CERT), before.get(layout::CA_CERT)); // still signs
+/// assert!(after.get(layout::CA_NEXT_CERT).is_some()); // trusted beside it
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct CaRotation {
     /// Where the rotation is after this render.
@@ -96,6 +118,32 @@ impl fmt::Debug for Secret {
 }
 
 /// Which CA signs the server certificate.
+///
+/// [`Inputs::fill_missing`] draws the key of a [`CaInput::New`] and
+/// [`Inputs::reuse_previous`] finds a [`CaInput::Kept`]; a program that signs
+/// with a CA of its own injects it as [`CaInput::External`], and names its
+/// files in `tls.ca` as the CLI does:
+///
+/// ```
+/// use registry_gen::{layout, render, CaFiles, CaInput, Config, Inputs, Secret};
+///
+/// # let key = rcgen::KeyPair::generate().unwrap();
+/// # let mut params = rcgen::CertificateParams::default();
+/// # params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+/// # let (ca_pem, ca_key_pem) = (params.self_signed(&key).unwrap().pem(), key.serialize_pem());
+/// let mut config = Config::embedded_default();
+/// config.tls.ca = Some(CaFiles {
+///     cert_file: "/etc/kubernetes/pki/ca.crt".into(),
+///     key_file: "/etc/kubernetes/pki/ca.key".into(),
+/// });
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.ca = Some(CaInput::External { cert_pem: ca_pem.clone(), key: Secret::new(ca_key_pem) });
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// assert_eq!(bundle.get(layout::CA_CERT).unwrap().contents, ca_pem.as_bytes());
+/// assert!(bundle.get(layout::CA_KEY).is_none()); // its key stays out of the bundle
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub enum CaInput {
     /// Generate a CA certificate for this key; `certs/ca.key` is part of the bundle.
@@ -177,6 +225,22 @@ impl Password {
 }
 
 /// Everything `render` would otherwise take from the environment.
+///
+/// ```
+/// use registry_gen::{inspect, layout, render, Config, Inputs};
+/// use time::macros::datetime;
+///
+/// let config = Config::embedded_default();
+/// let mut inputs = Inputs::new(datetime!(2026-01-01 00:00 UTC)); // the clock
+/// inputs.fill_missing(&config)?; // keys, serials, passwords, salts, HTTP secret
+/// let bundle = render(&config, &inputs)?;
+///
+/// let cert = &bundle.get(layout::SERVER_CERT).unwrap().contents;
+/// let report = inspect(&[(layout::SERVER_CERT, cert)], None, inputs.now)?;
+/// assert_eq!(report.certificates[0].not_before, inputs.now);
+/// assert_eq!(report.certificates[0].not_after, datetime!(2028-04-05 00:00 UTC)); // 825 days
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Inputs {
     /// The clock: certificates are valid from this instant.
