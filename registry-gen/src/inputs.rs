@@ -23,6 +23,28 @@ mod rotate;
 /// signing one ([`Inputs::ca`]): at [`RotationStep::BothTrusted`] the
 /// incoming CA (`None` until [`Inputs::fill_missing`] draws its key), at
 /// [`RotationStep::Switched`] the outgoing one.
+///
+/// ```
+/// use registry_gen::{layout, render, CaInput, CaStep, Config, Inputs, RotationStep};
+///
+/// let config = Config::embedded_default();
+/// # let mut first = Inputs::new(time::OffsetDateTime::now_utc());
+/// # first.fill_missing(&config)?;
+/// # let before = render(&config, &first)?;
+/// // Over an earlier bundle `before`: `registry-gen render --rotate-ca start`.
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.rotate_ca = Some(CaStep::Start);
+/// inputs.reuse_previous(&config, &mut |path| before.get(path).map(|f| f.contents.clone()))?;
+/// let rotation = inputs.rotation.as_ref().unwrap();
+/// assert_eq!(rotation.step, RotationStep::BothTrusted);
+/// assert!(rotation.other.is_none()); // the incoming CA: its key is still to draw
+/// inputs.fill_missing(&config)?;
+/// assert!(matches!(inputs.rotation.as_ref().unwrap().other, Some(CaInput::New { .. })));
+/// let after = render(&config, &inputs)?;
+/// assert_eq!(after.get(layout::CA_CERT), before.get(layout::CA_CERT)); // still signs
+/// assert!(after.get(layout::CA_NEXT_CERT).is_some()); // trusted beside it
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct CaRotation {
     /// Where the rotation is after this render.
@@ -38,6 +60,21 @@ impl CaRotation {
 }
 
 /// A secret string (password, PEM private key) that never shows in Debug output.
+///
+/// ```
+/// use registry_gen::{Config, Inputs};
+///
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&Config::embedded_default())?;
+/// let password = inputs.passwords["admin"].secret.expose().to_owned();
+///
+/// // Inputs can be logged: keys, passwords and the HTTP secret show only their length.
+/// let logged = format!("{inputs:?}");
+/// assert!(!logged.contains(&password));
+/// assert!(!logged.contains("PRIVATE KEY"));
+/// assert!(logged.contains("Secret(<32 bytes redacted>)"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -54,6 +91,21 @@ impl Secret {
     }
 
     /// The secret itself. Call only where it is written to its destination.
+    ///
+    /// ```
+    /// use registry_gen::{layout, render, Config, Inputs};
+    ///
+    /// let config = Config::embedded_default();
+    /// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+    /// inputs.fill_missing(&config)?;
+    /// let bundle = render(&config, &inputs)?;
+    ///
+    /// // The generated password, e.g. for `docker login`; the bundle keeps it too.
+    /// let password = inputs.passwords["admin"].secret.expose();
+    /// let kept = &bundle.get(&layout::password("admin")).unwrap().contents;
+    /// assert_eq!(kept, format!("{password}\n").as_bytes());
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -66,6 +118,32 @@ impl fmt::Debug for Secret {
 }
 
 /// Which CA signs the server certificate.
+///
+/// [`Inputs::fill_missing`] draws the key of a [`CaInput::New`] and
+/// [`Inputs::reuse_previous`] finds a [`CaInput::Kept`]; a program that signs
+/// with a CA of its own injects it as [`CaInput::External`], and names its
+/// files in `tls.ca` as the CLI does:
+///
+/// ```
+/// use registry_gen::{layout, render, CaFiles, CaInput, Config, Inputs, Secret};
+///
+/// # let key = rcgen::KeyPair::generate().unwrap();
+/// # let mut params = rcgen::CertificateParams::default();
+/// # params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+/// # let (ca_pem, ca_key_pem) = (params.self_signed(&key).unwrap().pem(), key.serialize_pem());
+/// let mut config = Config::embedded_default();
+/// config.tls.ca = Some(CaFiles {
+///     cert_file: "/etc/kubernetes/pki/ca.crt".into(),
+///     key_file: "/etc/kubernetes/pki/ca.key".into(),
+/// });
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.ca = Some(CaInput::External { cert_pem: ca_pem.clone(), key: Secret::new(ca_key_pem) });
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// assert_eq!(bundle.get(layout::CA_CERT).unwrap().contents, ca_pem.as_bytes());
+/// assert!(bundle.get(layout::CA_KEY).is_none()); // its key stays out of the bundle
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub enum CaInput {
     /// Generate a CA certificate for this key; `certs/ca.key` is part of the bundle.
@@ -90,6 +168,22 @@ pub enum CaInput {
 }
 
 /// One user's password and the bcrypt salt of its htpasswd line.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs, Password, Secret};
+///
+/// // The same password and salt give the same htpasswd line, whatever else changes.
+/// let config = Config::embedded_default();
+/// let htpasswd = || -> registry_gen::Result<Vec<u8>> {
+///     let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+///     let password = Password { salt: Some([7; 16]), ..Password::given(Secret::new("correct horse")) };
+///     inputs.passwords.insert("admin".into(), password);
+///     inputs.fill_missing(&config)?; // a new CA, keys and HTTP secret each time
+///     Ok(render(&config, &inputs)?.get(layout::HTPASSWD).unwrap().contents.clone())
+/// };
+/// assert_eq!(htpasswd()?, htpasswd()?);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Password {
     /// The password.
@@ -105,6 +199,22 @@ pub struct Password {
 
 impl Password {
     /// A password the user gave (stdin, a password file).
+    ///
+    /// ```
+    /// use registry_gen::{layout, render, Config, Inputs, Password, Secret};
+    ///
+    /// let config = Config::embedded_default();
+    /// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+    /// inputs.passwords.insert("admin".into(), Password::given(Secret::new("correct horse")));
+    /// inputs.fill_missing(&config)?; // draws its salt, and generates nothing for admin
+    /// let bundle = render(&config, &inputs)?;
+    ///
+    /// assert!(bundle.get(&layout::password("admin")).is_none()); // not kept: the user has it
+    /// let htpasswd = String::from_utf8(bundle.get(layout::HTPASSWD).unwrap().contents.clone()).unwrap();
+    /// let hash = htpasswd.strip_prefix("admin:").unwrap().trim_end();
+    /// assert!(bcrypt::verify("correct horse", hash).unwrap());
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
     pub fn given(secret: Secret) -> Password {
         Password {
             secret,
@@ -115,6 +225,22 @@ impl Password {
 }
 
 /// Everything `render` would otherwise take from the environment.
+///
+/// ```
+/// use registry_gen::{inspect, layout, render, Config, Inputs};
+/// use time::macros::datetime;
+///
+/// let config = Config::embedded_default();
+/// let mut inputs = Inputs::new(datetime!(2026-01-01 00:00 UTC)); // the clock
+/// inputs.fill_missing(&config)?; // keys, serials, passwords, salts, HTTP secret
+/// let bundle = render(&config, &inputs)?;
+///
+/// let cert = &bundle.get(layout::SERVER_CERT).unwrap().contents;
+/// let report = inspect(&[(layout::SERVER_CERT, cert)], None, inputs.now)?;
+/// assert_eq!(report.certificates[0].not_before, inputs.now);
+/// assert_eq!(report.certificates[0].not_after, datetime!(2028-04-05 00:00 UTC)); // 825 days
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Inputs {
     /// The clock: certificates are valid from this instant.
@@ -159,18 +285,52 @@ pub struct Inputs {
 
 /// A certificate serial number: 16 bytes, positive (top bit clear) and
 /// never starting with a zero byte, so it always encodes as 16 bytes.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs, Serial};
+///
+/// let config = Config::embedded_default();
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.serials.server = Some(Serial::from_bytes([0x5e; 16]));
+/// inputs.fill_missing(&config)?; // draws the others
+/// let bundle = render(&config, &inputs)?;
+///
+/// let pem = &bundle.get(layout::SERVER_CERT).unwrap().contents;
+/// let (_, block) = x509_parser::pem::parse_x509_pem(pem).unwrap();
+/// assert_eq!(block.parse_x509().unwrap().raw_serial(), [0x5e; 16]);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Serial([u8; 16]);
 
 impl Serial {
     /// A serial from 16 bytes (e.g. injected by a test): made positive and
     /// of full length.
+    ///
+    /// ```
+    /// use registry_gen::Serial;
+    ///
+    /// // The first byte's top bit is cleared and the next one set; the rest is kept.
+    /// assert_eq!(Serial::from_bytes([0xff; 16]).bytes()[..2], [0x7f, 0xff]);
+    /// assert_eq!(Serial::from_bytes([0x00; 16]).bytes()[..2], [0x40, 0x00]);
+    /// // So bytes that differ only in those two bits give the same serial.
+    /// let mut top_bit_set = [0x5e; 16];
+    /// top_bit_set[0] = 0xde;
+    /// assert_eq!(Serial::from_bytes(top_bit_set), Serial::from_bytes([0x5e; 16]));
+    /// ```
     pub fn from_bytes(mut bytes: [u8; 16]) -> Serial {
         bytes[0] = (bytes[0] & 0x7f) | 0x40;
         Serial(bytes)
     }
 
     /// The serial's bytes, big-endian.
+    ///
+    /// ```
+    /// let serial = registry_gen::Serial::from_bytes([0xab; 16]);
+    /// // As `openssl x509 -noout -serial` prints it:
+    /// let hex: String = serial.bytes().iter().map(|b| format!("{b:02X}")).collect();
+    /// assert_eq!(hex, "6BABABABABABABABABABABABABABABAB");
+    /// ```
     pub fn bytes(&self) -> &[u8; 16] {
         &self.0
     }
@@ -184,6 +344,33 @@ impl Serial {
 
 /// The serials of one render: it issues at most one CA, one server
 /// certificate and one cross-signed CA.
+///
+/// With serials, keys, clock, passwords, salts and HTTP secret fixed, a
+/// render is reproducible: byte-identical with RSA keys (an ECDSA
+/// signature is randomised, so the certificates would differ).
+///
+/// ```
+/// use registry_gen::{render, CaInput, Config, Inputs, KeyAlgorithm, Password, Secret, Serial};
+///
+/// let mut config = Config::embedded_default();
+/// config.tls.key_algorithm = KeyAlgorithm::Rsa2048;
+/// # let mut drawn = Inputs::new(time::OffsetDateTime::now_utc());
+/// # drawn.fill_missing(&config)?; // keys kept elsewhere, e.g. in a vault
+/// # let (Some(CaInput::New { key: ca_key }), Some(server_key)) = (drawn.ca, drawn.server_key) else { unreachable!() };
+/// let fixed = || {
+///     let mut inputs = Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
+///     inputs.serials.ca = Some(Serial::from_bytes([1; 16]));
+///     inputs.serials.server = Some(Serial::from_bytes([2; 16]));
+///     inputs.ca = Some(CaInput::New { key: ca_key.clone() });
+///     inputs.server_key = Some(server_key.clone());
+///     inputs.http_secret = Some(Secret::new("fixed-http-secret"));
+///     let password = Password { salt: Some([7; 16]), ..Password::given(Secret::new("fixed password")) };
+///     inputs.passwords.insert("admin".into(), password);
+///     inputs
+/// };
+/// assert_eq!(render(&config, &fixed())?, render(&config, &fixed())?);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Serials {
     /// For a CA this render generates (a new CA, or the next one of a rotation).
@@ -196,6 +383,27 @@ pub struct Serials {
 }
 
 /// The contents of a mirror's `username_file`, `password_file` and `ca_file`.
+///
+/// ```
+/// use registry_gen::{render, Config, Error, Inputs, Secret, UpstreamInput};
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5]}
+/// mirrors: [{upstream: docker.io, username_file: hub/user, password_file: hub/token, ports: {node: 30521}}]
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// // The library reads no file: the caller puts their contents here, by upstream.
+/// assert!(matches!(render(&config, &inputs), Err(Error::Input { .. })));
+/// inputs.upstreams.insert("docker.io".into(), UpstreamInput {
+///     username: Some(Secret::new("hubuser")),
+///     password: Some(Secret::new("dckr_pat_EXAMPLE")),
+///     ca_pem: None,
+/// });
+/// let bundle = render(&config, &inputs)?;
+/// assert!(bundle.get("manifests/mirror-docker-io-secret-upstream.yaml").is_some());
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct UpstreamInput {
     /// The upstream user name (first line of `username_file`).
@@ -207,6 +415,29 @@ pub struct UpstreamInput {
 }
 
 /// An S3 access key pair.
+///
+/// ```
+/// use registry_gen::{render, Config, Inputs, S3Credentials, Secret};
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5]}
+/// storage:
+///   s3: {bucket: images, region: us-east-1,
+///        access_key_file: s3/access-key, secret_key_file: s3/secret-key}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.backends.s3_credentials = Some(S3Credentials {
+///     access_key: Secret::new("AKIAIOSFODNN7EXAMPLE"),
+///     secret_key: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+/// });
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let text = |path| String::from_utf8(bundle.get(path).unwrap().contents.clone()).unwrap();
+/// // In a Secret (base64), which the Deployment references: never in the pod spec.
+/// assert!(text("manifests/secret-s3.yaml").contains("access-key: QUtJQUlPU0ZPRE5ON0VYQU1QTEU="));
+/// assert!(!text("manifests/deployment.yaml").contains("AKIAIOSFODNN7EXAMPLE"));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct S3Credentials {
     /// The access key ID.
@@ -217,6 +448,23 @@ pub struct S3Credentials {
 
 /// The contents of the files `storage.s3` and `cache.redis` name; the
 /// library never reads them itself.
+///
+/// ```
+/// use registry_gen::{render, Config, Error, Inputs, Secret};
+///
+/// let config = Config::from_yaml(r#"
+/// addresses: {node_ips: [10.0.0.5]}
+/// cache: {redis: {address: "redis.registry.svc:6379", password_file: redis/password}}
+/// "#)?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?; // draws no backend secret
+/// let Err(Error::Input { what, .. }) = render(&config, &inputs) else { panic!() };
+/// assert_eq!(what, "the Redis password");
+///
+/// inputs.backends.redis_password = Some(Secret::new("redis-password")); // the file's first line
+/// assert!(render(&config, &inputs)?.get("manifests/secret-redis.yaml").is_some());
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct BackendInputs {
     /// `storage.s3.access_key_file` and `secret_key_file`.
@@ -428,7 +676,7 @@ impl Inputs {
     /// Generate, from the OS CSPRNG, every input the config needs that is
     /// still missing: CA and server keys of the configured algorithm (and
     /// the key of the next CA when a rotation starts), certificate serials,
-    /// passwords (128 bits, printable), bcrypt salts and the HTTP secret.
+    /// passwords (192 bits, URL-safe base64), bcrypt salts and the HTTP secret.
     ///
     /// ```
     /// let config = registry_gen::Config::embedded_default();

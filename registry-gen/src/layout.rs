@@ -1,6 +1,29 @@
 //! The bundle's layout: every path, relative to the bundle's root. The
 //! layout is a contract (docs, scripts, tests and the CLI rely on it), so it
 //! is spelled out only here.
+//!
+//! An embedder reads the files it needs from a rendered [`Bundle`](crate::Bundle)
+//! by these names (relative, `/`-separated) instead of spelling them out:
+//!
+//! ```
+//! use registry_gen::{layout, render, Config, Inputs, MODE_SECRET};
+//!
+//! let config = Config::embedded_default();
+//! let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+//! inputs.fill_missing(&config)?;
+//! let bundle = render(&config, &inputs)?;
+//! assert_eq!(layout::CA_CERT, "certs/ca.crt");
+//! let ca = &bundle.get(layout::CA_CERT).unwrap().contents;
+//! assert!(ca.starts_with(b"-----BEGIN CERTIFICATE-----"));
+//! assert_eq!(&bundle.get(layout::TRUST_CA).unwrap().contents, ca);
+//! assert_eq!(bundle.get(layout::SERVER_KEY).unwrap().mode, MODE_SECRET);
+//! for path in [layout::README, layout::CONFIG, layout::HTPASSWD, layout::SCRIPT_START] {
+//!     assert!(bundle.get(path).is_some(), "{path}");
+//! }
+//! // Per-endpoint and per-user paths come from functions.
+//! assert!(bundle.get(&layout::docker_ca("localhost:5000")).is_some());
+//! # Ok::<(), registry_gen::Error>(())
+//! ```
 
 /// What every generated file says first (as a comment in its own syntax):
 /// where it comes from and how to change it.
@@ -72,11 +95,46 @@ pub const SCRIPT_VERIFY: &str = "scripts/verify.sh";
 pub const FILE_LIST: &str = ".registry-gen-files";
 
 /// Where a generated password of `user` is kept.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs, Password, Secret, MODE_SECRET};
+///
+/// assert_eq!(layout::password("ci"), "auth/ci.password");
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5]}
+/// auth: {users: [{name: ci}, {name: deploy}]}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.passwords.insert("deploy".into(), Password::given(Secret::new("s3cret")));
+/// inputs.fill_missing(&config)?; // generates the password of ci
+/// let bundle = render(&config, &inputs)?;
+/// assert_eq!(bundle.get(&layout::password("ci")).unwrap().mode, MODE_SECRET);
+/// assert!(bundle.get(&layout::password("deploy")).is_none()); // a given one is not kept
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn password(user: &str) -> String {
     format!("auth/{user}.password")
 }
 
 /// Whether a bundle path is a kept password (see [`password`]).
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// assert!(layout::is_password("auth/admin.password"));
+/// assert!(!layout::is_password(layout::HTPASSWD));
+/// assert!(!layout::is_password("auth/.password"));
+///
+/// // E.g. to publish a bundle without the generated passwords:
+/// let config = Config::embedded_default();
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let kept: Vec<&str> = bundle.files().map(|(p, _)| p).filter(|p| layout::is_password(p)).collect();
+/// assert_eq!(kept, ["auth/admin.password"]);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn is_password(path: &str) -> bool {
     path.strip_prefix("auth/")
         .and_then(|name| name.strip_suffix(".password"))
@@ -90,11 +148,50 @@ pub const DOCKER_TREE: &str = "trust/docker/certs.d";
 pub const CONTAINERD_TREE: &str = "trust/containerd/certs.d";
 
 /// Docker's (and skopeo's, podman's) per-endpoint CA file.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// let path = layout::docker_ca("10.0.0.5:30443");
+/// assert_eq!(path, "trust/docker/certs.d/10.0.0.5:30443/ca.crt");
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5], dns_names: [registry.example.com]}
+/// ports: {node: 30443}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let ca = &bundle.get(layout::CA_CERT).unwrap().contents;
+/// assert_eq!(&bundle.get(&path).unwrap().contents, ca);
+/// // Docker can't send a port-less name to the NodePort: no directory for it.
+/// assert!(bundle.get(&layout::docker_ca("registry.example.com")).is_none());
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn docker_ca(endpoint: &str) -> String {
     format!("{DOCKER_TREE}/{endpoint}/ca.crt")
 }
 
 /// containerd's per-registry directory (`/etc/containerd/certs.d/<endpoint>`).
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// let dir = layout::containerd_dir("registry.example.com");
+/// assert_eq!(dir, "trust/containerd/certs.d/registry.example.com");
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5], dns_names: [registry.example.com]}
+/// ports: {node: 30443}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let inside = |p: &&str| p.starts_with(&format!("{dir}/"));
+/// let files: Vec<&str> = bundle.files().map(|(p, _)| p).filter(inside).collect();
+/// assert_eq!(files, [format!("{dir}/ca.crt"), format!("{dir}/hosts.toml")]);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn containerd_dir(endpoint: &str) -> String {
     format!("{CONTAINERD_TREE}/{endpoint}")
 }
@@ -110,16 +207,74 @@ pub const CONTAINERD_CA: &str = "ca.crt";
 pub const CONTAINERD_UPSTREAM_CA: &str = "upstream-ca.crt";
 
 /// [`CONTAINERD_UPSTREAM_CA`] of `upstream`.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs, UpstreamInput};
+///
+/// let path = layout::containerd_upstream_ca("quay.io");
+/// assert_eq!(path, "trust/containerd/certs.d/quay.io/upstream-ca.crt");
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5]}
+/// mirrors: [{upstream: quay.io, fallback: true, ca_file: quay-ca.crt, ports: {node: 30521}}]
+/// ")?;
+/// # let quay_key = rcgen::KeyPair::generate().unwrap();
+/// # let quay_ca = rcgen::CertificateParams::default().self_signed(&quay_key).unwrap().pem();
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// let upstream = UpstreamInput { ca_pem: Some(quay_ca.clone()), ..Default::default() };
+/// inputs.upstreams.insert("quay.io".into(), upstream);
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// assert_eq!(bundle.get(&path).unwrap().contents, quay_ca.as_bytes());
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn containerd_upstream_ca(upstream: &str) -> String {
     format!("{}/{CONTAINERD_UPSTREAM_CA}", containerd_dir(upstream))
 }
 
 /// containerd's hosts.toml of `endpoint`.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// let path = layout::containerd_hosts("registry.example.com");
+/// assert_eq!(path, "trust/containerd/certs.d/registry.example.com/hosts.toml");
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5], dns_names: [registry.example.com]}
+/// ports: {node: 30443}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// // The port-less name goes to the NodePort.
+/// let toml = String::from_utf8(bundle.get(&path).unwrap().contents.clone()).unwrap();
+/// assert!(toml.contains(r#"server = "https://registry.example.com:30443""#));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn containerd_hosts(endpoint: &str) -> String {
     format!("{}/{CONTAINERD_HOSTS}", containerd_dir(endpoint))
 }
 
 /// The CA file beside [`containerd_hosts`].
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// let path = layout::containerd_ca("10.0.0.5:30443");
+/// assert_eq!(path, "trust/containerd/certs.d/10.0.0.5:30443/ca.crt");
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5], dns_names: [registry.example.com]}
+/// ports: {node: 30443}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let ca = &bundle.get(layout::CA_CERT).unwrap().contents;
+/// assert_eq!(&bundle.get(&path).unwrap().contents, ca);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn containerd_ca(endpoint: &str) -> String {
     format!("{}/{CONTAINERD_CA}", containerd_dir(endpoint))
 }
@@ -128,17 +283,75 @@ pub fn containerd_ca(endpoint: &str) -> String {
 pub const CONTAINERD_README: &str = "trust/containerd/README.md";
 
 /// CRI-O's and podman's per-registry CA (`/etc/containers/certs.d/<endpoint>/ca.crt`).
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// let path = layout::containers_ca("registry.example.com:30443");
+/// assert_eq!(path, "trust/containers/certs.d/registry.example.com:30443/ca.crt");
+///
+/// let config = Config::from_yaml("
+/// addresses: {node_ips: [10.0.0.5], dns_names: [registry.example.com]}
+/// ports: {node: 30443}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let ca = &bundle.get(layout::CA_CERT).unwrap().contents;
+/// assert_eq!(&bundle.get(&path).unwrap().contents, ca);
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn containers_ca(endpoint: &str) -> String {
     format!("trust/containers/certs.d/{endpoint}/ca.crt")
 }
 
 /// CRI-O's and podman's redirect of port-less names (`/etc/containers/registries.conf.d/`).
+/// `name` is the config's `name`.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// let path = layout::containers_conf("registry");
+/// assert_eq!(path, "trust/containers/registries.conf.d/registry.conf");
+///
+/// let config = Config::from_yaml("
+/// name: registry
+/// addresses: {node_ips: [10.0.0.5], dns_names: [registry.example.com]}
+/// ports: {node: 30443}
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let conf = String::from_utf8(bundle.get(&path).unwrap().contents.clone()).unwrap();
+/// assert!(conf.contains("prefix = \"registry.example.com\"\nlocation = \"registry.example.com:30443\""));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn containers_conf(name: &str) -> String {
     format!("trust/containers/registries.conf.d/{name}.conf")
 }
 
 /// CRI-O's and podman's routing of mirrored upstreams through the mirrors
-/// (`/etc/containers/registries.conf.d/`).
+/// (`/etc/containers/registries.conf.d/`). `name` is the config's `name`.
+///
+/// ```
+/// use registry_gen::{layout, render, Config, Inputs};
+///
+/// let path = layout::containers_mirrors_conf("registry");
+/// assert_eq!(path, "trust/containers/registries.conf.d/registry-mirrors.conf");
+///
+/// let config = Config::from_yaml("
+/// name: registry
+/// addresses: {node_ips: [10.0.0.5]}
+/// mirrors: [{upstream: docker.io, ports: {node: 30521}}]
+/// ")?;
+/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
+/// inputs.fill_missing(&config)?;
+/// let bundle = render(&config, &inputs)?;
+/// let conf = String::from_utf8(bundle.get(&path).unwrap().contents.clone()).unwrap();
+/// assert!(conf.contains("prefix = \"docker.io\""));
+/// assert!(conf.contains("[[registry.mirror]]\nlocation = \"10.0.0.5:30521\""));
+/// # Ok::<(), registry_gen::Error>(())
+/// ```
 pub fn containers_mirrors_conf(name: &str) -> String {
     format!("trust/containers/registries.conf.d/{name}-mirrors.conf")
 }
