@@ -119,6 +119,9 @@ echo "fuzz: $(tail -n 1 "$corpus/fuzz.log")"
 # warnings denied.
 RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo doc --no-deps --locked --quiet \
     -p registry-gen --features k8s-openapi/v1_33
+# Every public item of the library carries an example that runs (the
+# doctests ran with the tests above): list any that has none.
+tests/doc_examples.py
 # No breaking change to the library's public API since the last release:
 # the packaged .crate of that release is the baseline. (k8s-openapi needs
 # one API version; the library leaves it to the binary, so name it here.)

@@ -44,13 +44,16 @@ def runnable_example(docs):
 
 def build_json(root):
     env = dict(os.environ, RUSTC_BOOTSTRAP="1", RUSTDOCFLAGS="-Z unstable-options --output-format json")
+    # A target directory of its own: RUSTC_BOOTSTRAP changes the build's
+    # fingerprint, and sharing target/ would rebuild every dependency for
+    # the next cargo test or clippy.
+    target = os.path.join(root, "target", "doc-examples")
     subprocess.run(
-        ["cargo", "doc", "--quiet", "--no-deps", "--locked", "-p", "registry-gen", "--features", "k8s-openapi/v1_33"],
+        ["cargo", "doc", "--quiet", "--no-deps", "--locked", "-p", "registry-gen", "--features", "k8s-openapi/v1_33", "--target-dir", target],
         cwd=root,
         env=env,
         check=True,
     )
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
     return os.path.join(target, "doc", "registry_gen.json")
 
 

@@ -189,13 +189,14 @@ impl Plan<'_> {
     }
 
     /// The name Docker users type: the exposed name on port 443 (no port)
-    /// when there is one, else the primary endpoint. Docker has no
-    /// port-less redirect, so a port-less alias is never it.
+    /// when there is one, else the primary endpoint (in a mirror-only
+    /// bundle, which has no registry endpoint, the first mirror's). Docker
+    /// has no port-less redirect, so a port-less alias is never it.
     pub fn docker_endpoint(&self) -> &Endpoint {
         self.endpoints
             .iter()
             .find(|e| e.via == Via::Exposed)
-            .unwrap_or_else(|| self.primary_endpoint())
+            .unwrap_or_else(|| self.example_endpoint())
     }
 
     /// An address to show in examples: the private registry's primary
@@ -208,7 +209,9 @@ impl Plan<'_> {
     }
 }
 
-/// See [`Plan::primary_endpoint`]; `endpoints` always ends with the Service.
+/// See [`Plan::primary_endpoint`]; `endpoints` always ends with the
+/// Service. A mirror-only plan has no registry endpoints: its callers go
+/// through [`Plan::example_endpoint`].
 pub(super) fn primary_endpoint(endpoints: &[Endpoint]) -> &Endpoint {
     endpoints
         .iter()

@@ -29,6 +29,9 @@ fn every_bundle_file_of_every_example() {
                 insta::assert_snapshot!(p.replace('/', "__"), describe(&config, &bundle, p, file));
             }
             insta::assert_snapshot!("_warnings", bundle.warnings().join("\n"));
+            // What `registry-gen check` prints of this config.
+            let summary = registry_gen::summarize(&config).unwrap();
+            insta::assert_snapshot!("_summary", summary.to_string());
         });
     });
 }
