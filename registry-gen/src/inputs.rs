@@ -7,7 +7,6 @@
 //! ([`Inputs::reuse_previous`]) before filling the rest.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use time::OffsetDateTime;
 
@@ -17,7 +16,13 @@ use crate::keys;
 use crate::plan::paths;
 use crate::rotation::{CaStep, RotationStep};
 
+mod backends;
 mod rotate;
+mod secret;
+mod serial;
+pub use backends::{BackendInputs, S3Credentials, UpstreamInput};
+pub use secret::{Password, Secret};
+pub use serial::{Serial, Serials};
 
 /// The CA rotation a render is in: its step, and the CA trusted beside the
 /// signing one ([`Inputs::ca`]): at [`RotationStep::BothTrusted`] the
@@ -56,64 +61,6 @@ pub struct CaRotation {
 impl CaRotation {
     pub(crate) fn next_ca_missing(&self) -> bool {
         self.step == RotationStep::BothTrusted && self.other.is_none()
-    }
-}
-
-/// A secret string (password, PEM private key) that never shows in Debug output.
-///
-/// ```
-/// use registry_gen::{Config, Inputs};
-///
-/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-/// inputs.fill_missing(&Config::embedded_default())?;
-/// let password = inputs.passwords["admin"].secret.expose().to_owned();
-///
-/// // Inputs can be logged: keys, passwords and the HTTP secret show only their length.
-/// let logged = format!("{inputs:?}");
-/// assert!(!logged.contains(&password));
-/// assert!(!logged.contains("PRIVATE KEY"));
-/// assert!(logged.contains("Secret(<32 bytes redacted>)"));
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wrap a secret value.
-    ///
-    /// ```
-    /// let secret = registry_gen::Secret::new("hunter2");
-    /// assert_eq!(secret.expose(), "hunter2");
-    /// assert_eq!(format!("{secret:?}"), "Secret(<7 bytes redacted>)");
-    /// ```
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself. Call only where it is written to its destination.
-    ///
-    /// ```
-    /// use registry_gen::{layout, render, Config, Inputs};
-    ///
-    /// let config = Config::embedded_default();
-    /// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-    /// inputs.fill_missing(&config)?;
-    /// let bundle = render(&config, &inputs)?;
-    ///
-    /// // The generated password, e.g. for `docker login`; the bundle keeps it too.
-    /// let password = inputs.passwords["admin"].secret.expose();
-    /// let kept = &bundle.get(&layout::password("admin")).unwrap().contents;
-    /// assert_eq!(kept, format!("{password}\n").as_bytes());
-    /// # Ok::<(), registry_gen::Error>(())
-    /// ```
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
     }
 }
 
@@ -165,63 +112,6 @@ pub enum CaInput {
         /// The CA private key, PEM (PKCS#8, PKCS#1 or SEC1).
         key: Secret,
     },
-}
-
-/// One user's password and the bcrypt salt of its htpasswd line.
-///
-/// ```
-/// use registry_gen::{layout, render, Config, Inputs, Password, Secret};
-///
-/// // The same password and salt give the same htpasswd line, whatever else changes.
-/// let config = Config::embedded_default();
-/// let htpasswd = || -> registry_gen::Result<Vec<u8>> {
-///     let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-///     let password = Password { salt: Some([7; 16]), ..Password::given(Secret::new("correct horse")) };
-///     inputs.passwords.insert("admin".into(), password);
-///     inputs.fill_missing(&config)?; // a new CA, keys and HTTP secret each time
-///     Ok(render(&config, &inputs)?.get(layout::HTPASSWD).unwrap().contents.clone())
-/// };
-/// assert_eq!(htpasswd()?, htpasswd()?);
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct Password {
-    /// The password.
-    pub secret: Secret,
-    /// bcrypt salt; `None` until [`Inputs::reuse_previous`] keeps the one
-    /// of an earlier, still matching htpasswd line, or
-    /// [`Inputs::fill_missing`] draws one.
-    pub salt: Option<[u8; 16]>,
-    /// `true` when registry-gen generated it: it is then kept in
-    /// `auth/<user>.password` so re-renders reuse it.
-    pub generated: bool,
-}
-
-impl Password {
-    /// A password the user gave (stdin, a password file).
-    ///
-    /// ```
-    /// use registry_gen::{layout, render, Config, Inputs, Password, Secret};
-    ///
-    /// let config = Config::embedded_default();
-    /// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-    /// inputs.passwords.insert("admin".into(), Password::given(Secret::new("correct horse")));
-    /// inputs.fill_missing(&config)?; // draws its salt, and generates nothing for admin
-    /// let bundle = render(&config, &inputs)?;
-    ///
-    /// assert!(bundle.get(&layout::password("admin")).is_none()); // not kept: the user has it
-    /// let htpasswd = String::from_utf8(bundle.get(layout::HTPASSWD).unwrap().contents.clone()).unwrap();
-    /// let hash = htpasswd.strip_prefix("admin:").unwrap().trim_end();
-    /// assert!(bcrypt::verify("correct horse", hash).unwrap());
-    /// # Ok::<(), registry_gen::Error>(())
-    /// ```
-    pub fn given(secret: Secret) -> Password {
-        Password {
-            secret,
-            salt: None,
-            generated: false,
-        }
-    }
 }
 
 /// Everything `render` would otherwise take from the environment.
@@ -281,198 +171,6 @@ pub struct Inputs {
     /// endpoint's CA, the Redis password), read by the caller from the
     /// files the config names.
     pub backends: BackendInputs,
-}
-
-/// A certificate serial number: 16 bytes, positive (top bit clear) and
-/// never starting with a zero byte, so it always encodes as 16 bytes.
-///
-/// ```
-/// use registry_gen::{layout, render, Config, Inputs, Serial};
-///
-/// let config = Config::embedded_default();
-/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-/// inputs.serials.server = Some(Serial::from_bytes([0x5e; 16]));
-/// inputs.fill_missing(&config)?; // draws the others
-/// let bundle = render(&config, &inputs)?;
-///
-/// let pem = &bundle.get(layout::SERVER_CERT).unwrap().contents;
-/// let (_, block) = x509_parser::pem::parse_x509_pem(pem).unwrap();
-/// assert_eq!(block.parse_x509().unwrap().raw_serial(), [0x5e; 16]);
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Serial([u8; 16]);
-
-impl Serial {
-    /// A serial from 16 bytes (e.g. injected by a test): made positive and
-    /// of full length.
-    ///
-    /// ```
-    /// use registry_gen::Serial;
-    ///
-    /// // The first byte's top bit is cleared and the next one set; the rest is kept.
-    /// assert_eq!(Serial::from_bytes([0xff; 16]).bytes()[..2], [0x7f, 0xff]);
-    /// assert_eq!(Serial::from_bytes([0x00; 16]).bytes()[..2], [0x40, 0x00]);
-    /// // So bytes that differ only in those two bits give the same serial.
-    /// let mut top_bit_set = [0x5e; 16];
-    /// top_bit_set[0] = 0xde;
-    /// assert_eq!(Serial::from_bytes(top_bit_set), Serial::from_bytes([0x5e; 16]));
-    /// ```
-    pub fn from_bytes(mut bytes: [u8; 16]) -> Serial {
-        bytes[0] = (bytes[0] & 0x7f) | 0x40;
-        Serial(bytes)
-    }
-
-    /// The serial's bytes, big-endian.
-    ///
-    /// ```
-    /// let serial = registry_gen::Serial::from_bytes([0xab; 16]);
-    /// // As `openssl x509 -noout -serial` prints it:
-    /// let hex: String = serial.bytes().iter().map(|b| format!("{b:02X}")).collect();
-    /// assert_eq!(hex, "6BABABABABABABABABABABABABABABAB");
-    /// ```
-    pub fn bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
-    fn random() -> Result<Serial> {
-        let mut b = [0u8; 16];
-        random_bytes(&mut b)?;
-        Ok(Serial::from_bytes(b))
-    }
-}
-
-/// The serials of one render: it issues at most one CA, one server
-/// certificate and one cross-signed CA.
-///
-/// With serials, keys, clock, passwords, salts and HTTP secret fixed, a
-/// render is reproducible: byte-identical with RSA keys (an ECDSA
-/// signature is randomised, so the certificates would differ).
-///
-/// ```
-/// use registry_gen::{render, CaInput, Config, Inputs, KeyAlgorithm, Password, Secret, Serial};
-///
-/// let mut config = Config::embedded_default();
-/// config.tls.key_algorithm = KeyAlgorithm::Rsa2048;
-/// # let mut drawn = Inputs::new(time::OffsetDateTime::now_utc());
-/// # drawn.fill_missing(&config)?; // keys kept elsewhere, e.g. in a vault
-/// # let (Some(CaInput::New { key: ca_key }), Some(server_key)) = (drawn.ca, drawn.server_key) else { unreachable!() };
-/// let fixed = || {
-///     let mut inputs = Inputs::new(time::macros::datetime!(2026-01-01 00:00 UTC));
-///     inputs.serials.ca = Some(Serial::from_bytes([1; 16]));
-///     inputs.serials.server = Some(Serial::from_bytes([2; 16]));
-///     inputs.ca = Some(CaInput::New { key: ca_key.clone() });
-///     inputs.server_key = Some(server_key.clone());
-///     inputs.http_secret = Some(Secret::new("fixed-http-secret"));
-///     let password = Password { salt: Some([7; 16]), ..Password::given(Secret::new("fixed password")) };
-///     inputs.passwords.insert("admin".into(), password);
-///     inputs
-/// };
-/// assert_eq!(render(&config, &fixed())?, render(&config, &fixed())?);
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Serials {
-    /// For a CA this render generates (a new CA, or the next one of a rotation).
-    pub ca: Option<Serial>,
-    /// For a server certificate this render issues.
-    pub server: Option<Serial>,
-    /// For the new CA cross-signed by the old one, which a CA rotation's
-    /// second step serves after the server certificate.
-    pub cross: Option<Serial>,
-}
-
-/// The contents of a mirror's `username_file`, `password_file` and `ca_file`.
-///
-/// ```
-/// use registry_gen::{render, Config, Error, Inputs, Secret, UpstreamInput};
-///
-/// let config = Config::from_yaml("
-/// addresses: {node_ips: [10.0.0.5]}
-/// mirrors: [{upstream: docker.io, username_file: hub/user, password_file: hub/token, ports: {node: 30521}}]
-/// ")?;
-/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-/// inputs.fill_missing(&config)?;
-/// // The library reads no file: the caller puts their contents here, by upstream.
-/// assert!(matches!(render(&config, &inputs), Err(Error::Input { .. })));
-/// inputs.upstreams.insert("docker.io".into(), UpstreamInput {
-///     username: Some(Secret::new("hubuser")),
-///     password: Some(Secret::new("dckr_pat_EXAMPLE")),
-///     ca_pem: None,
-/// });
-/// let bundle = render(&config, &inputs)?;
-/// assert!(bundle.get("manifests/mirror-docker-io-secret-upstream.yaml").is_some());
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct UpstreamInput {
-    /// The upstream user name (first line of `username_file`).
-    pub username: Option<Secret>,
-    /// The upstream password or token (first line of `password_file`).
-    pub password: Option<Secret>,
-    /// The CA the mirror trusts for the upstream, PEM (`ca_file`).
-    pub ca_pem: Option<String>,
-}
-
-/// An S3 access key pair.
-///
-/// ```
-/// use registry_gen::{render, Config, Inputs, S3Credentials, Secret};
-///
-/// let config = Config::from_yaml("
-/// addresses: {node_ips: [10.0.0.5]}
-/// storage:
-///   s3: {bucket: images, region: us-east-1,
-///        access_key_file: s3/access-key, secret_key_file: s3/secret-key}
-/// ")?;
-/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-/// inputs.backends.s3_credentials = Some(S3Credentials {
-///     access_key: Secret::new("AKIAIOSFODNN7EXAMPLE"),
-///     secret_key: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-/// });
-/// inputs.fill_missing(&config)?;
-/// let bundle = render(&config, &inputs)?;
-/// let text = |path| String::from_utf8(bundle.get(path).unwrap().contents.clone()).unwrap();
-/// // In a Secret (base64), which the Deployment references: never in the pod spec.
-/// assert!(text("manifests/secret-s3.yaml").contains("access-key: QUtJQUlPU0ZPRE5ON0VYQU1QTEU="));
-/// assert!(!text("manifests/deployment.yaml").contains("AKIAIOSFODNN7EXAMPLE"));
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct S3Credentials {
-    /// The access key ID.
-    pub access_key: Secret,
-    /// The secret access key.
-    pub secret_key: Secret,
-}
-
-/// The contents of the files `storage.s3` and `cache.redis` name; the
-/// library never reads them itself.
-///
-/// ```
-/// use registry_gen::{render, Config, Error, Inputs, Secret};
-///
-/// let config = Config::from_yaml(r#"
-/// addresses: {node_ips: [10.0.0.5]}
-/// cache: {redis: {address: "redis.registry.svc:6379", password_file: redis/password}}
-/// "#)?;
-/// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-/// inputs.fill_missing(&config)?; // draws no backend secret
-/// let Err(Error::Input { what, .. }) = render(&config, &inputs) else { panic!() };
-/// assert_eq!(what, "the Redis password");
-///
-/// inputs.backends.redis_password = Some(Secret::new("redis-password")); // the file's first line
-/// assert!(render(&config, &inputs)?.get("manifests/secret-redis.yaml").is_some());
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct BackendInputs {
-    /// `storage.s3.access_key_file` and `secret_key_file`.
-    pub s3_credentials: Option<S3Credentials>,
-    /// `storage.s3.ca_file`, PEM.
-    pub s3_ca_pem: Option<String>,
-    /// `cache.redis.password_file`.
-    pub redis_password: Option<Secret>,
 }
 
 impl Inputs {
@@ -689,7 +387,10 @@ impl Inputs {
     /// ```
     pub fn fill_missing(&mut self, config: &Config) -> Result<()> {
         let alg = config.tls.key_algorithm;
-        if self.ca.is_none() {
+        // A CA or password the config names in a file is the caller's to
+        // read: generating one would sign or log in with the wrong one
+        // (render says what is missing).
+        if self.ca.is_none() && config.tls.ca.is_none() {
             self.ca = Some(CaInput::New {
                 key: Secret(keys::generate(alg)?),
             });
@@ -718,7 +419,7 @@ impl Inputs {
         }
         if let Some(auth) = &config.auth {
             for user in &auth.users {
-                if !self.passwords.contains_key(&user.name) {
+                if !self.passwords.contains_key(&user.name) && user.password_file.is_none() {
                     self.passwords.insert(
                         user.name.clone(),
                         Password {

@@ -2,9 +2,9 @@
 //!
 //! Every field has a default (see `default.yaml`, embedded and documented in
 //! `docs/config.md`), unknown keys are rejected, and nothing here is derived:
-//! names, labels, paths and endpoints are invented only by `plan.rs`.
+//! names, labels, paths and endpoints are invented only by `plan/`.
 //! Parsing checks syntax and types (an IP address is an [`IpAddr`]); the
-//! semantic rules (ranges, RFC 1123 names, clashes) live in `validate.rs`.
+//! semantic rules (ranges, RFC 1123 names, clashes) live in `validate/`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -14,14 +14,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod auth;
 mod exposure;
 mod mirrors;
 mod monitoring;
+mod registry;
+mod resources;
 mod storage;
+mod tls;
+pub use auth::{Auth, User};
 pub use exposure::{Exposure, GatewayRef, IngressMode, IngressOptions, TlsRouteVersion};
 pub use mirrors::{Mirror, MirrorPorts};
 pub use monitoring::{Blackbox, Monitoring};
+pub use registry::{DebugListener, LogLevel, RegistryOptions};
+pub use resources::{CpuMemory, Limits, Resources};
 pub use storage::{AccessMode, HostPathStorage, NfsStorage, PvcStorage, S3Storage, Storage};
+pub use tls::{CaFiles, KeyAlgorithm, Tls};
 
 /// The embedded default configuration, as YAML text.
 pub(crate) const DEFAULT_YAML: &str = include_str!("../default.yaml");
@@ -208,74 +216,6 @@ pub struct TrustOptions {
     pub daemonset: bool,
 }
 
-/// Resource requests and limits, as Kubernetes quantities (`100m`, `100Mi`).
-///
-/// ```
-/// use registry_gen::{Config, Resources};
-///
-/// let config = Config::from_yaml("resources: {requests: {cpu: 250m, memory: 128Mi}}\n")?;
-/// assert_eq!(config.resources.requests.memory, "128Mi");
-/// // `limits` left out: the default, 256Mi of memory and no CPU limit.
-/// assert_eq!(config.resources.limits, Resources::default().limits);
-/// assert_eq!(config.resources.limits.cpu, None);
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Resources {
-    /// Guaranteed CPU and memory.
-    pub requests: CpuMemory,
-    /// Maximum memory, and CPU if given (no CPU limit by default: a limit
-    /// throttles pushes and pulls, see docs/performance.md).
-    pub limits: Limits,
-}
-
-/// The limits: memory always, CPU only when given.
-///
-/// ```
-/// use registry_gen::{Config, Limits};
-///
-/// let mut config = Config::embedded_default();
-/// config.resources.limits = Limits { cpu: Some("500m".into()), memory: "512Mi".into() };
-/// let summary = registry_gen::summarize(&config)?;
-/// assert!(summary.warnings().iter().any(|w| w.starts_with("resources.limits.cpu is 500m: the registry is throttled")));
-///
-/// // A `limits` map in YAML must give its memory.
-/// let err = Config::from_yaml("resources: {limits: {cpu: '1'}}\n").unwrap_err();
-/// assert!(err.to_string().contains("missing field `memory`"));
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// CPU limit, e.g. `1`; absent (the default): none, the container may
-    /// use idle CPU. A limit below what a transfer needs throttles it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<String>,
-    /// Memory limit, e.g. `256Mi`: the container is OOM-killed above it.
-    pub memory: String,
-}
-
-/// A CPU and a memory quantity.
-///
-/// ```
-/// use registry_gen::{validate, Config, CpuMemory, Error};
-///
-/// let mut config = Config::embedded_default();
-/// assert_eq!(config.resources.requests, CpuMemory { cpu: "100m".into(), memory: "64Mi".into() });
-/// config.resources.requests.cpu = "0".into();
-/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
-/// assert_eq!(problems[0].path, "resources.requests.cpu"); // a positive quantity
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CpuMemory {
-    /// CPU, e.g. `100m`.
-    pub cpu: String,
-    /// Memory, e.g. `100Mi`.
-    pub memory: String,
-}
-
 /// The addresses clients use: every one is a SAN of the server certificate.
 ///
 /// ```
@@ -335,318 +275,7 @@ pub struct Ports {
     pub portless_alias: Option<bool>,
 }
 
-/// htpasswd authentication.
-///
-/// ```
-/// use registry_gen::{Auth, Config};
-///
-/// let auth = Auth { bcrypt_cost: 10, ..Auth::default() };
-/// assert_eq!(auth.users[0].name, "admin"); // one user by default, password generated
-///
-/// let config = Config::from_yaml("addresses: {dns_names: [registry.example.com]}\nauth: null\n")?;
-/// assert_eq!(config.auth, None);
-/// let summary = registry_gen::summarize(&config)?;
-/// assert!(summary.warnings().iter().any(|w| w.starts_with("auth is off")));
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Auth {
-    /// The Basic-auth realm the registry announces.
-    pub realm: String,
-    /// Registry users; each password is bcrypt-hashed into `auth/htpasswd`.
-    /// Default: one user, `admin`, with a generated password.
-    pub users: Vec<User>,
-    /// bcrypt cost (4-31). The registry verifies at this cost on every
-    /// authenticated request (each blob of a pull), within its CPU limit.
-    /// Default 5, as `htpasswd -B` writes; see docs/performance.md.
-    pub bcrypt_cost: u32,
-}
-
-/// One registry user.
-///
-/// ```
-/// use registry_gen::{Config, User};
-///
-/// let config = Config::from_yaml("
-/// addresses: {dns_names: [registry.example.com]}
-/// auth:
-///   users:
-///     - {name: ci, password_file: secrets/ci.password}
-///     - {name: alice}
-/// ")?;
-/// assert_eq!(config.auth.as_ref().unwrap().users[1], User { name: "alice".into(), password_file: None });
-/// let summary = registry_gen::summarize(&config)?.to_string();
-/// assert!(summary.contains("users: ci (password from secrets/ci.password), alice (password generated into auth/alice.password)"));
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    /// User name (no `:`).
-    pub name: String,
-    /// File holding the password (first line). Absent: one is generated and
-    /// written to `auth/<name>.password`, or taken from there on re-render.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<PathBuf>,
-}
-
-/// TLS settings.
-///
-/// ```
-/// use registry_gen::{validate, Config, Error, KeyAlgorithm, Tls};
-///
-/// let mut config = Config::embedded_default();
-/// config.tls = Tls { key_algorithm: KeyAlgorithm::EcdsaP384, server_validity_days: 365, ..Tls::default() };
-/// assert_eq!(config.tls.ca_validity_days, 3650);
-/// assert!(registry_gen::summarize(&config)?.to_string().contains("server certificate valid 365 days"));
-///
-/// config.tls.server_validity_days = 4000;
-/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
-/// assert_eq!(problems[0].path, "tls.server_validity_days"); // it can't outlive its CA
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Tls {
-    /// Key algorithm of generated keys.
-    pub key_algorithm: KeyAlgorithm,
-    /// Validity of a generated CA, in days.
-    pub ca_validity_days: i64,
-    /// Validity of the server certificate, in days.
-    pub server_validity_days: i64,
-    /// Sign with an existing CA (e.g. the cluster's `/etc/kubernetes/pki/ca.crt`)
-    /// instead of generating one. Its key is never copied into the bundle.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca: Option<CaFiles>,
-}
-
-/// PEM files of an existing CA.
-///
-/// ```
-/// let config = registry_gen::Config::from_yaml("
-/// addresses: {dns_names: [registry.example.com]}
-/// tls:
-///   ca: {cert_file: /etc/kubernetes/pki/ca.crt, key_file: /etc/kubernetes/pki/ca.key}
-/// ")?;
-/// let ca = config.tls.ca.as_ref().unwrap();
-/// assert_eq!(ca.key_file, std::path::Path::new("/etc/kubernetes/pki/ca.key"));
-/// let summary = registry_gen::summarize(&config)?.to_string();
-/// assert!(summary.contains("signed by the given CA /etc/kubernetes/pki/ca.crt"));
-/// // The library reads no file: put their contents in `Inputs::ca` as
-/// // `CaInput::External` before rendering.
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CaFiles {
-    /// CA certificate, PEM.
-    pub cert_file: PathBuf,
-    /// CA private key, PEM (PKCS#8, PKCS#1 RSA or SEC1 EC).
-    pub key_file: PathBuf,
-}
-
-/// Key algorithm of generated keys.
-///
-/// ```
-/// use registry_gen::{Config, KeyAlgorithm};
-///
-/// let config = Config::from_yaml("tls: {key_algorithm: rsa-2048}\n")?;
-/// assert_eq!(config.tls.key_algorithm, KeyAlgorithm::Rsa2048);
-/// assert_eq!(KeyAlgorithm::default(), KeyAlgorithm::EcdsaP256);
-/// // The `--key-algorithm` flag's spelling is the same.
-/// assert_eq!("ecdsa-p384".parse::<KeyAlgorithm>(), Ok(KeyAlgorithm::EcdsaP384));
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum KeyAlgorithm {
-    /// ECDSA on P-256 with SHA-256 (default: small, fast, accepted everywhere).
-    #[default]
-    EcdsaP256,
-    /// ECDSA on P-384 with SHA-384.
-    EcdsaP384,
-    /// RSA 2048 with SHA-256.
-    #[serde(rename = "rsa-2048")]
-    Rsa2048,
-    /// RSA 3072 with SHA-256.
-    #[serde(rename = "rsa-3072")]
-    Rsa3072,
-    /// RSA 4096 with SHA-256.
-    #[serde(rename = "rsa-4096")]
-    Rsa4096,
-}
-
-impl KeyAlgorithm {
-    /// The config and CLI spelling, e.g. `ecdsa-p256`.
-    ///
-    /// ```
-    /// use registry_gen::KeyAlgorithm;
-    ///
-    /// assert_eq!(KeyAlgorithm::Rsa4096.as_str(), "rsa-4096");
-    /// let all: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
-    /// assert_eq!(all, ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"]);
-    /// // Each parses back, as the config file and `--key-algorithm` spell it.
-    /// assert!(KeyAlgorithm::ALL.iter().all(|a| a.as_str().parse() == Ok(*a)));
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyAlgorithm::EcdsaP256 => "ecdsa-p256",
-            KeyAlgorithm::EcdsaP384 => "ecdsa-p384",
-            KeyAlgorithm::Rsa2048 => "rsa-2048",
-            KeyAlgorithm::Rsa3072 => "rsa-3072",
-            KeyAlgorithm::Rsa4096 => "rsa-4096",
-        }
-    }
-
-    /// RSA keys also need keyEncipherment in a server certificate.
-    pub(crate) fn is_rsa(self) -> bool {
-        matches!(
-            self,
-            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
-        )
-    }
-
-    /// Every algorithm, in the order the docs list them.
-    pub const ALL: [KeyAlgorithm; 5] = [
-        KeyAlgorithm::EcdsaP256,
-        KeyAlgorithm::EcdsaP384,
-        KeyAlgorithm::Rsa2048,
-        KeyAlgorithm::Rsa3072,
-        KeyAlgorithm::Rsa4096,
-    ];
-}
-
-impl std::str::FromStr for KeyAlgorithm {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        KeyAlgorithm::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| {
-                let all: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
-                format!("expected one of {}", all.join(", "))
-            })
-    }
-}
-
-/// Registry behaviour.
-///
-/// ```
-/// use registry_gen::{validate, Config, Error, RegistryOptions};
-///
-/// let mut config = Config::embedded_default();
-/// config.registry = RegistryOptions { delete_enabled: true, ..RegistryOptions::default() };
-/// assert_eq!(config.registry.data_path, "/var/lib/registry");
-/// validate(&config)?;
-///
-/// // `enabled: false` is a mirror-only bundle, which needs a mirror.
-/// config.registry = RegistryOptions { enabled: false, ..RegistryOptions::default() };
-/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
-/// assert_eq!(problems[0].path, "registry.enabled");
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct RegistryOptions {
-    /// Render the private registry. `false` renders a mirror-only bundle:
-    /// only `mirrors` (at least one), their shared TLS and HTTP secret, and
-    /// their trust; the private registry's own settings (`auth`, `storage`,
-    /// `cache`, `replicas`, `spread`, `registry.delete_enabled`) are then
-    /// refused or unused (docs/config.md says which).
-    #[serde(default = "default_true", skip_serializing_if = "is_true")]
-    pub enabled: bool,
-    /// Where the registry stores data inside the pod; the data volume is mounted here.
-    pub data_path: String,
-    /// Enable the delete API (`REGISTRY_STORAGE_DELETE_ENABLED`). Since
-    /// registry 3.1.1 tags, too, can be deleted only when this is on.
-    pub delete_enabled: bool,
-    /// The registry's debug listener (`REGISTRY_HTTP_DEBUG_ADDR`): expvar at
-    /// `/debug/vars` and, with `metrics`, Prometheus `/metrics`, over plain
-    /// HTTP without authentication, on the private registry and on every
-    /// mirror (each its own pod). `null` (the default) switches it off,
-    /// including the one on `:5001` that the official 3.x image's own config
-    /// file starts.
-    pub debug: Option<DebugListener>,
-    /// How much the registry logs (`REGISTRY_LOG_LEVEL`); the official 3.x
-    /// image's own config file says `debug`.
-    pub log_level: LogLevel,
-}
-
-/// The registry's debug listener, on every address of the pod.
-///
-/// ```
-/// use registry_gen::{validate, Config, DebugListener, Error};
-///
-/// let mut config = Config::from_yaml("
-/// addresses: {dns_names: [registry.example.com]}
-/// registry: {debug: {port: 5001}}
-/// ")?;
-/// assert_eq!(config.registry.debug, Some(DebugListener { port: 5001, metrics: true }));
-///
-/// config.registry.debug = Some(DebugListener { port: 5000, metrics: false });
-/// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
-/// assert_eq!(problems[0].path, "registry.debug.port"); // 5000 is `ports.container`
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DebugListener {
-    /// The container port it listens on (a named container port `debug`,
-    /// never on the Service); must differ from `ports.container`.
-    pub port: u16,
-    /// Serve Prometheus metrics at `/metrics`
-    /// (`REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED`).
-    #[serde(default = "default_true")]
-    pub metrics: bool,
-}
-
-/// A log level of the distribution registry.
-///
-/// ```
-/// use registry_gen::{Config, LogLevel};
-///
-/// let parsed = Config::from_yaml("registry: {log_level: warn}\n")?;
-/// assert_eq!(parsed.registry.log_level, LogLevel::Warn);
-/// assert_eq!(LogLevel::default(), LogLevel::Info);
-/// assert!(Config::from_yaml("registry: {log_level: warning}\n").is_err());
-///
-/// let mut config = Config::embedded_default();
-/// config.registry.log_level = LogLevel::Warn;
-/// # let mut inputs = registry_gen::Inputs::new(time::OffsetDateTime::now_utc());
-/// # inputs.fill_missing(&config)?;
-/// let bundle = registry_gen::render(&config, &inputs)?;
-/// let deployment = String::from_utf8_lossy(&bundle.get("manifests/deployment.yaml").unwrap().contents).into_owned();
-/// assert!(deployment.contains("- name: REGISTRY_LOG_LEVEL\n          value: warn\n"));
-/// # Ok::<(), registry_gen::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    /// Only errors.
-    Error,
-    /// Errors and warnings.
-    Warn,
-    /// Also one line per start-up step and per request (the default).
-    #[default]
-    Info,
-    /// Everything, including each request's internals.
-    Debug,
-}
-
-impl LogLevel {
-    /// The value `REGISTRY_LOG_LEVEL` takes.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Error => "error",
-            LogLevel::Warn => "warn",
-            LogLevel::Info => "info",
-            LogLevel::Debug => "debug",
-        }
-    }
-}
-
-fn is_true(b: &bool) -> bool {
+pub(super) fn is_true(b: &bool) -> bool {
     *b
 }
 
@@ -678,30 +307,6 @@ impl Default for Config {
     }
 }
 
-/// The default resources, chosen from measurements (docs/performance.md,
-/// "The registry under its own limits").
-/// A CPU request and no CPU limit: a limit throttles every transfer.
-const DEFAULT_CPU_REQUEST: &str = "100m";
-const DEFAULT_MEMORY_REQUEST: &str = "64Mi";
-const DEFAULT_CPU_LIMIT: Option<&str> = None;
-/// Several times the measured peak of four concurrent 256 MB pushes.
-const DEFAULT_MEMORY_LIMIT: &str = "256Mi";
-
-impl Default for Resources {
-    fn default() -> Self {
-        Resources {
-            requests: CpuMemory {
-                cpu: DEFAULT_CPU_REQUEST.to_owned(),
-                memory: DEFAULT_MEMORY_REQUEST.to_owned(),
-            },
-            limits: Limits {
-                cpu: DEFAULT_CPU_LIMIT.map(str::to_owned),
-                memory: DEFAULT_MEMORY_LIMIT.to_owned(),
-            },
-        }
-    }
-}
-
 impl Default for Ports {
     fn default() -> Self {
         Ports {
@@ -710,42 +315,6 @@ impl Default for Ports {
             host: None,
             node: None,
             portless_alias: None,
-        }
-    }
-}
-
-impl Default for Auth {
-    fn default() -> Self {
-        Auth {
-            realm: "Registry Realm".to_owned(),
-            users: vec![User {
-                name: "admin".to_owned(),
-                password_file: None,
-            }],
-            bcrypt_cost: 5,
-        }
-    }
-}
-
-impl Default for Tls {
-    fn default() -> Self {
-        Tls {
-            key_algorithm: KeyAlgorithm::EcdsaP256,
-            ca_validity_days: 3650,
-            server_validity_days: 825,
-            ca: None,
-        }
-    }
-}
-
-impl Default for RegistryOptions {
-    fn default() -> Self {
-        RegistryOptions {
-            enabled: true,
-            data_path: "/var/lib/registry".to_owned(),
-            delete_enabled: false,
-            debug: None,
-            log_level: LogLevel::Info,
         }
     }
 }

@@ -36,7 +36,17 @@ pub(crate) fn render(plan: &Plan, inputs: &Inputs, out: &mut Bundle) -> Result<(
         return Ok(());
     };
     let mut htpasswd = String::new();
-    for user in auth.users.iter().map(|u| &u.name) {
+    for (i, plan_user) in auth.users.iter().enumerate() {
+        let user = &plan_user.name;
+        if plan_user.password_file.is_some()
+            && inputs.passwords.get(user).is_none_or(|pw| pw.generated)
+        {
+            // A generated password would not be the one the file holds.
+            return Err(Error::Input {
+                what: format!("auth.users[{i}].password_file"),
+                problem: "was not read: the caller must put the file's first line in Inputs::passwords (Password::given) before rendering".into(),
+            });
+        }
         let pw = inputs.password(user)?;
         let len = pw.secret.expose().len();
         if len == 0 || len > 72 || pw.secret.expose().contains('\0') {

@@ -29,7 +29,7 @@ use time::{Duration, OffsetDateTime};
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
 use crate::inputs::{CaInput, Inputs, Serial};
-use crate::plan::{paths, Plan};
+use crate::plan::{paths, CaPlan, Plan};
 use crate::rotation::RotationStep;
 use crate::x509;
 
@@ -87,6 +87,7 @@ struct SigningCa<'i> {
 /// The CA of `inputs`: made now from its key, kept from an earlier render,
 /// or given (`tls.ca`); a kept or given one is checked before it signs.
 fn signing_ca<'i>(plan: &Plan, inputs: &'i Inputs) -> Result<SigningCa<'i>> {
+    check_given_ca(plan, inputs)?;
     let ca_input = inputs
         .ca
         .as_ref()
@@ -134,6 +135,27 @@ fn signing_ca<'i>(plan: &Plan, inputs: &'i Inputs) -> Result<SigningCa<'i>> {
         not_after,
         issuer,
     })
+}
+
+/// Outside a rotation (which chooses its CAs itself, `inputs/rotate.rs`),
+/// `tls.ca` and an external [`CaInput`] come together: either alone would
+/// sign with one CA while the bundle's README and scripts describe another.
+fn check_given_ca(plan: &Plan, inputs: &Inputs) -> Result<()> {
+    if inputs.rotation.is_some() {
+        return Ok(());
+    }
+    let external = matches!(inputs.ca, Some(CaInput::External { .. }));
+    match (&plan.ca, external) {
+        (CaPlan::Given { .. }, false) => Err(Error::Input {
+            what: "tls.ca".into(),
+            problem: "was not read: the caller must put its cert_file and key_file in Inputs::ca (CaInput::External) before rendering".into(),
+        }),
+        (CaPlan::Generated | CaPlan::Kept, true) => Err(Error::Input {
+            what: "Inputs::ca".into(),
+            problem: "is an external CA, but the config's tls.ca is not set: name its files there, so the bundle describes the CA that signs".into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The injected server key, refused when it is not of `tls.key_algorithm`.

@@ -148,6 +148,57 @@ fn an_injected_key_of_the_wrong_algorithm_is_named() {
     );
 }
 
+/// A CA or password the config names in a file is the caller's to read:
+/// `fill_missing` generates neither, and `render` refuses to go on without
+/// it (or with an external CA the config does not name), instead of
+/// signing or logging in with one the bundle does not describe.
+#[test]
+fn a_file_the_config_names_but_the_caller_did_not_read_is_named() {
+    let now = ::time::OffsetDateTime::now_utc();
+    let render = |config: &Config, inputs: &mut registry_gen::Inputs| {
+        inputs.fill_missing(config).unwrap();
+        registry_gen::render(config, inputs)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    let mut given_ca = Config::embedded_default();
+    given_ca.tls.ca = Some(registry_gen::CaFiles {
+        cert_file: "/etc/pki/ca.crt".into(),
+        key_file: "/etc/pki/ca.key".into(),
+    });
+    let err = render(&given_ca, &mut registry_gen::Inputs::new(now)).unwrap_err();
+    assert!(err.starts_with("tls.ca: was not read: "), "{err}");
+
+    let default = Config::embedded_default();
+    let tmp = tempfile::tempdir().unwrap();
+    let genkey = "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256";
+    crate::support::openssl_ca(tmp.path(), genkey, "30");
+    let read = |f: &str| std::fs::read_to_string(tmp.path().join(f)).unwrap();
+    let mut external = registry_gen::Inputs::new(now);
+    external.ca = Some(registry_gen::CaInput::External {
+        cert_pem: read("ca.crt"),
+        key: registry_gen::Secret::new(read("ca.key")),
+    });
+    let err = render(&default, &mut external).unwrap_err();
+    assert!(
+        err.starts_with("Inputs::ca: is an external CA, but the config's tls.ca is not set"),
+        "{err}"
+    );
+
+    let mut password_file = Config::embedded_default();
+    password_file.auth.as_mut().unwrap().users[0].password_file = Some("admin.password".into());
+    let mut inputs = registry_gen::Inputs::new(now);
+    let err = render(&password_file, &mut inputs).unwrap_err();
+    assert!(
+        err.starts_with("auth.users[0].password_file: was not read: "),
+        "{err}"
+    );
+    let mut inputs = registry_gen::Inputs::new(now);
+    let given = registry_gen::Password::given(registry_gen::Secret::new("from the file"));
+    inputs.passwords.insert("admin".into(), given);
+    render(&password_file, &mut inputs).unwrap();
+}
+
 #[test]
 fn a_password_bcrypt_cannot_hash_is_refused() {
     let config = Config::embedded_default();
