@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use registry_gen::{
-    CaInput, Config, Inputs, KeyAlgorithm, Password, S3Credentials, Secret, Serial, Serials,
-    Storage, UpstreamInput,
+    CaInput, Config, Inputs, KeyAlgorithm, Password, S3Credentials, Secret, Serial, Storage,
+    UpstreamInput,
 };
 
 const CA_KEY: &str = include_str!("../../registry-gen/tests/fixtures/keys/ca-ecdsa-p256.pem");
@@ -38,30 +38,24 @@ fuzz_target!(|data: &[u8]| {
     });
     inputs.server_key = Some(Secret::new(SERVER_KEY));
     inputs.http_secret = Some(Secret::new("fuzz-http-secret"));
-    inputs.serials = Serials {
-        ca: Some(Serial::from_bytes([1; 16])),
-        server: Some(Serial::from_bytes([2; 16])),
-        cross: Some(Serial::from_bytes([3; 16])),
-    };
+    inputs.serials.ca = Some(Serial::from_bytes([1; 16]));
+    inputs.serials.server = Some(Serial::from_bytes([2; 16]));
+    inputs.serials.cross = Some(Serial::from_bytes([3; 16]));
     if let Some(auth) = &config.auth {
         for u in &auth.users {
-            inputs.passwords.insert(
-                u.name.clone(),
-                Password {
-                    secret: Secret::new("fuzz-password"),
-                    salt: Some([7; 16]),
-                    generated: true,
-                },
-            );
+            let mut pw = Password::given(Secret::new("fuzz-password"));
+            pw.salt = Some([7; 16]);
+            pw.generated = u.password_file.is_none();
+            inputs.passwords.insert(u.name.clone(), pw);
         }
     }
     // What the CLI reads from the files the config names.
     if let Storage::S3(s3) = &config.storage {
         if s3.access_key_file.is_some() && s3.secret_key_file.is_some() {
-            inputs.backends.s3_credentials = Some(S3Credentials {
-                access_key: Secret::new("fuzz-access-key"),
-                secret_key: Secret::new("fuzz-secret-key"),
-            });
+            inputs.backends.s3_credentials = Some(S3Credentials::new(
+                Secret::new("fuzz-access-key"),
+                Secret::new("fuzz-secret-key"),
+            ));
         }
         if s3.ca_file.is_some() {
             inputs.backends.s3_ca_pem = Some(SOME_CA.to_owned());
@@ -76,14 +70,11 @@ fuzz_target!(|data: &[u8]| {
         inputs.backends.redis_password = Some(Secret::new("fuzz-redis-password"));
     }
     for m in &config.mirrors {
-        inputs.upstreams.insert(
-            m.upstream.clone(),
-            UpstreamInput {
-                username: m.username_file.as_ref().map(|_| Secret::new("fuzz-user")),
-                password: m.password_file.as_ref().map(|_| Secret::new("fuzz-token")),
-                ca_pem: m.ca_file.as_ref().map(|_| SOME_CA.to_owned()),
-            },
-        );
+        let mut upstream = UpstreamInput::default();
+        upstream.username = m.username_file.as_ref().map(|_| Secret::new("fuzz-user"));
+        upstream.password = m.password_file.as_ref().map(|_| Secret::new("fuzz-token"));
+        upstream.ca_pem = m.ca_file.as_ref().map(|_| SOME_CA.to_owned());
+        inputs.upstreams.insert(m.upstream.clone(), upstream);
     }
     let _ = registry_gen::render(&config, &inputs);
 });

@@ -51,6 +51,7 @@ pub use serial::{Serial, Serials};
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CaRotation {
     /// Where the rotation is after this render.
     pub step: RotationStep,
@@ -79,10 +80,7 @@ impl CaRotation {
 /// # params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
 /// # let (ca_pem, ca_key_pem) = (params.self_signed(&key).unwrap().pem(), key.serialize_pem());
 /// let mut config = Config::embedded_default();
-/// config.tls.ca = Some(CaFiles {
-///     cert_file: "/etc/kubernetes/pki/ca.crt".into(),
-///     key_file: "/etc/kubernetes/pki/ca.key".into(),
-/// });
+/// config.tls.ca = Some(CaFiles::new("/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key"));
 /// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
 /// inputs.ca = Some(CaInput::External { cert_pem: ca_pem.clone(), key: Secret::new(ca_key_pem) });
 /// inputs.fill_missing(&config)?;
@@ -92,6 +90,7 @@ impl CaRotation {
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum CaInput {
     /// Generate a CA certificate for this key; `certs/ca.key` is part of the bundle.
     New {
@@ -132,6 +131,7 @@ pub enum CaInput {
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Inputs {
     /// The clock: certificates are valid from this instant.
     pub now: OffsetDateTime,

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 /// ```
 /// use registry_gen::{Auth, Config};
 ///
-/// let auth = Auth { bcrypt_cost: 10, ..Auth::default() };
+/// let mut auth = Auth::default();
 /// assert_eq!(auth.users[0].name, "admin"); // one user by default, password generated
+/// auth.bcrypt_cost = 10;
 ///
 /// let config = Config::from_yaml("addresses: {dns_names: [registry.example.com]}\nauth: null\n")?;
 /// assert_eq!(config.auth, None);
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Auth {
     /// The Basic-auth realm the registry announces.
     pub realm: String,
@@ -45,13 +47,16 @@ pub struct Auth {
 ///     - {name: ci, password_file: secrets/ci.password}
 ///     - {name: alice}
 /// ")?;
-/// assert_eq!(config.auth.as_ref().unwrap().users[1], User { name: "alice".into(), password_file: None });
+/// let mut alice = User::default();
+/// alice.name = "alice".into();
+/// assert_eq!(config.auth.as_ref().unwrap().users[1], alice);
 /// let summary = registry_gen::summarize(&config)?.to_string();
 /// assert!(summary.contains("users: ci (password from secrets/ci.password), alice (password generated into auth/alice.password)"));
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct User {
     /// User name (no `:`).
     pub name: String,

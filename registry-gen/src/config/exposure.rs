@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(problems[0].path, "exposure"); // a gateway, an ingress, or both
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Exposure {
     /// The DNS name clients use on port 443 (`<hostname>/<image>`): it joins
     /// the certificate's SANs and every trust file. It must resolve to the
@@ -46,20 +47,22 @@ pub struct Exposure {
 /// ```
 /// use registry_gen::{Config, Exposure, GatewayRef, TlsRouteVersion};
 ///
-/// let gateway = GatewayRef {
-///     name: "edge".into(),
-///     namespace: None, // the registry's
-///     section_name: Some("tls".into()),
-///     api_version: TlsRouteVersion::V1,
-/// };
+/// let mut gateway = GatewayRef::default();
+/// gateway.name = "edge".into(); // in the registry's namespace (`namespace: None`)
+/// gateway.section_name = Some("tls".into());
+/// assert_eq!(gateway.api_version, TlsRouteVersion::V1);
+/// let mut exposure = Exposure::default();
+/// exposure.hostname = "registry.example.com".into();
+/// exposure.gateway = Some(gateway);
 /// let mut config = Config::embedded_default();
-/// config.exposure = Some(Exposure { hostname: "registry.example.com".into(), gateway: Some(gateway), ingress: None });
+/// config.exposure = Some(exposure);
 /// let summary = registry_gen::summarize(&config)?.to_string();
 /// assert!(summary.contains("port 443 through Gateway kube-system/edge listener tls (TLSRoute gateway.networking.k8s.io/v1,"));
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct GatewayRef {
     /// The Gateway's name.
     pub name: String,
@@ -96,6 +99,7 @@ pub struct GatewayRef {
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub enum TlsRouteVersion {
     /// Gateway API 1.5 and later (standard channel).
     #[default]
@@ -121,15 +125,21 @@ impl TlsRouteVersion {
 /// ```
 /// use registry_gen::{Config, Exposure, IngressMode, IngressOptions};
 ///
-/// let ingress = IngressOptions { class_name: "nginx".into(), mode: IngressMode::default() };
+/// let mut ingress = IngressOptions::default();
+/// ingress.class_name = "nginx".into();
+/// assert_eq!(ingress.mode, IngressMode::Reencrypt);
+/// let mut exposure = Exposure::default();
+/// exposure.hostname = "registry.example.com".into();
+/// exposure.ingress = Some(ingress);
 /// let mut config = Config::embedded_default();
-/// config.exposure = Some(Exposure { hostname: "registry.example.com".into(), gateway: None, ingress: Some(ingress) });
+/// config.exposure = Some(exposure);
 /// let summary = registry_gen::summarize(&config)?.to_string();
 /// assert!(summary.contains("through Ingress class nginx (TLS re-encrypted to the registry, verified against the bundle CA)"));
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IngressOptions {
     /// `spec.ingressClassName`, e.g. `nginx`.
     pub class_name: String,
@@ -163,6 +173,7 @@ pub struct IngressOptions {
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum IngressMode {
     /// Terminate and re-encrypt to the registry (verified against the CA).
     #[default]

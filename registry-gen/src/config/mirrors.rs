@@ -28,6 +28,7 @@ use super::{default_true, Storage};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Mirror {
     /// The registry host image names use, e.g. `docker.io` (which means
     /// `registry-1.docker.io`), `registry.k8s.io`, `quay.io`, `ghcr.io`, or
@@ -65,6 +66,22 @@ pub struct Mirror {
     pub ca_file: Option<PathBuf>,
 }
 
+impl Default for Mirror {
+    /// As YAML reads `{upstream: ""}`: set `upstream` and `ports`.
+    fn default() -> Self {
+        Mirror {
+            upstream: String::new(),
+            fallback: default_true(),
+            ports: MirrorPorts::default(),
+            storage: Storage::default(),
+            ttl: None,
+            username_file: None,
+            password_file: None,
+            ca_file: None,
+        }
+    }
+}
+
 /// How nodes reach a mirror.
 ///
 /// ```
@@ -78,12 +95,13 @@ pub struct Mirror {
 /// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
 /// assert_eq!(problems[0].path, "mirrors[0].ports"); // ...a mirror needs a host or a node port
 ///
-/// config.mirrors[0].ports = MirrorPorts { node: Some(30501), ..MirrorPorts::default() };
+/// config.mirrors[0].ports.node = Some(30501);
 /// validate(&config)?;
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct MirrorPorts {
     /// Port opened on the node running the mirror's pod (hostPort).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -37,7 +37,11 @@ pub(crate) const DEFAULT_YAML: &str = include_str!("../default.yaml");
 /// A whole registry-gen configuration.
 ///
 /// Read one with [`Config::from_yaml`], start from [`Config::embedded_default`],
-/// or build one in Rust: every section implements [`Default`].
+/// or build one in Rust: every section implements [`Default`] (as YAML reads
+/// it with its required fields empty, which [`crate::validate`] then names).
+/// The config types are `#[non_exhaustive]`: set fields on a default rather
+/// than writing struct literals, so a field a later release adds does not
+/// break the build.
 ///
 /// ```
 /// use registry_gen::Config;
@@ -60,6 +64,7 @@ pub(crate) const DEFAULT_YAML: &str = include_str!("../default.yaml");
     title = "registry-gen.yaml",
     description = "The config of registry-gen: one TLS Docker registry on Kubernetes. Every field has a default; see docs/config.md."
 )]
+#[non_exhaustive]
 pub struct Config {
     /// Base name of every object (Deployment, Service, Secrets...). RFC 1123 label.
     pub name: String,
@@ -128,6 +133,7 @@ pub struct Config {
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Spread {
     /// Prefer other nodes, but schedule a pod anyway when only one node has
     /// room (`whenUnsatisfiable: ScheduleAnyway`, the default).
@@ -146,8 +152,10 @@ pub enum Spread {
 ///
 /// let mut config = Config::embedded_default();
 /// assert_eq!(config.cache, Cache::default()); // no Redis: each pod caches in its own memory
-/// let redis = RedisCache { address: "redis.registry.svc:6379".into(), password_file: None, db: 1 };
-/// config.cache = Cache { redis: Some(redis) };
+/// let mut redis = RedisCache::default();
+/// redis.address = "redis.registry.svc:6379".into();
+/// redis.db = 1;
+/// config.cache.redis = Some(redis);
 /// let summary = registry_gen::summarize(&config)?;
 /// assert!(summary.to_string().contains("cached in Redis redis.registry.svc:6379 (db 1), shared by every pod"));
 /// assert!(summary.warnings().iter().any(|w| w.starts_with("cache.redis with replicas: 1")));
@@ -155,6 +163,7 @@ pub enum Spread {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Cache {
     /// A Redis server as the registry's blob-descriptor cache
     /// (`storage.cache.blobdescriptor: redis`); `null`: each pod keeps its
@@ -179,8 +188,9 @@ pub struct Cache {
 /// assert_eq!(problems[0].path, "cache.redis.address"); // `host:port`: the port is required
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RedisCache {
     /// `host:port` of the Redis server, e.g. `redis.registry.svc:6379`.
     pub address: String,
@@ -199,8 +209,8 @@ pub struct RedisCache {
 /// use registry_gen::{Config, TrustOptions};
 ///
 /// let mut config = Config::embedded_default();
-/// assert_eq!(config.trust, TrustOptions { daemonset: false }); // the default
-/// config.trust = TrustOptions { daemonset: true };
+/// assert_eq!(config.trust, TrustOptions::default()); // no DaemonSet
+/// config.trust.daemonset = true;
 /// let summary = registry_gen::summarize(&config)?;
 /// assert!(summary.to_string().contains("the trust DaemonSet installs the CA and hosts.toml files"));
 /// assert!(summary.warnings().iter().any(|w| w.starts_with("trust.daemonset is on")));
@@ -208,6 +218,7 @@ pub struct RedisCache {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct TrustOptions {
     /// Also render a DaemonSet that writes the CA and containerd's and
     /// Docker's certs.d files onto every node through hostPath volumes, so
@@ -232,6 +243,7 @@ pub struct TrustOptions {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Addresses {
     /// IP addresses of the nodes (IPv4 or IPv6).
     pub node_ips: Vec<IpAddr>,
@@ -247,7 +259,8 @@ pub struct Addresses {
 /// use registry_gen::{validate, Config, Error, Ports};
 ///
 /// let mut config = Config::embedded_default();
-/// config.ports = Ports { node: Some(30443), ..Ports::default() }; // no hostPort any more
+/// config.ports = Ports::default(); // no hostPort any more
+/// config.ports.node = Some(30443);
 /// let summary = registry_gen::summarize(&config)?.to_string();
 /// assert!(summary.contains("ports: container 5000, Service 5000, NodePort 30443\n"));
 ///
@@ -258,6 +271,7 @@ pub struct Addresses {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Ports {
     /// Port the registry listens on inside the pod.
     pub container: u16,
@@ -420,5 +434,43 @@ fn drop_doc_examples(schema: &mut schemars::Schema) {
         schema.remove("description");
     } else {
         *text = prose;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Default` and serde agree: each type's default is what YAML reads
+    /// from a map that gives only its required fields, empty.
+    #[test]
+    fn a_default_is_what_yaml_reads_with_the_required_fields_empty() {
+        fn reads<T: serde::de::DeserializeOwned>(yaml: &str) -> T {
+            serde_yaml::from_str(yaml).unwrap()
+        }
+        assert_eq!(Config::default(), reads("{}"));
+        assert_eq!(Mirror::default(), reads("{upstream: ''}"));
+        assert_eq!(DebugListener::default(), reads("{port: 0}"));
+        assert_eq!(Monitoring::default(), reads("{}"));
+        assert_eq!(Blackbox::default(), reads("{address: ''}"));
+        assert_eq!(NfsStorage::default(), reads("{server: '', path: ''}"));
+        assert_eq!(PvcStorage::default(), reads("{}"));
+        assert_eq!(S3Storage::default(), reads("{bucket: '', region: ''}"));
+        assert_eq!(HostPathStorage::default(), reads("{path: '', node: ''}"));
+        assert_eq!(Exposure::default(), reads("{hostname: ''}"));
+        assert_eq!(GatewayRef::default(), reads("{name: ''}"));
+        assert_eq!(IngressOptions::default(), reads("{class_name: ''}"));
+        assert_eq!(RedisCache::default(), reads("{address: ''}"));
+        assert_eq!(User::default(), reads("{name: ''}"));
+        assert_eq!(CaFiles::default(), reads("{cert_file: '', key_file: ''}"));
+        assert_eq!(Limits::default(), reads("{memory: ''}"));
+        assert_eq!(CpuMemory::default(), reads("{cpu: '', memory: ''}"));
+        assert_eq!(Resources::default(), reads("{}"));
+        assert_eq!(Auth::default(), reads("{}"));
+        assert_eq!(Tls::default(), reads("{}"));
+        assert_eq!(RegistryOptions::default(), reads("{}"));
+        assert_eq!(Ports::default(), reads("{}"));
+        assert_eq!(Addresses::default(), reads("{}"));
+        assert_eq!(MirrorPorts::default(), reads("{}"));
     }
 }

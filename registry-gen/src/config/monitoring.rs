@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Monitoring {
     /// Render the Prometheus Operator's objects (`monitoring.coreos.com/v1`):
     /// a PodMonitor that scrapes the registry and each mirror on their debug
@@ -61,6 +62,19 @@ pub struct Monitoring {
     pub labels: BTreeMap<String, String>,
 }
 
+impl Default for Monitoring {
+    /// As YAML reads `monitoring: {}`.
+    fn default() -> Self {
+        Monitoring {
+            prometheus_operator: super::default_true(),
+            scrape_annotations: false,
+            dashboard: super::default_true(),
+            blackbox: None,
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
 /// Where the blackbox exporter answers.
 ///
 /// ```
@@ -78,6 +92,7 @@ pub struct Monitoring {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Blackbox {
     /// `host:port` of the exporter's HTTP listener, e.g.
     /// `prometheus-blackbox-exporter.monitoring.svc:9115`; no scheme.
@@ -86,6 +101,16 @@ pub struct Blackbox {
     /// `monitoring/blackbox.yml` defines it under this name).
     #[serde(default = "default_module")]
     pub module: String,
+}
+
+impl Default for Blackbox {
+    /// As YAML reads `{address: ""}`: set `address`.
+    fn default() -> Self {
+        Blackbox {
+            address: String::new(),
+            module: default_module(),
+        }
+    }
 }
 
 fn default_module() -> String {

@@ -12,18 +12,20 @@ use super::{default_true, is_true};
 /// use registry_gen::{validate, Config, Error, RegistryOptions};
 ///
 /// let mut config = Config::embedded_default();
-/// config.registry = RegistryOptions { delete_enabled: true, ..RegistryOptions::default() };
+/// config.registry = RegistryOptions::default();
+/// config.registry.delete_enabled = true;
 /// assert_eq!(config.registry.data_path, "/var/lib/registry");
 /// validate(&config)?;
 ///
 /// // `enabled: false` is a mirror-only bundle, which needs a mirror.
-/// config.registry = RegistryOptions { enabled: false, ..RegistryOptions::default() };
+/// config.registry.enabled = false;
 /// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
 /// assert_eq!(problems[0].path, "registry.enabled");
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RegistryOptions {
     /// Render the private registry. `false` renders a mirror-only bundle:
     /// only `mirrors` (at least one), their shared TLS and HTTP secret, and
@@ -58,15 +60,19 @@ pub struct RegistryOptions {
 /// addresses: {dns_names: [registry.example.com]}
 /// registry: {debug: {port: 5001}}
 /// ")?;
-/// assert_eq!(config.registry.debug, Some(DebugListener { port: 5001, metrics: true }));
+/// let debug = config.registry.debug.as_ref().unwrap();
+/// assert_eq!((debug.port, debug.metrics), (5001, true)); // metrics on by default
 ///
-/// config.registry.debug = Some(DebugListener { port: 5000, metrics: false });
+/// let mut debug = DebugListener::default();
+/// debug.port = 5000;
+/// config.registry.debug = Some(debug);
 /// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
 /// assert_eq!(problems[0].path, "registry.debug.port"); // 5000 is `ports.container`
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DebugListener {
     /// The container port it listens on (a named container port `debug`,
     /// never on the Service); must differ from `ports.container`.
@@ -75,6 +81,16 @@ pub struct DebugListener {
     /// (`REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED`).
     #[serde(default = "default_true")]
     pub metrics: bool,
+}
+
+impl Default for DebugListener {
+    /// As YAML reads `{port: 0}`: set `port`.
+    fn default() -> Self {
+        DebugListener {
+            port: 0,
+            metrics: default_true(),
+        }
+    }
 }
 
 /// A log level of the distribution registry.
@@ -98,6 +114,7 @@ pub struct DebugListener {
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum LogLevel {
     /// Only errors.
     Error,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Resources {
     /// Guaranteed CPU and memory.
     pub requests: CpuMemory,
@@ -31,7 +32,10 @@ pub struct Resources {
 /// use registry_gen::{Config, Limits};
 ///
 /// let mut config = Config::embedded_default();
-/// config.resources.limits = Limits { cpu: Some("500m".into()), memory: "512Mi".into() };
+/// let mut limits = Limits::default();
+/// limits.cpu = Some("500m".into());
+/// limits.memory = "512Mi".into();
+/// config.resources.limits = limits;
 /// let summary = registry_gen::summarize(&config)?;
 /// assert!(summary.warnings().iter().any(|w| w.starts_with("resources.limits.cpu is 500m: the registry is throttled")));
 ///
@@ -40,8 +44,9 @@ pub struct Resources {
 /// assert!(err.to_string().contains("missing field `memory`"));
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Limits {
     /// CPU limit, e.g. `1`; absent (the default): none, the container may
     /// use idle CPU. A limit below what a transfer needs throttles it.
@@ -57,13 +62,15 @@ pub struct Limits {
 /// use registry_gen::{validate, Config, CpuMemory, Error};
 ///
 /// let mut config = Config::embedded_default();
-/// assert_eq!(config.resources.requests, CpuMemory { cpu: "100m".into(), memory: "64Mi".into() });
+/// let CpuMemory { cpu, memory, .. } = &config.resources.requests;
+/// assert_eq!((cpu.as_str(), memory.as_str()), ("100m", "64Mi"));
 /// config.resources.requests.cpu = "0".into();
 /// let Err(Error::Invalid(problems)) = validate(&config) else { panic!() };
 /// assert_eq!(problems[0].path, "resources.requests.cpu"); // a positive quantity
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CpuMemory {
     /// CPU, e.g. `100m`.
     pub cpu: String,

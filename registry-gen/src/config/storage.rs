@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "StorageRepr", into = "StorageRepr")]
+#[non_exhaustive]
 pub enum Storage {
     /// A PersistentVolume on NFS and a PersistentVolumeClaim bound to it.
     Nfs(NfsStorage),
@@ -137,6 +138,7 @@ impl From<Storage> for StorageRepr {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NfsStorage {
     /// NFS server, host name or IP.
     pub server: String,
@@ -151,6 +153,19 @@ pub struct NfsStorage {
     /// storageClassName shared by PV and PVC; empty means none (static binding).
     #[serde(default)]
     pub storage_class_name: String,
+}
+
+impl Default for NfsStorage {
+    /// As YAML reads `{server: "", path: ""}`: set both.
+    fn default() -> Self {
+        NfsStorage {
+            server: String::new(),
+            path: String::new(),
+            size: default_size(),
+            access_modes: default_access_modes(),
+            storage_class_name: String::new(),
+        }
+    }
 }
 
 /// An S3-compatible bucket.
@@ -174,8 +189,9 @@ pub struct NfsStorage {
 /// assert!(summary.contains("S3 bucket registry-images in region us-east-1 at https://minio.example.com:9000 (path-style)"));
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct S3Storage {
     /// The bucket, which must exist (S3 bucket naming rules).
     pub bucket: String,
@@ -223,7 +239,9 @@ pub struct S3Storage {
 /// use registry_gen::{validate, Config, Error, HostPathStorage, Storage};
 ///
 /// let mut config = Config::embedded_default();
-/// let dir = HostPathStorage { path: "/data/registry".into(), node: "worker-1".into() };
+/// let mut dir = HostPathStorage::default();
+/// dir.path = "/data/registry".into();
+/// dir.node = "worker-1".into();
 /// config.storage = Storage::HostPath(dir); // `host_path: {path: ..., node: ...}`
 /// let summary = registry_gen::summarize(&config)?.to_string();
 /// assert!(summary.contains("hostPath /data/registry on node worker-1 (the pod is pinned there)"));
@@ -233,8 +251,9 @@ pub struct S3Storage {
 /// assert_eq!(problems[0].path, "replicas");
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HostPathStorage {
     /// Absolute directory on the node.
     pub path: String,
@@ -248,17 +267,18 @@ pub struct HostPathStorage {
 /// use registry_gen::{AccessMode, Config, PvcStorage, Storage};
 ///
 /// let mut config = Config::embedded_default();
-/// config.storage = Storage::Pvc(PvcStorage {
-///     storage_class_name: Some("longhorn".into()),
-///     size: "50Gi".into(),
-///     access_modes: vec![AccessMode::ReadWriteOnce],
-/// });
+/// let mut claim = PvcStorage::default(); // as `pvc: {}` reads
+/// assert_eq!((claim.size.as_str(), &claim.access_modes[..]), ("10Gi", &[AccessMode::ReadWriteOnce][..]));
+/// claim.storage_class_name = Some("longhorn".into());
+/// claim.size = "50Gi".into();
+/// config.storage = Storage::Pvc(claim);
 /// let summary = registry_gen::summarize(&config)?.to_string();
 /// assert!(summary.contains("PersistentVolumeClaim kube-registry-data (50Gi, ReadWriteOnce, StorageClass longhorn)"));
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PvcStorage {
     /// StorageClass name; absent means the cluster's default class.
     #[serde(default)]
@@ -269,6 +289,17 @@ pub struct PvcStorage {
     /// Access modes of the claim.
     #[serde(default = "default_access_modes")]
     pub access_modes: Vec<AccessMode>,
+}
+
+impl Default for PvcStorage {
+    /// As YAML reads `{}`.
+    fn default() -> Self {
+        PvcStorage {
+            storage_class_name: None,
+            size: default_size(),
+            access_modes: default_access_modes(),
+        }
+    }
 }
 
 /// A Kubernetes volume access mode.
@@ -291,6 +322,7 @@ pub struct PvcStorage {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
+#[non_exhaustive]
 pub enum AccessMode {
     /// Mounted read-write by one node.
     ReadWriteOnce,

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 /// use registry_gen::{validate, Config, Error, KeyAlgorithm, Tls};
 ///
 /// let mut config = Config::embedded_default();
-/// config.tls = Tls { key_algorithm: KeyAlgorithm::EcdsaP384, server_validity_days: 365, ..Tls::default() };
+/// config.tls = Tls::default();
+/// config.tls.key_algorithm = KeyAlgorithm::EcdsaP384;
+/// config.tls.server_validity_days = 365;
 /// assert_eq!(config.tls.ca_validity_days, 3650);
 /// assert!(registry_gen::summarize(&config)?.to_string().contains("server certificate valid 365 days"));
 ///
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Tls {
     /// Key algorithm of generated keys.
     pub key_algorithm: KeyAlgorithm,
@@ -51,13 +54,33 @@ pub struct Tls {
 /// // `CaInput::External` before rendering.
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CaFiles {
     /// CA certificate, PEM.
     pub cert_file: PathBuf,
     /// CA private key, PEM (PKCS#8, PKCS#1 RSA or SEC1 EC).
     pub key_file: PathBuf,
+}
+
+impl CaFiles {
+    /// The CA in these two PEM files.
+    ///
+    /// ```
+    /// let mut config = registry_gen::Config::embedded_default();
+    /// let ca = registry_gen::CaFiles::new("/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/ca.key");
+    /// config.tls.ca = Some(ca);
+    /// let summary = registry_gen::summarize(&config)?.to_string();
+    /// assert!(summary.contains("signed by the given CA /etc/kubernetes/pki/ca.crt"));
+    /// # Ok::<(), registry_gen::Error>(())
+    /// ```
+    pub fn new(cert_file: impl Into<PathBuf>, key_file: impl Into<PathBuf>) -> CaFiles {
+        CaFiles {
+            cert_file: cert_file.into(),
+            key_file: key_file.into(),
+        }
+    }
 }
 
 /// Key algorithm of generated keys.
@@ -74,6 +97,7 @@ pub struct CaFiles {
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum KeyAlgorithm {
     /// ECDSA on P-256 with SHA-256 (default: small, fast, accepted everywhere).
     #[default]

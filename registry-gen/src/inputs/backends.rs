@@ -16,16 +16,16 @@ use super::Secret;
 /// inputs.fill_missing(&config)?;
 /// // The library reads no file: the caller puts their contents here, by upstream.
 /// assert!(matches!(render(&config, &inputs), Err(Error::Input { .. })));
-/// inputs.upstreams.insert("docker.io".into(), UpstreamInput {
-///     username: Some(Secret::new("hubuser")),
-///     password: Some(Secret::new("dckr_pat_EXAMPLE")),
-///     ca_pem: None,
-/// });
+/// let mut login = UpstreamInput::default(); // `ca_pem: None`: the image's system CAs
+/// login.username = Some(Secret::new("hubuser"));
+/// login.password = Some(Secret::new("dckr_pat_EXAMPLE"));
+/// inputs.upstreams.insert("docker.io".into(), login);
 /// let bundle = render(&config, &inputs)?;
 /// assert!(bundle.get("manifests/mirror-docker-io-secret-upstream.yaml").is_some());
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct UpstreamInput {
     /// The upstream user name (first line of `username_file`).
     pub username: Option<Secret>,
@@ -47,10 +47,10 @@ pub struct UpstreamInput {
 ///        access_key_file: s3/access-key, secret_key_file: s3/secret-key}
 /// ")?;
 /// let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-/// inputs.backends.s3_credentials = Some(S3Credentials {
-///     access_key: Secret::new("AKIAIOSFODNN7EXAMPLE"),
-///     secret_key: Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-/// });
+/// inputs.backends.s3_credentials = Some(S3Credentials::new(
+///     Secret::new("AKIAIOSFODNN7EXAMPLE"),
+///     Secret::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+/// ));
 /// inputs.fill_missing(&config)?;
 /// let bundle = render(&config, &inputs)?;
 /// let text = |path| String::from_utf8(bundle.get(path).unwrap().contents.clone()).unwrap();
@@ -60,11 +60,30 @@ pub struct UpstreamInput {
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct S3Credentials {
     /// The access key ID.
     pub access_key: Secret,
     /// The secret access key.
     pub secret_key: Secret,
+}
+
+impl S3Credentials {
+    /// An access key ID and its secret.
+    ///
+    /// ```
+    /// use registry_gen::{S3Credentials, Secret};
+    ///
+    /// let keys = S3Credentials::new(Secret::new("AKIAEXAMPLE"), Secret::new("wJalrXUtnFEMI"));
+    /// assert_eq!(keys.access_key.expose(), "AKIAEXAMPLE");
+    /// assert!(!format!("{keys:?}").contains("wJalrXUtnFEMI"));
+    /// ```
+    pub fn new(access_key: Secret, secret_key: Secret) -> S3Credentials {
+        S3Credentials {
+            access_key,
+            secret_key,
+        }
+    }
 }
 
 /// The contents of the files `storage.s3` and `cache.redis` name; the
@@ -87,6 +106,7 @@ pub struct S3Credentials {
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct BackendInputs {
     /// `storage.s3.access_key_file` and `secret_key_file`.
     pub s3_credentials: Option<S3Credentials>,

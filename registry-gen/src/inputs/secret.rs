@@ -70,7 +70,8 @@ impl fmt::Debug for Secret {
 /// let config = Config::embedded_default();
 /// let htpasswd = || -> registry_gen::Result<Vec<u8>> {
 ///     let mut inputs = Inputs::new(time::OffsetDateTime::now_utc());
-///     let password = Password { salt: Some([7; 16]), ..Password::given(Secret::new("correct horse")) };
+///     let mut password = Password::given(Secret::new("correct horse"));
+///     password.salt = Some([7; 16]);
 ///     inputs.passwords.insert("admin".into(), password);
 ///     inputs.fill_missing(&config)?; // a new CA, keys and HTTP secret each time
 ///     Ok(render(&config, &inputs)?.get(layout::HTPASSWD).unwrap().contents.clone())
@@ -79,6 +80,7 @@ impl fmt::Debug for Secret {
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Password {
     /// The password.
     pub secret: Secret,

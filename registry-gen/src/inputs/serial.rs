@@ -85,7 +85,8 @@ impl Serial {
 ///     inputs.ca = Some(CaInput::New { key: ca_key.clone() });
 ///     inputs.server_key = Some(server_key.clone());
 ///     inputs.http_secret = Some(Secret::new("fixed-http-secret"));
-///     let password = Password { salt: Some([7; 16]), ..Password::given(Secret::new("fixed password")) };
+///     let mut password = Password::given(Secret::new("fixed password"));
+///     password.salt = Some([7; 16]);
 ///     inputs.passwords.insert("admin".into(), password);
 ///     inputs
 /// };
@@ -93,6 +94,7 @@ impl Serial {
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Serials {
     /// For a CA this render generates (a new CA, or the next one of a rotation).
     pub ca: Option<Serial>,

@@ -122,10 +122,8 @@ fn a_given_ca_of_every_key_format_signs_for_every_address_and_nothing_else() {
                 vec!["yuan.test".into()],
             );
             config.tls.server_validity_days = 20; // within the CA's 30 days
-            config.tls.ca = Some(registry_gen::CaFiles {
-                cert_file: tmp.path().join("ca.crt"),
-                key_file: tmp.path().join("ca.key"),
-            });
+            let (cert, key) = (tmp.path().join("ca.crt"), tmp.path().join("ca.key"));
+            config.tls.ca = Some(registry_gen::CaFiles::new(cert, key));
             let mut inputs = Inputs::new(now);
             inputs.ca = Some(CaInput::External {
                 cert_pem: read("ca.crt"),

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use ::time::macros::datetime;
 use registry_gen::{
-    Bundle, CaInput, Config, Inputs, Password, S3Credentials, Secret, Serial, Serials, Storage,
+    Bundle, CaInput, Config, Inputs, Password, S3Credentials, Secret, Serial, Storage,
 };
 use x509_parser::prelude::*;
 
@@ -40,51 +40,42 @@ pub fn inputs(config: &Config) -> Inputs {
     });
     i.server_key = Some(key("server", config));
     i.http_secret = Some(Secret::new("fixture-http-secret"));
-    i.serials = Serials {
-        ca: Some(Serial::from_bytes([0xca; 16])),
-        server: Some(Serial::from_bytes([0x5e; 16])),
-        cross: Some(Serial::from_bytes([0xc5; 16])),
-    };
+    i.serials.ca = Some(Serial::from_bytes([0xca; 16]));
+    i.serials.server = Some(Serial::from_bytes([0x5e; 16]));
+    i.serials.cross = Some(Serial::from_bytes([0xc5; 16]));
     for m in &config.mirrors {
-        i.upstreams.insert(
-            m.upstream.clone(),
-            registry_gen::UpstreamInput {
-                username: m
-                    .username_file
-                    .as_ref()
-                    .map(|_| Secret::new(format!("fixture-user-of-{}", m.upstream))),
-                password: m
-                    .password_file
-                    .as_ref()
-                    .map(|_| Secret::new(format!("fixture-token-of-{}", m.upstream))),
-                ca_pem: m.ca_file.as_ref().map(|_| {
-                    std::fs::read_to_string(
-                        Path::new(env!("CARGO_MANIFEST_DIR"))
-                            .join("tests/fixtures/upstream-ca.crt"),
-                    )
-                    .unwrap()
-                }),
-            },
-        );
+        let mut upstream = registry_gen::UpstreamInput::default();
+        upstream.username = m
+            .username_file
+            .as_ref()
+            .map(|_| Secret::new(format!("fixture-user-of-{}", m.upstream)));
+        upstream.password = m
+            .password_file
+            .as_ref()
+            .map(|_| Secret::new(format!("fixture-token-of-{}", m.upstream)));
+        upstream.ca_pem = m.ca_file.as_ref().map(|_| {
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-ca.crt"),
+            )
+            .unwrap()
+        });
+        i.upstreams.insert(m.upstream.clone(), upstream);
     }
     if let Some(auth) = &config.auth {
         for u in &auth.users {
-            i.passwords.insert(
-                u.name.clone(),
-                Password {
-                    secret: Secret::new(password(&u.name)),
-                    salt: Some([7; 16]),
-                    generated: true,
-                },
-            );
+            // Generated, as fill_missing would, unless read from a file.
+            let mut pw = Password::given(Secret::new(password(&u.name)));
+            pw.salt = Some([7; 16]);
+            pw.generated = u.password_file.is_none();
+            i.passwords.insert(u.name.clone(), pw);
         }
     }
     if let Storage::S3(s3) = &config.storage {
         if s3.access_key_file.is_some() {
-            i.backends.s3_credentials = Some(S3Credentials {
-                access_key: Secret::new(S3_ACCESS_KEY),
-                secret_key: Secret::new(S3_SECRET_KEY),
-            });
+            i.backends.s3_credentials = Some(S3Credentials::new(
+                Secret::new(S3_ACCESS_KEY),
+                Secret::new(S3_SECRET_KEY),
+            ));
         }
         if s3.ca_file.is_some() {
             i.backends.s3_ca_pem = Some(s3_ca_pem());

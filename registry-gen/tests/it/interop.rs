@@ -319,6 +319,7 @@ fn openssl_accepts_every_key_algorithm() {
             registry_gen::KeyAlgorithm::Rsa2048 => "Public-Key: (2048 bit)",
             registry_gen::KeyAlgorithm::Rsa3072 => "Public-Key: (3072 bit)",
             registry_gen::KeyAlgorithm::Rsa4096 => "Public-Key: (4096 bit)",
+            other => panic!("no expectation for {}", other.as_str()),
         };
         assert!(text.contains(expected), "{}: {text}", alg.as_str());
     }

@@ -81,10 +81,9 @@ fn promtool_accepts_the_rendered_rules() {
 #[test]
 fn smaller_bundles_have_fewer_alerts_and_still_pass() {
     let mut config = common::load(&crate::support::workspace().join("examples/mirrors-only.yaml"));
-    config.registry.debug = Some(registry_gen::DebugListener {
-        port: 5001,
-        metrics: true,
-    });
+    let mut debug = registry_gen::DebugListener::default();
+    debug.port = 5001;
+    config.registry.debug = Some(debug);
     let (mut monitoring, _) = observed();
     let mut m = monitoring.monitoring.take().unwrap();
     m.blackbox = None;

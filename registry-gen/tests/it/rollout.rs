@@ -231,10 +231,10 @@ fn a_new_s3_key_rolls_the_pods_through_its_checksum_only() {
         let mut inputs = Inputs::new(common::NOW);
         let fixture = common::inputs(&config);
         inputs.backends = fixture.backends.clone();
-        inputs.backends.s3_credentials = Some(registry_gen::S3Credentials {
-            access_key: Secret::new(common::S3_ACCESS_KEY),
-            secret_key: Secret::new(secret_key),
-        });
+        inputs.backends.s3_credentials = Some(registry_gen::S3Credentials::new(
+            Secret::new(common::S3_ACCESS_KEY),
+            Secret::new(secret_key),
+        ));
         if let Some(previous) = previous {
             inputs
                 .reuse_previous(&config, &mut |p| {

@@ -162,10 +162,10 @@ fn a_file_the_config_names_but_the_caller_did_not_read_is_named() {
             .map_err(|e| e.to_string())
     };
     let mut given_ca = Config::embedded_default();
-    given_ca.tls.ca = Some(registry_gen::CaFiles {
-        cert_file: "/etc/pki/ca.crt".into(),
-        key_file: "/etc/pki/ca.key".into(),
-    });
+    given_ca.tls.ca = Some(registry_gen::CaFiles::new(
+        "/etc/pki/ca.crt",
+        "/etc/pki/ca.key",
+    ));
     let err = render(&given_ca, &mut registry_gen::Inputs::new(now)).unwrap_err();
     assert!(err.starts_with("tls.ca: was not read: "), "{err}");
 

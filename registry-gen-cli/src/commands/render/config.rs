@@ -143,13 +143,7 @@ pub(super) fn effective_config(args: &RenderArgs) -> Result<(Config, ConfigSourc
     if let (Some(server), Some(path)) = (&args.nfs_server, &args.nfs_path) {
         let mut nfs = match &c.storage {
             Storage::Nfs(n) => n.clone(),
-            _ => NfsStorage {
-                server: String::new(),
-                path: String::new(),
-                size: "10Gi".to_owned(),
-                access_modes: vec![registry_gen::AccessMode::ReadWriteOnce],
-                storage_class_name: String::new(),
-            },
+            _ => NfsStorage::default(),
         };
         nfs.server = server.clone();
         nfs.path = path.clone();
@@ -161,10 +155,10 @@ pub(super) fn effective_config(args: &RenderArgs) -> Result<(Config, ConfigSourc
             (None, Storage::HostPath(h)) => h.node.clone(),
             (None, _) => bail!("--host-path needs --host-path-node NODE: the pod must be pinned to the node that holds the directory"),
         };
-        c.storage = Storage::HostPath(HostPathStorage {
-            path: path.clone(),
-            node,
-        });
+        let mut host_path = HostPathStorage::default();
+        host_path.path = path.clone();
+        host_path.node = node;
+        c.storage = Storage::HostPath(host_path);
     }
     if let Some(size) = &args.storage_size {
         match &mut c.storage {
@@ -175,16 +169,12 @@ pub(super) fn effective_config(args: &RenderArgs) -> Result<(Config, ConfigSourc
     }
     if let Some(user) = &args.user {
         let auth = c.auth.get_or_insert_with(Default::default);
-        auth.users = vec![User {
-            name: user.clone(),
-            password_file: None,
-        }];
+        let mut only = User::default();
+        only.name = user.clone();
+        auth.users = vec![only];
     }
     if let (Some(cert), Some(key)) = (&args.ca_cert, &args.ca_key) {
-        c.tls.ca = Some(CaFiles {
-            cert_file: absolute(cert)?,
-            key_file: absolute(key)?,
-        });
+        c.tls.ca = Some(CaFiles::new(absolute(cert)?, absolute(key)?));
     }
     if let Some(alg) = args.key_algorithm {
         c.tls.key_algorithm = alg;

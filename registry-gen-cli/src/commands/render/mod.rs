@@ -62,23 +62,22 @@ fn render(args: RenderArgs, quiet: bool) -> Result<()> {
             let text = read_text(f, &format!("mirrors[{i}].{field}"))?;
             Ok(Secret::new(text.lines().next().unwrap_or("").to_owned()))
         };
-        let upstream = UpstreamInput {
-            username: m
-                .username_file
-                .as_deref()
-                .map(|f| first_line(f, "username_file"))
-                .transpose()?,
-            password: m
-                .password_file
-                .as_deref()
-                .map(|f| first_line(f, "password_file"))
-                .transpose()?,
-            ca_pem: m
-                .ca_file
-                .as_deref()
-                .map(|f| read_text(f, &format!("mirrors[{i}].ca_file")))
-                .transpose()?,
-        };
+        let mut upstream = UpstreamInput::default();
+        upstream.username = m
+            .username_file
+            .as_deref()
+            .map(|f| first_line(f, "username_file"))
+            .transpose()?;
+        upstream.password = m
+            .password_file
+            .as_deref()
+            .map(|f| first_line(f, "password_file"))
+            .transpose()?;
+        upstream.ca_pem = m
+            .ca_file
+            .as_deref()
+            .map(|f| read_text(f, &format!("mirrors[{i}].ca_file")))
+            .transpose()?;
         inputs.upstreams.insert(m.upstream.clone(), upstream);
     }
     read_backend_files(&config, &mut inputs)?;
@@ -362,10 +361,10 @@ fn read_backend_files(config: &Config, inputs: &mut Inputs) -> Result<()> {
     };
     if let Storage::S3(s3) = &config.storage {
         if let (Some(a), Some(k)) = (&s3.access_key_file, &s3.secret_key_file) {
-            inputs.backends.s3_credentials = Some(S3Credentials {
-                access_key: first_line(a, "storage.s3.access_key_file")?,
-                secret_key: first_line(k, "storage.s3.secret_key_file")?,
-            });
+            inputs.backends.s3_credentials = Some(S3Credentials::new(
+                first_line(a, "storage.s3.access_key_file")?,
+                first_line(k, "storage.s3.secret_key_file")?,
+            ));
         }
         if let Some(ca) = &s3.ca_file {
             inputs.backends.s3_ca_pem = Some(read_text(ca, "storage.s3.ca_file")?);
