@@ -84,9 +84,9 @@ impl fmt::Debug for Secret {
 pub struct Password {
     /// The password.
     pub secret: Secret,
-    /// bcrypt salt; `None` until [`Inputs::reuse_previous`] keeps the one
+    /// bcrypt salt; `None` until [`Inputs::reuse_previous`](crate::Inputs::reuse_previous) keeps the one
     /// of an earlier, still matching htpasswd line, or
-    /// [`Inputs::fill_missing`] draws one.
+    /// [`Inputs::fill_missing`](crate::Inputs::fill_missing) draws one.
     pub salt: Option<[u8; 16]>,
     /// `true` when registry-gen generated it: it is then kept in
     /// `auth/<user>.password` so re-renders reuse it.
