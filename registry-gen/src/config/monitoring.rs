@@ -55,8 +55,8 @@ pub struct Monitoring {
     /// `monitoring/blackbox.yml`. Absent: no probe, no expiry alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blackbox: Option<Blackbox>,
-    /// Extra labels on the PodMonitor, PrometheusRule and Probe, for a
-    /// Prometheus whose selectors want them (kube-prometheus-stack's Helm
+    /// Extra labels on the PodMonitor, PrometheusRule, Probe and dashboard
+    /// ConfigMap, for a Prometheus whose selectors want them (kube-prometheus-stack's Helm
     /// chart selects `release: <its release name>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
