@@ -240,7 +240,7 @@ pub struct SetAside {
 }
 
 /// Map an I/O error to [`Error::Io`] naming `path`.
-pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
     let path: PathBuf = path.to_owned();
     move |source| Error::Io { path, source }
 }
