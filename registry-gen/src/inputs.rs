@@ -328,16 +328,19 @@ impl Inputs {
                         // A password given last time is not stored on its
                         // own, but the pull user's is in the k3s
                         // registries.yaml: taken back only if it still
-                        // reproduces the user's htpasswd line.
+                        // verifies against the user's htpasswd line (at
+                        // whatever bcrypt cost made it; the salt is kept
+                        // only while the cost is unchanged).
                         let k3s = text(paths::K3S_REGISTRIES)?.unwrap_or_default();
-                        if let Some((pw, salt)) = given_login(&k3s, &user.name).and_then(|pw| {
-                            kept_salt(line, &pw, auth.bcrypt_cost).map(|salt| (pw, salt))
-                        }) {
+                        let verified = given_login(&k3s, &user.name)
+                            .filter(|pw| bcrypt::verify(pw, line).unwrap_or(false));
+                        if let Some(pw) = verified {
+                            let salt = kept_salt(line, &pw, auth.bcrypt_cost);
                             self.passwords.insert(
                                 user.name.clone(),
                                 Password {
                                     secret: Secret(pw),
-                                    salt: Some(salt),
+                                    salt,
                                     generated: false,
                                 },
                             );

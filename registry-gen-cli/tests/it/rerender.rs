@@ -100,6 +100,19 @@ fn a_password_given_on_stdin_need_not_be_given_again() {
     ));
     let third = tree(&dir.path().join("b"));
     assert!(changed(&first, &third).contains(&"auth/htpasswd".to_owned()));
+    // A new bcrypt cost in the bundle's own config re-hashes the password
+    // taken back, rather than asking for it again.
+    let recorded = std::fs::read_to_string(dir.path().join("b/registry-gen.yaml")).unwrap();
+    assert!(recorded.contains("bcrypt_cost: 5\n"), "{recorded}");
+    let costlier = recorded.replace("bcrypt_cost: 5\n", "bcrypt_cost: 6\n");
+    std::fs::write(dir.path().join("c.yaml"), costlier).unwrap();
+    ok(&run(&["render", "--config", "c.yaml", "--out", "b"], None));
+    let fourth = tree(&dir.path().join("b"));
+    let htpasswd = String::from_utf8(fourth["auth/htpasswd"].clone()).unwrap();
+    let hash = htpasswd.strip_prefix("bob:").unwrap().trim_end();
+    assert!(hash.starts_with("$2y$06$"), "{htpasswd}");
+    assert!(bcrypt::verify("another", hash).unwrap());
+    assert!(!fourth.contains_key("auth/bob.password"));
 }
 
 #[test]
