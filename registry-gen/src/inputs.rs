@@ -448,21 +448,7 @@ impl Inputs {
 /// The password of `user` in an earlier bundle's k3s `registries.yaml`
 /// (`configs.<host>.auth`), where the pull user's login is kept.
 fn given_login(registries_yaml: &str, user: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Registries {
-        #[serde(default)]
-        configs: BTreeMap<String, HostConfig>,
-    }
-    #[derive(serde::Deserialize)]
-    struct HostConfig {
-        auth: Option<Login>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Login {
-        username: String,
-        password: String,
-    }
-    let r: Registries = crate::yaml::from_str(registries_yaml).ok()?;
+    let r: crate::k3s::Registries = crate::yaml::from_str(registries_yaml).ok()?;
     r.configs
         .into_values()
         .filter_map(|c| c.auth)

@@ -30,6 +30,7 @@ mod describe;
 mod error;
 mod inputs;
 mod inspect;
+mod k3s;
 mod keys;
 pub mod layout;
 mod plan;

@@ -14,11 +14,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use crate::bundle::{Bundle, MODE_FILE, MODE_SECRET};
 use crate::error::{Error, Result};
 use crate::inputs::Inputs;
+use crate::k3s;
 use crate::layout::GENERATED;
 use crate::plan::{paths, Endpoint, Plan, Via};
 
@@ -200,40 +199,11 @@ ctr images pull --hosts-dir {dir} --user USER {example}/IMAGE:TAG
     )
 }
 
-#[derive(Serialize)]
-struct K3sRegistries {
-    mirrors: BTreeMap<String, K3sMirror>,
-    configs: BTreeMap<String, K3sConfig>,
-}
-
-#[derive(Serialize)]
-struct K3sMirror {
-    endpoint: Vec<String>,
-}
-
 /// A mirror's entry: its node endpoints, in order.
-fn k3s_mirror(m: &crate::plan::MirrorPlan) -> K3sMirror {
-    K3sMirror {
+fn k3s_mirror(m: &crate::plan::MirrorPlan) -> k3s::Mirror {
+    k3s::Mirror {
         endpoint: m.node_endpoints().map(Endpoint::url).collect(),
     }
-}
-
-#[derive(Serialize)]
-struct K3sConfig {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auth: Option<K3sAuth>,
-    tls: K3sTls,
-}
-
-#[derive(Serialize)]
-struct K3sAuth {
-    username: String,
-    password: String,
-}
-
-#[derive(Serialize)]
-struct K3sTls {
-    ca_file: String,
 }
 
 /// k3s's registries.yaml: a mirror for each port-less alias, and TLS (and
@@ -252,19 +222,19 @@ fn k3s_registries(plan: &Plan, inputs: &Inputs) -> Result<(String, bool)> {
         if e.via == Via::PortlessAlias {
             mirrors.insert(
                 e.host.clone(),
-                K3sMirror {
+                k3s::Mirror {
                     endpoint: vec![e.url()],
                 },
             );
         } else {
             configs.insert(
                 e.authority(),
-                K3sConfig {
-                    auth: auth.as_ref().map(|(u, p)| K3sAuth {
+                k3s::HostConfig {
+                    auth: auth.as_ref().map(|(u, p)| k3s::Login {
                         username: u.clone(),
                         password: p.clone(),
                     }),
-                    tls: K3sTls {
+                    tls: k3s::Tls {
                         ca_file: plan.node_paths.k3s_ca.clone(),
                     },
                 },
@@ -277,16 +247,16 @@ fn k3s_registries(plan: &Plan, inputs: &Inputs) -> Result<(String, bool)> {
         for e in m.node_endpoints() {
             configs.insert(
                 e.authority(),
-                K3sConfig {
+                k3s::HostConfig {
                     auth: None,
-                    tls: K3sTls {
+                    tls: k3s::Tls {
                         ca_file: plan.node_paths.k3s_ca.clone(),
                     },
                 },
             );
         }
     }
-    let body = crate::yaml::to_string(&K3sRegistries { mirrors, configs })?;
+    let body = crate::yaml::to_string(&k3s::Registries { mirrors, configs })?;
     let no_fallback: Vec<&str> = plan
         .mirrors
         .iter()
