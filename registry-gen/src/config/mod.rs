@@ -289,6 +289,27 @@ pub struct Ports {
     pub portless_alias: Option<bool>,
 }
 
+/// `host[:port]` as the config writes an address (`cache.redis.address`,
+/// `monitoring.blackbox.address`, an S3 endpoint's authority), split: an
+/// IPv6 host comes in brackets and is returned without them. `None` when
+/// a bracket does not close or something other than `:port` follows it.
+/// Syntax only; `validate/` checks the host and the port.
+pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
+    match s.strip_prefix('[') {
+        Some(rest) => {
+            let (v6, after) = rest.split_once(']')?;
+            match after {
+                "" => Some((v6, None)),
+                _ => after.strip_prefix(':').map(|port| (v6, Some(port))),
+            }
+        }
+        None => Some(match s.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (s, None),
+        }),
+    }
+}
+
 pub(super) fn is_true(b: &bool) -> bool {
     *b
 }
@@ -440,6 +461,21 @@ fn drop_doc_examples(schema: &mut schemars::Schema) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_split_into_host_and_port() {
+        let cases = [
+            ("redis.registry.svc:6379", Some(("redis.registry.svc", Some("6379")))),
+            ("10.0.0.5", Some(("10.0.0.5", None))),
+            ("[fd00::5]:6379", Some(("fd00::5", Some("6379")))),
+            ("[fd00::5]", Some(("fd00::5", None))),
+            ("[fd00::5", None),
+            ("[fd00::5]6379", None),
+        ];
+        for (text, split) in cases {
+            assert_eq!(split_host_port(text), split, "{text}");
+        }
+    }
 
     /// `Default` and serde agree: each type's default is what YAML reads
     /// from a map that gives only its required fields, empty.

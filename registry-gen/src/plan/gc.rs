@@ -4,7 +4,7 @@
 //! by the Job manifest, gc.sh, the README and `check` alike.
 
 use super::{ClaimPlan, DataSource, Plan, RedisPlan, SecretKeyRef, ROLLING_UPDATE};
-use crate::config::AccessMode;
+use crate::config::{split_host_port, AccessMode};
 
 /// The environment variable that puts the registry in read-only mode
 /// (distribution's `storage.maintenance.readonly`). Distribution wants a
@@ -51,17 +51,9 @@ pub(crate) struct CacheFlushPlan {
 
 impl CacheFlushPlan {
     fn new(r: &RedisPlan) -> CacheFlushPlan {
-        let (host, port) = match r.address.strip_prefix('[') {
-            Some(v6) => {
-                let (h, p) = v6.split_once(']').unwrap_or((v6, ""));
-                (h.to_owned(), p.trim_start_matches(':').to_owned())
-            }
-            None => r
-                .address
-                .rsplit_once(':')
-                .map(|(h, p)| (h.to_owned(), p.to_owned()))
-                .unwrap_or((r.address.clone(), String::new())),
-        };
+        // Validated: a host and a port (validate/backends.rs).
+        let (host, port) = split_host_port(&r.address).unwrap_or((&r.address, None));
+        let (host, port) = (host.to_owned(), port.unwrap_or_default().to_owned());
         CacheFlushPlan {
             address: r.address.clone(),
             host,

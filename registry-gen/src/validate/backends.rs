@@ -2,9 +2,7 @@
 //! `storage.s3` (bucket naming, endpoint URL, region, credentials) and
 //! `cache.redis` (address).
 
-use std::net::IpAddr;
-
-use super::{is_clean_absolute, is_dns_name, quoted, Errors};
+use super::{host_port, is_clean_absolute, quoted, Errors};
 use crate::config::{Config, S3Storage};
 
 pub(super) fn check_s3(s3: &S3Storage, e: &mut Errors) {
@@ -157,44 +155,6 @@ fn endpoint_scheme(url: &str) -> Result<bool, &'static str> {
     }
     host_port(authority, false).map_err(|_| "a host name or IP address, optionally :port")?;
     Ok(https)
-}
-
-/// Checks `host[:port]` (IPv6 in brackets); the port is required when `need_port`.
-fn host_port(s: &str, need_port: bool) -> Result<(), ()> {
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (v6, after) = rest.split_once(']').ok_or(())?;
-        v6.parse::<std::net::Ipv6Addr>().map_err(|_| ())?;
-        (
-            None,
-            after
-                .strip_prefix(':')
-                .map(Some)
-                .unwrap_or(if after.is_empty() {
-                    None
-                } else {
-                    return Err(());
-                }),
-        )
-    } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (Some(h), Some(p)),
-            None => (Some(s), None),
-        }
-    };
-    if let Some(h) = host {
-        let ok = (h.parse::<IpAddr>().is_ok() || is_dns_name(h)) && !h.contains('*');
-        if !ok {
-            return Err(());
-        }
-    }
-    match port {
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n > 0 => Ok(()),
-            _ => Err(()),
-        },
-        None if need_port => Err(()),
-        None => Ok(()),
-    }
 }
 
 pub(super) fn check_cache(c: &Config, e: &mut Errors) {

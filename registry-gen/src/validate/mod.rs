@@ -508,5 +508,26 @@ pub(crate) fn is_image_reference(s: &str) -> bool {
 
 mod backends;
 
+/// Checks `host[:port]` (IPv6 in brackets); the port is required when `need_port`.
+pub(super) fn host_port(s: &str, need_port: bool) -> Result<(), ()> {
+    let (host, port) = crate::config::split_host_port(s).ok_or(())?;
+    let host_ok = if s.starts_with('[') {
+        host.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        (host.parse::<std::net::IpAddr>().is_ok() || is_dns_name(host)) && !host.contains('*')
+    };
+    if !host_ok {
+        return Err(());
+    }
+    match port {
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(()),
+            _ => Err(()),
+        },
+        None if need_port => Err(()),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! The rules of the `monitoring` section: something to scrape, a blackbox
 //! exporter address without a scheme, labels the API server accepts.
 
-use super::{is_dns_name, is_label_value, quoted, Errors};
+use super::{is_label_value, quoted, Errors};
 use crate::config::Config;
 
 pub(super) fn check(c: &Config, e: &mut Errors) {
@@ -17,12 +17,7 @@ pub(super) fn check(c: &Config, e: &mut Errors) {
         );
     }
     if let Some(b) = &m.blackbox {
-        let ok = b.address.rsplit_once(':').is_some_and(|(host, port)| {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            (is_dns_name(host) || host.parse::<std::net::IpAddr>().is_ok())
-                && port.parse::<u16>().is_ok_and(|p| p > 0)
-        });
-        if !ok {
+        if super::host_port(&b.address, true).is_err() {
             e.push(
                 "monitoring.blackbox.address",
                 quoted(&b.address),
