@@ -46,8 +46,8 @@ const MIRROR_SERVICE: &str = "kube-registry-mirror-docker-io.registry.svc";
 const BLACKBOX_IP: &str = "127.0.0.21";
 const PROMETHEUS: &str = "127.0.0.30:9090";
 /// The played pods' names, as a ReplicaSet would make them.
-const POD: &str = "kube-registry-7d9f8b6c5-e2e0a";
-const MIRROR_POD: &str = "kube-registry-mirror-docker-io-5b7c9d-e2e0b";
+const POD: &str = "kube-registry-7d9f8b6c5-z2x9b";
+const MIRROR_POD: &str = "kube-registry-mirror-docker-io-5b7c9d-z2x9c";
 
 /// Dashboard queries this setup cannot answer, and why. Every other query
 /// must return a number.

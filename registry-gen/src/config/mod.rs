@@ -465,7 +465,10 @@ mod tests {
     #[test]
     fn addresses_split_into_host_and_port() {
         let cases = [
-            ("redis.registry.svc:6379", Some(("redis.registry.svc", Some("6379")))),
+            (
+                "redis.registry.svc:6379",
+                Some(("redis.registry.svc", Some("6379"))),
+            ),
             ("10.0.0.5", Some(("10.0.0.5", None))),
             ("[fd00::5]:6379", Some(("fd00::5", Some("6379")))),
             ("[fd00::5]", Some(("fd00::5", None))),

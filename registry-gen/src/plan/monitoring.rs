@@ -233,6 +233,31 @@ fn service_urls(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// The characters of a generated Kubernetes name suffix: a ReplicaSet's
+/// pod-template-hash and a pod's random suffix (apimachinery's
+/// `rand.SafeEncodeString` alphabet, no vowels, no 0, 1 or 3).
+const NAME_SUFFIX: &str = "[bcdfghjklmnpqrstvwxz2456789]";
+
+/// A PromQL regex for the pods of `deployments` and no others:
+/// `<deployment>-<hash>-<5 chars>`, so another bundle whose name starts
+/// with this one's (`reg` and `reg-b` in one namespace) is not matched. A
+/// name so long that Kubernetes truncates its pods' generateName (58
+/// characters before the suffix) falls back to the prefix alone.
+fn pods_of(deployments: &[String]) -> String {
+    let (exact, long): (Vec<&String>, Vec<&String>) = deployments
+        .iter()
+        .partition(|d| d.len() + "-".len() + 10 + "-".len() <= 58);
+    let exact = (!exact.is_empty()).then(|| {
+        let names: Vec<&str> = exact.iter().map(|d| d.as_str()).collect();
+        format!(
+            "({})-{NAME_SUFFIX}{{1,10}}-{NAME_SUFFIX}{{5}}",
+            names.join("|")
+        )
+    });
+    let long = long.iter().map(|d| format!("{d}-.+"));
+    exact.into_iter().chain(long).collect::<Vec<_>>().join("|")
+}
+
 fn selectors(plan: &Plan, probe: Option<&ProbePlan>) -> Selectors {
     let mut deployments = Vec::new();
     let mut claims = Vec::new();
@@ -250,7 +275,7 @@ fn selectors(plan: &Plan, probe: Option<&ProbePlan>) -> Selectors {
     }
     let ns = plan.namespace;
     Selectors {
-        pods: format!(r#"namespace="{ns}",pod=~"{}-.+""#, plan.name),
+        pods: format!(r#"namespace="{ns}",pod=~"{}""#, pods_of(&deployments)),
         probe: probe.map(|p| format!(r#"job="{}""#, p.job)),
         claims: (!claims.is_empty()).then(|| {
             format!(
@@ -262,5 +287,21 @@ fn selectors(plan: &Plan, probe: Option<&ProbePlan>) -> Selectors {
             r#"namespace="{ns}",deployment=~"{}""#,
             deployments.join("|")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pods_of;
+
+    #[test]
+    fn a_name_kubernetes_truncates_in_pod_names_falls_back_to_its_prefix() {
+        let short = "kube-registry".to_owned();
+        let long = "a-bundle-name-long-enough-that-its-pods-names-get-cut".to_owned();
+        let regex = pods_of(&[short, long.clone()]);
+        assert_eq!(
+            regex,
+            format!("(kube-registry)-{0}{{1,10}}-{0}{{5}}|{long}-.+", super::NAME_SUFFIX)
+        );
     }
 }

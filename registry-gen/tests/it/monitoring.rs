@@ -124,7 +124,10 @@ fn smaller_bundles_have_fewer_alerts_and_still_pass() {
 
 const NS: &str = "registry";
 const MAIN_POD: &str = "kube-registry-6d4f9c7b8-x2x9q";
-const MIRROR_POD: &str = "kube-registry-mirror-docker-io-5b7c9d-abcde";
+const MIRROR_POD: &str = "kube-registry-mirror-docker-io-5b7c9d-b2c4d";
+/// A pod of another bundle in the same namespace whose name starts with
+/// this one's: never this bundle's alerts.
+const OTHER_BUNDLE_POD: &str = "kube-registry-b-6d4f9c7b8-x2x9q";
 const PROBE_JOB: &str = "registry/kube-registry-tls";
 const TARGET: &str = "https://kube-registry.registry.svc:5000/";
 
@@ -241,6 +244,19 @@ fn cases() -> Vec<(&'static str, Value)> {
                 ],
                 "20m",
                 Some(json!({"severity": "critical", "namespace": ns})),
+            ),
+        ),
+        // Errors of another bundle's registry in the same namespace.
+        (
+            "RegistryErrorRatioHigh",
+            case(
+                "RegistryErrorRatioHigh",
+                vec![
+                    requests(OTHER_BUNDLE_POD, None, "500", "0+50x30"),
+                    requests(MAIN_POD, None, "200", "0+90x30"),
+                ],
+                "20m",
+                None,
             ),
         ),
         // Many 401 and 404 (logins, a push's blob checks) and a mirror's 5xx.
