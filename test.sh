@@ -109,6 +109,7 @@ cargo insta test --workspace --unreferenced=reject --check 2>&1 | tee "$log"
 corpus=$(mktemp -d)
 trap 'rm -f "$log"; rm -rf "$corpus"' EXIT
 cp examples/*.yaml registry-gen/src/default.yaml "$corpus/" # seeds
+printf 'addresses: {dns_names: [localhost]}\ntls: {ca: {cert_file: ca.crt, key_file: ca.key}}\n' >"$corpus/given-ca.yaml"
 if ! RUSTC_BOOTSTRAP=1 cargo fuzz run render "$corpus" -- -max_total_time=15 >"$corpus/fuzz.log" 2>&1; then
     tail -n 60 "$corpus/fuzz.log"
     echo "test.sh: the fuzz target failed (the crashing input is in fuzz/artifacts/render/)"

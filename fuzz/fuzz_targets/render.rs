@@ -13,6 +13,9 @@ use registry_gen::{
 const CA_KEY: &str = include_str!("../../registry-gen/tests/fixtures/keys/ca-ecdsa-p256.pem");
 const SERVER_KEY: &str =
     include_str!("../../registry-gen/tests/fixtures/keys/server-ecdsa-p256.pem");
+/// A CA of the user's own (`tls.ca`), made with `CA_KEY`.
+const GIVEN_CA: &str =
+    include_str!("../../registry-gen/tests/fixtures/certs/given-ca-ecdsa-p256.crt");
 /// A CA certificate for the files an S3 endpoint or a mirror's upstream names.
 const SOME_CA: &str = include_str!("../../registry-gen/tests/fixtures/upstream-ca.crt");
 
@@ -32,9 +35,16 @@ fuzz_target!(|data: &[u8]| {
     if registry_gen::validate(&config).is_err() {
         return;
     }
-    let mut inputs = Inputs::new(time::macros::datetime!(2026-01-01 0:00 UTC));
-    inputs.ca = Some(CaInput::New {
-        key: Secret::new(CA_KEY),
+    let mut inputs = Inputs::new(time::macros::datetime!(2027-01-01 0:00 UTC));
+    // What the CLI reads from the files `tls.ca` names, or a new CA.
+    inputs.ca = Some(match config.tls.ca {
+        Some(_) => CaInput::External {
+            cert_pem: GIVEN_CA.to_owned(),
+            key: Secret::new(CA_KEY),
+        },
+        None => CaInput::New {
+            key: Secret::new(CA_KEY),
+        },
     });
     inputs.server_key = Some(Secret::new(SERVER_KEY));
     inputs.http_secret = Some(Secret::new("fuzz-http-secret"));
