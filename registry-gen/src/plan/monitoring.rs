@@ -301,7 +301,10 @@ mod tests {
         let regex = pods_of(&[short, long.clone()]);
         assert_eq!(
             regex,
-            format!("(kube-registry)-{0}{{1,10}}-{0}{{5}}|{long}-.+", super::NAME_SUFFIX)
+            format!(
+                "(kube-registry)-{0}{{1,10}}-{0}{{5}}|{long}-.+",
+                super::NAME_SUFFIX
+            )
         );
     }
 }
