@@ -30,6 +30,7 @@ use crate::x509;
 /// assert_eq!(server.source, "certs/server.crt");
 /// assert!(server.sans.iter().any(|san| san.contains("localhost")));
 /// assert_eq!(server.days_left, 824); // tls.server_validity_days, less today
+/// assert_eq!(server.serial.split(':').count(), 16); // 128 random bits, made positive
 /// # Ok::<(), registry_gen::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,10 @@ pub struct CertReport {
     pub key: String,
     /// basicConstraints CA:TRUE.
     pub is_ca: bool,
+    /// The serial number in colon-separated lowercase hex (`5e:5e:...`;
+    /// `openssl x509 -noout -serial` prints the same digits in upper case
+    /// without colons): which certificate a server really serves.
+    pub serial: String,
 }
 
 /// The result of [`inspect`].
@@ -271,6 +276,7 @@ fn describe(source: &str, cert: &X509Certificate<'_>, now: OffsetDateTime) -> Ce
         days_left: (not_after - now).whole_days(),
         key: x509::key_description(cert),
         is_ca: x509::is_ca(cert),
+        serial: cert.raw_serial_as_string(),
     }
 }
 
@@ -436,6 +442,7 @@ impl fmt::Display for Inspection {
             writeln!(f, "  subject:  {}", c.subject)?;
             writeln!(f, "  issuer:   {}", c.issuer)?;
             writeln!(f, "  key:      {}", c.key)?;
+            writeln!(f, "  serial:   {}", c.serial)?;
             writeln!(
                 f,
                 "  valid:    {} to {} ({} days left)",
