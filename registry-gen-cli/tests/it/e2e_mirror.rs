@@ -598,6 +598,20 @@ fn a_mirror_restarted_while_its_upstream_is_down_serves_its_cache_then_proxies_a
 
     // 2. The upstream unreachable, the mirror's pod restarted.
     sb.stop("upstream");
+    // What RegistryMirrorUpstreamFailing can see meanwhile (2.8 in proxy
+    // mode): a tag it never cached is a 404, like a name that does not
+    // exist; only a blob it must fetch is a 5xx (docs/howto-monitoring.md).
+    let get = |path: &str| {
+        let url = format!("https://{HUB_MIRROR}/v2/{path}");
+        sb.curl(&["--cacert", bundle_ca.to_str().unwrap(), &url], None)
+            .0
+    };
+    assert_eq!(get("library/never-pulled/manifests/latest"), "404");
+    let zeros = "0".repeat(64);
+    assert_eq!(
+        get(&format!("library/never-pulled/blobs/sha256:{zeros}")),
+        "500"
+    );
     let stopped = sb.terminate("mirror-hub", Duration::from_secs(10));
     assert!(stopped.is_some(), "the mirror ignored SIGTERM");
     let started = Instant::now();

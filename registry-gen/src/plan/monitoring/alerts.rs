@@ -171,7 +171,7 @@ pub(super) fn alerts(s: &Selectors) -> Vec<Alert> {
             ),
             "10m",
             Warning,
-            ("A mirror cannot fetch from its upstream.", "The mirror of {{ $labels.upstream }} in {{ $labels.namespace }} answered {{ $value | humanizePercentage }} of its requests with a 5xx status over 10 minutes: what it has not cached does not pull."),
+            ("A mirror cannot fetch from its upstream.", "The mirror of {{ $labels.upstream }} in {{ $labels.namespace }} answered {{ $value | humanizePercentage }} of its requests with a 5xx status over 10 minutes: blobs it has not cached do not pull (a tag it never cached answers 404 meanwhile)."),
         ),
     ];
     if let Some(claims) = &s.claims {
