@@ -40,6 +40,25 @@ pub(crate) const NODE_IP: &str = "127.0.0.2";
 const NODE_IP6: &str = "::1";
 pub(crate) const CLUSTER_IP: &str = "127.0.0.3";
 pub(crate) const POD_IP: &str = "127.0.0.10";
+/// The config of a registry the node reaches by NodePort, over hostPath and
+/// without login: the topology whose pods roll over (e2e_drain), and the
+/// base of e2e_exposure's. A test appends its own sections.
+pub(crate) fn node_port_registry() -> String {
+    format!(
+        "name: registry
+namespace: registry
+addresses:
+  node_ips: [{NODE_IP}]
+ports:
+  container: 5000
+  node: 30500
+storage:
+  host_path: {{path: /srv/registry, node: node-1}}
+auth: null
+"
+    )
+}
+
 /// The image `verify.sh` builds and pushes.
 pub(crate) const IMAGE: &str = "registry-gen-verify:latest";
 

@@ -17,20 +17,9 @@ use std::time::{Duration, Instant};
 
 use crate::common::text;
 use crate::e2e::{
-    push_blob, random_blob, render, start_pod_with, wait_for, Bundle, Sandbox, Scenario, POD_IP,
+    node_port_registry, push_blob, random_blob, render, start_pod_with, wait_for, Bundle, Sandbox,
+    Scenario, POD_IP,
 };
-
-const CONFIG: &str = "name: registry
-namespace: registry
-addresses:
-  node_ips: [127.0.0.2]
-ports:
-  container: 5000
-  node: 30500
-storage:
-  host_path: {path: /srv/registry, node: node-1}
-auth: null
-";
 
 /// The blob: large enough that a pull at [`RATE`] takes a few seconds.
 const BLOB_MIB: usize = 48;
@@ -44,7 +33,7 @@ fn base() -> String {
 /// A registry of the rendered bundle serving a [`BLOB_MIB`] MiB blob, with
 /// `extra` variables added to its env; the blob's digest.
 fn serving_a_large_blob(sb: &mut Sandbox, extra: &[(String, String)]) -> (Bundle, String) {
-    let b = render(sb, &Scenario::plain(CONFIG.to_owned(), vec![]));
+    let b = render(sb, &Scenario::plain(node_port_registry(), vec![]));
     start_pod_with(sb, &b, extra);
     let blob = sb.path().join("blob");
     let digest = random_blob(&blob, BLOB_MIB);

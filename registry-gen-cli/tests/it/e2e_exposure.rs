@@ -25,8 +25,8 @@ use k8s_openapi::api::networking::v1 as net;
 
 use crate::common::text;
 use crate::e2e::{
-    ctr_pull, push_blob, random_blob, render, start_containerd, start_pod, wait_for, Bundle,
-    Sandbox, Scenario, POD_IP,
+    ctr_pull, node_port_registry, push_blob, random_blob, render, start_containerd, start_pod,
+    wait_for, Bundle, Sandbox, Scenario, POD_IP,
 };
 use crate::e2e_gc::make_image;
 
@@ -36,21 +36,12 @@ const INGRESS_IP: &str = "127.0.0.31";
 
 fn config() -> String {
     format!(
-        "name: registry
-namespace: registry
-addresses:
-  node_ips: [127.0.0.2]
-ports:
-  container: 5000
-  node: 30500
-storage:
-  host_path: {{path: /srv/registry, node: node-1}}
-auth: null
-exposure:
+        "{}exposure:
   hostname: {HOST}
   gateway: {{name: shared, namespace: gateway-system}}
   ingress: {{class_name: nginx}}
-"
+",
+        node_port_registry()
     )
 }
 
