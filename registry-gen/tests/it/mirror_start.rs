@@ -21,21 +21,9 @@ use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
 use registry_gen::Config;
 
 use crate::common;
-
-const CONFIG: &str = "name: reg
-namespace: registry
-addresses: {node_ips: [10.0.0.10]}
-ports: {node: 30500}
-mirrors:
-  - upstream: docker.io
-    fallback: false
-    ports: {node: 30521}
-    ttl: 72h
-    username_file: hub/user
-    password_file: hub/token
-  - upstream: ghcr.io
-    ports: {host: 5002}
-";
+// Two mirrors: docker.io with a login behind a NodePort and `fallback:
+// false`, ghcr.io with its own CA on a hostPort.
+use crate::mirrors::CONFIG;
 
 fn container(config: &str, upstream: &str) -> core::Container {
     let b = common::render(&Config::from_yaml(config).unwrap());

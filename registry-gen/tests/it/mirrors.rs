@@ -12,7 +12,7 @@ use registry_gen::{Bundle, Config, Secret};
 
 use crate::common;
 
-const CONFIG: &str = "name: reg
+pub(crate) const CONFIG: &str = "name: reg
 namespace: registry
 addresses: {node_ips: [10.0.0.10], dns_names: [node.test]}
 ports: {node: 30500}
