@@ -47,6 +47,9 @@ pub(crate) const HUB: &str = "registry-1.docker.io";
 const OTHER: &str = "upstream.e2e.test";
 const HUB_MIRROR_IP: &str = "127.0.0.11";
 const OTHER_MIRROR_IP: &str = "127.0.0.12";
+/// The mirrors' Services' cluster IPs (kube-proxy's).
+const HUB_MIRROR_SVC_IP: &str = "127.0.0.13";
+const OTHER_MIRROR_SVC_IP: &str = "127.0.0.14";
 const UPSTREAM_USER: &str = "hubuser";
 const UPSTREAM_TOKEN: &str = "hub token: e2e";
 /// The test image, as the upstream holds it.
@@ -252,6 +255,18 @@ fn start_mirror(sb: &mut Sandbox, dir: &Path, slug: &str, name: &str, pod_ip: &s
     start_proxies_as(sb, &b, false, pod_ip, svc, &format!("{name}-proxy"));
 }
 
+/// [`start_mirror`] for the Docker Hub mirror.
+fn start_hub_mirror(sb: &mut Sandbox, dir: &Path) {
+    start_mirror(
+        sb,
+        dir,
+        "docker-io",
+        "mirror-hub",
+        HUB_MIRROR_IP,
+        HUB_MIRROR_SVC_IP,
+    );
+}
+
 /// containerd pulls `docker.io/<HUB_REPO>` with the bundle's hosts tree:
 /// the digest is the pushed one, the Docker Hub mirror's log shows the
 /// request, and the upstream's shows none from containerd.
@@ -312,21 +327,14 @@ fn mirrors_serve_every_runtime_from_their_cache_and_fallback_is_obeyed() {
         );
     }
 
-    start_mirror(
-        &mut sb,
-        &dir,
-        "docker-io",
-        "mirror-hub",
-        HUB_MIRROR_IP,
-        "127.0.0.13",
-    );
+    start_hub_mirror(&mut sb, &dir);
     start_mirror(
         &mut sb,
         &dir,
         "upstream-e2e-test",
         "mirror-other",
         OTHER_MIRROR_IP,
-        "127.0.0.14",
+        OTHER_MIRROR_SVC_IP,
     );
     // Distribution 2.8 has no proxy TTL: it says so and serves anyway.
     assert!(
@@ -534,14 +542,7 @@ fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
         assert!(!dir.join(gone).exists(), "{gone} in a mirror-only bundle");
     }
 
-    start_mirror(
-        &mut sb,
-        &dir,
-        "docker-io",
-        "mirror-hub",
-        HUB_MIRROR_IP,
-        "127.0.0.13",
-    );
+    start_hub_mirror(&mut sb, &dir);
     let sock = start_containerd(&mut sb);
     let hosts_dir = dir.join("trust/containerd/certs.d");
     pull_through_hub_mirror(&sb, &sock, &hosts_dir, &ca, &hub_digest);
@@ -579,14 +580,7 @@ fn a_mirror_only_bundle_serves_containerd_without_a_private_registry() {
 fn a_mirror_restarted_while_its_upstream_is_down_serves_its_cache_then_proxies_again() {
     let (mut sb, ca, hub_digest, dir) = mirror_only_before_its_start();
     let bundle_ca = dir.join("trust/ca.crt");
-    start_mirror(
-        &mut sb,
-        &dir,
-        "docker-io",
-        "mirror-hub",
-        HUB_MIRROR_IP,
-        "127.0.0.13",
-    );
+    start_hub_mirror(&mut sb, &dir);
     // (What the container said, checked at the end: the behaviour first.)
     let first_log = log(&sb, "mirror-hub");
     let sock = start_containerd(&mut sb);
