@@ -237,6 +237,12 @@ fn service_urls(plan: &Plan) -> Vec<String> {
 /// pod-template-hash and a pod's random suffix (apimachinery's
 /// `rand.SafeEncodeString` alphabet, no vowels, no 0, 1 or 3).
 const NAME_SUFFIX: &str = "[bcdfghjklmnpqrstvwxz2456789]";
+/// The longest pod-template-hash: a uint32 in decimal, one character a digit.
+const HASH_MAX_LEN: usize = 10;
+/// The random suffix a pod's generateName gets.
+const POD_SUFFIX_LEN: usize = 5;
+/// The longest generateName Kubernetes keeps before that suffix (63 - 5).
+const GENERATE_NAME_MAX: usize = 58;
 
 /// A PromQL regex for the pods of `deployments` and no others:
 /// `<deployment>-<hash>-<5 chars>`, so another bundle whose name starts
@@ -246,11 +252,11 @@ const NAME_SUFFIX: &str = "[bcdfghjklmnpqrstvwxz2456789]";
 fn pods_of(deployments: &[String]) -> String {
     let (exact, long): (Vec<&String>, Vec<&String>) = deployments
         .iter()
-        .partition(|d| d.len() + "-".len() + 10 + "-".len() <= 58);
+        .partition(|d| d.len() + "-".len() + HASH_MAX_LEN + "-".len() <= GENERATE_NAME_MAX);
     let exact = (!exact.is_empty()).then(|| {
         let names: Vec<&str> = exact.iter().map(|d| d.as_str()).collect();
         format!(
-            "({})-{NAME_SUFFIX}{{1,10}}-{NAME_SUFFIX}{{5}}",
+            "({})-{NAME_SUFFIX}{{1,{HASH_MAX_LEN}}}-{NAME_SUFFIX}{{{POD_SUFFIX_LEN}}}",
             names.join("|")
         )
     });
