@@ -481,13 +481,15 @@ mod tests {
     }
 
     /// `Default` and serde agree: each type's default is what YAML reads
-    /// from a map that gives only its required fields, empty.
+    /// from a map that gives only its required fields, empty. (A type with
+    /// `#[serde(default)]` on the whole struct, `Config`, `Auth`, `Tls` and
+    /// the like, fills missing fields from its `Default` by construction,
+    /// so only types with field-level defaults are compared.)
     #[test]
     fn a_default_is_what_yaml_reads_with_the_required_fields_empty() {
         fn reads<T: serde::de::DeserializeOwned>(yaml: &str) -> T {
             serde_yaml::from_str(yaml).unwrap()
         }
-        assert_eq!(Config::default(), reads("{}"));
         assert_eq!(Mirror::default(), reads("{upstream: ''}"));
         assert_eq!(DebugListener::default(), reads("{port: 0}"));
         assert_eq!(Monitoring::default(), reads("{}"));
@@ -504,12 +506,6 @@ mod tests {
         assert_eq!(CaFiles::default(), reads("{cert_file: '', key_file: ''}"));
         assert_eq!(Limits::default(), reads("{memory: ''}"));
         assert_eq!(CpuMemory::default(), reads("{cpu: '', memory: ''}"));
-        assert_eq!(Resources::default(), reads("{}"));
-        assert_eq!(Auth::default(), reads("{}"));
-        assert_eq!(Tls::default(), reads("{}"));
-        assert_eq!(RegistryOptions::default(), reads("{}"));
-        assert_eq!(Ports::default(), reads("{}"));
-        assert_eq!(Addresses::default(), reads("{}"));
         assert_eq!(MirrorPorts::default(), reads("{}"));
     }
 }
