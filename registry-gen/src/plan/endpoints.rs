@@ -168,50 +168,51 @@ impl Plan<'_> {
         self.endpoints.iter().filter(|e| e.via != Via::Service)
     }
 
+    /// What the accessors below choose from: the private registry's
+    /// endpoints, or in a mirror-only bundle, which has none, the first
+    /// mirror's (validation requires one), so each accessor always has an
+    /// answer.
+    fn shown_endpoints(&self) -> &[Endpoint] {
+        match self.mirrors.first() {
+            Some(m) if !self.private => &m.endpoints,
+            _ => &self.endpoints,
+        }
+    }
+
     /// The name a node's container runtime pulls by: a port-less alias if
     /// there is one (a DNS name's first), else the first node address, else
     /// the Service.
     pub fn runtime_endpoint(&self) -> &Endpoint {
-        runtime_endpoint(&self.endpoints)
+        runtime_endpoint(self.shown_endpoints())
     }
 
     /// The in-cluster Service endpoint.
     pub fn service_endpoint(&self) -> &Endpoint {
-        self.endpoints
+        self.shown_endpoints()
             .iter()
             .find(|e| e.via == Via::Service)
             .unwrap_or_else(|| self.primary_endpoint())
     }
 
-    /// The endpoint a user tries first: the first node address, else the Service.
+    /// The endpoint a user tries first, and the one examples show: the
+    /// first node address, else the Service.
     pub fn primary_endpoint(&self) -> &Endpoint {
-        primary_endpoint(&self.endpoints)
+        primary_endpoint(self.shown_endpoints())
     }
 
     /// The name Docker users type: the exposed name on port 443 (no port)
-    /// when there is one, else the primary endpoint (in a mirror-only
-    /// bundle, which has no registry endpoint, the first mirror's). Docker
-    /// has no port-less redirect, so a port-less alias is never it.
+    /// when there is one, else the primary endpoint. Docker has no
+    /// port-less redirect, so a port-less alias is never it.
     pub fn docker_endpoint(&self) -> &Endpoint {
-        self.endpoints
+        self.shown_endpoints()
             .iter()
             .find(|e| e.via == Via::Exposed)
-            .unwrap_or_else(|| self.example_endpoint())
-    }
-
-    /// An address to show in examples: the private registry's primary
-    /// endpoint, or in a mirror-only bundle the first mirror's.
-    pub fn example_endpoint(&self) -> &Endpoint {
-        match self.mirrors.first() {
-            Some(m) if !self.private => m.primary_endpoint(),
-            _ => self.primary_endpoint(),
-        }
+            .unwrap_or_else(|| self.primary_endpoint())
     }
 }
 
 /// See [`Plan::primary_endpoint`]; `endpoints` always ends with the
-/// Service. A mirror-only plan has no registry endpoints: its callers go
-/// through [`Plan::example_endpoint`].
+/// Service, so it is never empty.
 pub(super) fn primary_endpoint(endpoints: &[Endpoint]) -> &Endpoint {
     endpoints
         .iter()

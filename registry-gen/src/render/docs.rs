@@ -118,7 +118,7 @@ fn mirrors_and_start(plan: &Plan, s: &mut String) {
 
 fn trust_and_rest(plan: &Plan, inputs: &Inputs, mut s: String) -> String {
     let generated_ca = plan.ca.key_in_bundle();
-    let ep = plan.example_endpoint().authority();
+    let ep = plan.primary_endpoint().authority();
     let np = &plan.node_paths;
     s.push_str("## Trust the CA on clients and nodes\n\n");
     s.push_str("`scripts/trust-node.sh`, run as root on a node or client, installs what its runtimes need. By hand:\n\n");

@@ -162,7 +162,7 @@ fn hosts_toml(plan: &Plan, e: &Endpoint, pushes: Pushes) -> String {
 
 fn containerd_readme(plan: &Plan) -> String {
     let np = &plan.node_paths;
-    let example = plan.example_endpoint().authority();
+    let example = plan.primary_endpoint().authority();
     format!(
         r#"# containerd trust files
 
