@@ -102,6 +102,23 @@ type Given = (String, Secret);
 /// Makes the error of a refused step.
 type Refuse<'a> = dyn Fn(String) -> Error + 'a;
 
+/// The CA a recorded rotation `step` needs at `cert` and `key`, or the
+/// refusal that says it is missing.
+fn recorded_ca(
+    text: &mut Reader<'_>,
+    step: u8,
+    cert: &str,
+    key: &str,
+    refuse: &Refuse<'_>,
+) -> Result<CaInput> {
+    own(text, cert, key)?.ok_or_else(|| {
+        refuse(format!(
+            "{} records step {step} but {cert} or {key} is missing: restore them from a backup",
+            layout::CA_ROTATION
+        ))
+    })
+}
+
 fn external(g: &Given) -> CaInput {
     CaInput::External {
         cert_pem: g.0.clone(),
@@ -155,14 +172,7 @@ fn both_trusted(
     requested: Option<CaStep>,
     refuse: &Refuse<'_>,
 ) -> Result<(CaInput, Option<CaRotation>)> {
-    let Some(old) = own(text, layout::CA_CERT, layout::CA_KEY)? else {
-        return Err(refuse(format!(
-            "{} records step 1 but {} or {} is missing: restore them from a backup",
-            layout::CA_ROTATION,
-            layout::CA_CERT,
-            layout::CA_KEY
-        )));
-    };
+    let old = recorded_ca(text, 1, layout::CA_CERT, layout::CA_KEY, refuse)?;
     let next = match own(text, layout::CA_NEXT_CERT, layout::CA_NEXT_KEY)? {
         Some(next) => {
             if given.is_some() {
@@ -207,14 +217,13 @@ fn switched(
     requested: Option<CaStep>,
     refuse: &Refuse<'_>,
 ) -> Result<(CaInput, Option<CaRotation>)> {
-    let Some(previous) = own(text, layout::CA_PREVIOUS_CERT, layout::CA_PREVIOUS_KEY)? else {
-        return Err(refuse(format!(
-            "{} records step 2 but {} or {} is missing: restore them from a backup",
-            layout::CA_ROTATION,
-            layout::CA_PREVIOUS_CERT,
-            layout::CA_PREVIOUS_KEY
-        )));
-    };
+    let previous = recorded_ca(
+        text,
+        2,
+        layout::CA_PREVIOUS_CERT,
+        layout::CA_PREVIOUS_KEY,
+        refuse,
+    )?;
     let signer = match given {
         Some(g) => {
             if text(layout::CA_CERT)?.is_some_and(|c| !same_cert(&g.0, &c)) {
