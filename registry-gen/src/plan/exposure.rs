@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::config::{Config, IngressMode};
 
-/// The Gateway API group of the TLSRoute.
-const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+/// The Gateway API group: the TLSRoute's apiVersion and its parentRef's group.
+pub(crate) const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
 /// The registry on port 443 by `hostname`.
 #[derive(Debug, Clone)]

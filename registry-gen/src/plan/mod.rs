@@ -64,7 +64,7 @@ pub(crate) use data::{ClaimPlan, DataPlan, DataSource};
 use endpoints::primary_endpoint;
 pub(crate) use endpoints::{DebugPlan, Endpoint, PortPlan, Via};
 pub(crate) use env::{EnvValue, Literal, SecretText};
-pub(crate) use exposure::{ExposurePlan, IngressPlan, RoutePlan};
+pub(crate) use exposure::{ExposurePlan, IngressPlan, RoutePlan, GATEWAY_GROUP};
 pub(crate) use gc::{
     CacheFlushPlan, GcPlan, CACHE_FLUSHED, CACHE_KEYS, READONLY_ENV, READONLY_VALUE,
 };

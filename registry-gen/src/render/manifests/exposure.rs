@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::metadata;
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
-use crate::plan::{paths, ExposurePlan, IngressMode, IngressPlan, Plan, RoutePlan};
+use crate::plan::{paths, ExposurePlan, IngressMode, IngressPlan, Plan, RoutePlan, GATEWAY_GROUP};
 
 /// `gateway.networking.k8s.io` TLSRoute (v1 and v1alpha2 share these fields).
 #[derive(Serialize)]
@@ -96,7 +96,7 @@ pub(super) fn tls_route(plan: &Plan) -> Result<TlsRoute> {
         metadata: metadata(plan, &r.name, true),
         spec: TlsRouteSpec {
             parent_refs: vec![ParentRef {
-                group: "gateway.networking.k8s.io",
+                group: GATEWAY_GROUP,
                 kind: "Gateway",
                 name: r.gateway.clone(),
                 namespace: r.gateway_namespace.clone(),
